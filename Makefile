@@ -1,0 +1,40 @@
+# mirrorswap: every target sets the machine up first (virtualenv, pinned installs, Icarus).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export AMARANTH_USE_YOSYS := builtin
+
+# Elaboration parameters of the generated top (SPEC section 1 defaults).
+AGENTS ?= 4
+ADDR_WIDTH ?= 32
+ID_WIDTH ?= 4
+MAX_CAP_LOG2 ?= 16
+GEN_ARGS := --agents $(AGENTS) --addr-width $(ADDR_WIDTH) --id-width $(ID_WIDTH) \
+            --max-capacity-log2 $(MAX_CAP_LOG2)
+
+# make sim options: SEED, SLOT, LOAD (0..1), LINES (per module), WAVES=1
+SIM_ARGS := $(if $(SEED),--seed $(SEED)) $(if $(SLOT),--slot $(SLOT)) \
+            $(if $(LOAD),--load $(LOAD)) $(if $(LINES),--lines $(LINES)) \
+            $(if $(filter 1,$(WAVES)),--waves)
+JOBS ?= 2
+
+.PHONY: all setup verilog sim test clean
+
+all: test
+
+$(STAMP): pyproject.toml scripts/bootstrap.sh
+	VENV=$(VENV) scripts/bootstrap.sh
+
+setup: $(STAMP)
+
+verilog: $(STAMP)
+	$(PY) -m rtl.gen $(GEN_ARGS) -o build/mirrorswap_top.v
+
+sim: $(STAMP)
+	$(PY) -m sim.run $(SIM_ARGS)
+
+test: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) tests
+
+clean:
+	rm -rf build sim_build .pytest_cache

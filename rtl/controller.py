@@ -1,0 +1,301 @@
+"""Agent modes and the command sequencer (SPEC sections 2 and 4)."""
+
+from amaranth.hdl import Module, Signal, Array, Const, Mux
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from .regmap import Mode, Op, Err, Event, RANGE_ALIGN
+from .registers import AgentRegsSignature
+from .signatures import (ROUTE_LAYOUT, SLOT_STATE_LAYOUT, ErrorReportSignature,
+                         SweepControlSignature)
+
+__all__ = ["MirrorController"]
+
+
+class MirrorController(wiring.Component):
+    """Holds every agent's mode, peer, error and sweep watermark, and executes commands.
+
+    A CMD write is checked for its opcode and for ``busy`` at once (BAD_OPCODE, BUSY); any
+    other command is queued (``busy`` = 1) and executed by one sequencer, one command at a
+    time, so that commands on different agents see each other's effects in order. For each
+    command the sequencer raises ``hold`` (the host port accepts no new request), waits for
+    ``quiet`` (nothing in flight on the host port), then runs the checks of SPEC section 4
+    in their order and applies the command in that same cycle, so a mode change never
+    overlaps a host transaction: this is what makes RELEASE atomic. A refused command
+    changes nothing but ``err``. SWEEP starts the agent's sweep engine and stays busy until
+    the engine is done.
+
+    Invariants: an agent's ``busy`` is 1 from the CMD write until ``err`` and the mode
+    change are visible (``cmd_done`` is set in that cycle); a SLAVE's peer is its master and
+    a MASTER's peer is its slave; SWEPT_UPTO only grows during a sweep, and is cleared when
+    a forwarded write fails (the rest of that sweep then no longer raises it).
+
+    Power: an OFF agent whose slot is present and power-good becomes IDLE; an agent whose
+    slot loses either becomes OFF. A mirror slave that goes OFF aborts its pair (master back
+    to ACTIVE); a master that goes OFF frees its slave (back to IDLE) and its range becomes
+    unowned. A running sweep of such a pair is cancelled and finishes with err POWER.
+
+    Parameters
+    ----------
+    agents : int
+    max_capacity_log2 : int
+        Larger modules are reported (CAPACITY) and used as this size.
+    line_addr_width : int
+        Host line address width; BASE+SIZE may not pass ``2**line_addr_width``.
+    """
+
+    def __init__(self, *, agents, max_capacity_log2, line_addr_width):
+        self._agents = agents
+        self._max_capacity_log2 = max_capacity_log2
+        self._line_addr_width = line_addr_width
+        members = {
+            "hold": Out(1), "quiet": In(1),
+            "fwd_err": In(ErrorReportSignature()),
+            "wr_err": In(ErrorReportSignature()),
+            "rd_err": In(ErrorReportSignature()),
+            "routes": Out(data.ArrayLayout(ROUTE_LAYOUT, agents)),
+            "slots": In(data.ArrayLayout(SLOT_STATE_LAYOUT, agents)),
+            "ext_events": In(data.ArrayLayout(5, agents)),
+        }
+        for i in range(agents):
+            members[f"regs{i}"] = In(AgentRegsSignature())
+            members[f"sweep{i}"] = Out(SweepControlSignature())
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self._agents
+        regs = [getattr(self, f"regs{i}") for i in range(n)]
+        sweeps = [getattr(self, f"sweep{i}") for i in range(n)]
+
+        mode = [Signal(Mode, name=f"mode{i}", init=Mode.OFF) for i in range(n)]
+        peer = [Signal(4, name=f"peer{i}") for i in range(n)]
+        busy = [Signal(name=f"busy{i}") for i in range(n)]
+        err = [Signal(4, name=f"err{i}") for i in range(n)]
+        swept_upto = [Signal(32, name=f"swept_upto{i}") for i in range(n)]
+        err_addr = [Signal(32, name=f"err_addr{i}") for i in range(n)]
+        pend = [Signal(name=f"pend{i}") for i in range(n)]
+        pend_op = [Signal(4, name=f"pend_op{i}") for i in range(n)]
+        pend_peer = [Signal(4, name=f"pend_peer{i}") for i in range(n)]
+        sweeping = [Signal(name=f"sweeping{i}") for i in range(n)]
+        poisoned = [Signal(name=f"poisoned{i}") for i in range(n)]
+        cancelled = [Signal(name=f"cancelled{i}") for i in range(n)]
+        capacity = [Signal(32, name=f"capacity{i}") for i in range(n)]
+        cmd_done = [Signal(name=f"cmd_done{i}") for i in range(n)]
+        mem_error = [Signal(name=f"mem_error{i}") for i in range(n)]
+
+        mode_a = Array(mode)
+        cap_a = Array(capacity)
+
+        def owns(md):
+            return (md == Mode.ACTIVE) | (md == Mode.MIRROR_MASTER)
+
+        for i in range(n):
+            slot = self.slots[i]
+            clog2 = Signal(5, name=f"clog2_{i}")
+            m.d.comb += clog2.eq(Mux(slot.capacity_log2 > self._max_capacity_log2,
+                                     self._max_capacity_log2, slot.capacity_log2))
+            m.d.comb += capacity[i].eq(Mux(slot.present, Const(1, 32) << clog2, 0))
+            r = regs[i]
+            route = self.routes[i]
+            m.d.comb += [
+                route.mode.eq(mode[i]), route.peer.eq(peer[i]),
+                route.base.eq(r.base), route.size.eq(r.size),
+                r.mode.eq(mode[i]), r.busy.eq(busy[i]), r.peer.eq(peer[i]), r.err.eq(err[i]),
+                r.swept.eq(swept_upto[i] >= r.size), r.swept_upto.eq(swept_upto[i]),
+                r.err_addr.eq(err_addr[i]), r.capacity.eq(capacity[i]),
+                r.present.eq(slot.present), r.power_good.eq(slot.power_good),
+                r.range_lock.eq(owns(mode[i]) | (mode[i] == Mode.MIRROR_SLAVE)),
+                r.power_protect.eq(owns(mode[i]) | (mode[i] == Mode.MIRROR_SLAVE)),
+                r.event_set.eq(self.ext_events[i] |
+                               Mux(cmd_done[i], Event.CMD_DONE, 0) |
+                               Mux(mem_error[i], Event.MEM_ERROR, 0)),
+                sweeps[i].start_line.eq(r.sweep_start), sweeps[i].count.eq(r.sweep_count),
+            ]
+
+        # ---- command checks, per agent, for its pending command ----------------------------
+        result = [Signal(Err, name=f"result{i}") for i in range(n)]
+        law = self._line_addr_width
+        for i in range(n):
+            r = regs[i]
+            p = pend_peer[i]
+            base, size = r.base, r.size
+            end = Signal(34, name=f"end{i}")
+            m.d.comb += end.eq(base + size)
+            sweep_end = Signal(34, name=f"sweep_end{i}")
+            m.d.comb += sweep_end.eq(r.sweep_start + r.sweep_count)
+            align = RANGE_ALIGN - 1
+            overlap = Const(0)
+            for k in range(n):
+                if k != i:
+                    ok_end = Signal(34, name=f"end{i}_{k}")
+                    m.d.comb += ok_end.eq(regs[k].base + regs[k].size)
+                    overlap = overlap | (owns(mode[k]) & (base < ok_end) & (regs[k].base < end))
+            with m.Switch(pend_op[i]):
+                with m.Case(Op.ASSIGN):
+                    with m.If(mode[i] != Mode.IDLE):
+                        m.d.comb += result[i].eq(Err.BAD_STATE)
+                    with m.Elif((size == 0) | ((base & align) != 0) | ((size & align) != 0) |
+                                (size > capacity[i]) | (end > (1 << law))):
+                        m.d.comb += result[i].eq(Err.BAD_RANGE)
+                    with m.Elif(overlap):
+                        m.d.comb += result[i].eq(Err.OVERLAP)
+                with m.Case(Op.ESTABLISH):
+                    with m.If(mode[i] != Mode.ACTIVE):
+                        m.d.comb += result[i].eq(Err.BAD_STATE)
+                    with m.Elif((p == i) | (p >= n) | (mode_a[p] != Mode.IDLE)):
+                        m.d.comb += result[i].eq(Err.BAD_PEER)
+                    with m.Elif(cap_a[p] < size):
+                        m.d.comb += result[i].eq(Err.CAPACITY)
+                with m.Case(Op.SWEEP):
+                    with m.If(mode[i] != Mode.MIRROR_MASTER):
+                        m.d.comb += result[i].eq(Err.BAD_STATE)
+                    with m.Elif((r.sweep_count == 0) | (r.sweep_start > swept_upto[i]) |
+                                (sweep_end > size)):
+                        m.d.comb += result[i].eq(Err.BAD_RANGE)
+                with m.Case(Op.RELEASE):
+                    with m.If(mode[i] != Mode.MIRROR_MASTER):
+                        m.d.comb += result[i].eq(Err.BAD_STATE)
+                    with m.Elif(swept_upto[i] < size):
+                        m.d.comb += result[i].eq(Err.NOT_SWEPT)
+                with m.Case(Op.ABORT):
+                    with m.If(mode[i] != Mode.MIRROR_MASTER):
+                        m.d.comb += result[i].eq(Err.BAD_STATE)
+                with m.Case(Op.UNASSIGN):
+                    with m.If(mode[i] != Mode.ACTIVE):
+                        m.d.comb += result[i].eq(Err.BAD_STATE)
+
+        # ---- sequencer -----------------------------------------------------------------------
+        sel = Signal(range(n))
+        exec_now = Signal()
+        with m.FSM(name="seq"):
+            with m.State("IDLE"):
+                for i in reversed(range(n)):
+                    with m.If(pend[i]):
+                        m.d.sync += sel.eq(i)
+                with m.If(_any(pend)):
+                    m.next = "DRAIN"
+            with m.State("DRAIN"):
+                m.d.comb += self.hold.eq(1)
+                with m.If(self.quiet):
+                    m.next = "EXEC"
+            with m.State("EXEC"):
+                m.d.comb += [self.hold.eq(1), exec_now.eq(1)]
+                m.next = "IDLE"
+
+        # Power transitions first: a command executed in the same cycle is applied after
+        # them in program order, and a power transition is level-triggered, so it is simply
+        # applied one cycle later. Partner fix-ups come before an agent's own transition so
+        # that an agent's own loss of power always wins.
+        alive = [self.slots[i].present & self.slots[i].power_good for i in range(n)]
+        with m.If(~exec_now):
+            for i in range(n):
+                with m.If((mode[i] != Mode.OFF) & ~alive[i]):
+                    for k in range(n):
+                        if k == i:
+                            continue
+                        with m.If(peer[i] == k):
+                            with m.If((mode[i] == Mode.MIRROR_MASTER) &
+                                      (mode[k] == Mode.MIRROR_SLAVE)):
+                                m.d.sync += mode[k].eq(Mode.IDLE)
+                            with m.If((mode[i] == Mode.MIRROR_SLAVE) &
+                                      (mode[k] == Mode.MIRROR_MASTER)):
+                                m.d.sync += [mode[k].eq(Mode.ACTIVE), swept_upto[k].eq(0)]
+                                with m.If(sweeping[k]):
+                                    m.d.comb += sweeps[k].cancel.eq(1)
+                                    m.d.sync += cancelled[k].eq(1)
+                    with m.If(sweeping[i]):
+                        m.d.comb += sweeps[i].cancel.eq(1)
+                        m.d.sync += cancelled[i].eq(1)
+            for i in range(n):
+                with m.If((mode[i] == Mode.OFF) & alive[i]):
+                    m.d.sync += mode[i].eq(Mode.IDLE)
+                with m.Elif((mode[i] != Mode.OFF) & ~alive[i]):
+                    m.d.sync += mode[i].eq(Mode.OFF)
+
+        # ---- per-agent bookkeeping -------------------------------------------------------------
+        for i in range(n):
+            r = regs[i]
+            sw = sweeps[i]
+            p = pend_peer[i]
+            # sweep progress and memory errors
+            with m.If(sw.progress_valid & ~poisoned[i] & (sw.progress_end > swept_upto[i])):
+                m.d.sync += swept_upto[i].eq(sw.progress_end)
+            for rep in (self.rd_err, self.wr_err):
+                with m.If(rep.valid & (rep.agent == i)):
+                    m.d.sync += err_addr[i].eq(rep.line)
+                    m.d.comb += mem_error[i].eq(1)
+            with m.If(self.fwd_err.valid & (self.fwd_err.agent == i)):
+                m.d.sync += [err_addr[i].eq(self.fwd_err.line), swept_upto[i].eq(0),
+                             poisoned[i].eq(1)]
+                m.d.comb += mem_error[i].eq(1)
+            with m.If(r.power_refused):
+                m.d.sync += err[i].eq(Err.POWER)
+                m.d.comb += cmd_done[i].eq(1)
+            # command intake
+            with m.If(r.cmd_valid):
+                m.d.comb += cmd_done[i].eq(1)
+                with m.If((r.cmd_opcode < Op.ASSIGN) | (r.cmd_opcode > Op.UNASSIGN)):
+                    m.d.sync += err[i].eq(Err.BAD_OPCODE)
+                with m.Elif(busy[i]):
+                    m.d.sync += err[i].eq(Err.BUSY)
+                with m.Else():
+                    m.d.comb += cmd_done[i].eq(0)
+                    m.d.sync += [busy[i].eq(1), pend[i].eq(1), pend_op[i].eq(r.cmd_opcode),
+                                 pend_peer[i].eq(r.cmd_peer)]
+            # sweep completion
+            with m.If(sw.done):
+                m.d.sync += [sweeping[i].eq(0), busy[i].eq(0), cancelled[i].eq(0)]
+                m.d.comb += cmd_done[i].eq(1)
+                with m.If(cancelled[i] | sw.cancel):
+                    m.d.sync += err[i].eq(Err.POWER)
+                with m.Elif(sw.failed):
+                    m.d.sync += [err[i].eq(Err.MEM_ERROR), err_addr[i].eq(sw.err_line)]
+                    m.d.comb += mem_error[i].eq(1)
+                with m.Else():
+                    m.d.sync += err[i].eq(Err.OK)
+            # execution of the pending command
+            with m.If(exec_now & (sel == i)):
+                m.d.sync += [pend[i].eq(0), err[i].eq(result[i])]
+                with m.If((result[i] == Err.OK) & (pend_op[i] == Op.SWEEP)):
+                    m.d.sync += [sweeping[i].eq(1), poisoned[i].eq(0), cancelled[i].eq(0)]
+                    m.d.comb += sw.start.eq(1)
+                with m.Else():
+                    m.d.sync += busy[i].eq(0)
+                    m.d.comb += cmd_done[i].eq(1)
+                with m.If(result[i] == Err.OK):
+                    with m.Switch(pend_op[i]):
+                        with m.Case(Op.ASSIGN):
+                            m.d.sync += mode[i].eq(Mode.ACTIVE)
+                        with m.Case(Op.ESTABLISH):
+                            m.d.sync += [mode[i].eq(Mode.MIRROR_MASTER), peer[i].eq(p),
+                                         swept_upto[i].eq(0)]
+                            for k in range(n):
+                                if k == i:
+                                    continue
+                                with m.If(p == k):
+                                    m.d.sync += [mode[k].eq(Mode.MIRROR_SLAVE), peer[k].eq(i)]
+                                    m.d.comb += [regs[k].range_we.eq(1),
+                                                 regs[k].range_base.eq(r.base),
+                                                 regs[k].range_size.eq(r.size)]
+                        with m.Case(Op.RELEASE, Op.ABORT):
+                            is_release = pend_op[i] == Op.RELEASE
+                            m.d.sync += [mode[i].eq(Mux(is_release, Mode.IDLE, Mode.ACTIVE)),
+                                         swept_upto[i].eq(0)]
+                            for k in range(n):
+                                if k == i:
+                                    continue
+                                with m.If(peer[i] == k):
+                                    m.d.sync += mode[k].eq(Mux(is_release, Mode.ACTIVE,
+                                                               Mode.IDLE))
+                        with m.Case(Op.UNASSIGN):
+                            m.d.sync += mode[i].eq(Mode.IDLE)
+
+        return m
+
+
+def _any(signals):
+    result = Const(0)
+    for s in signals:
+        result = result | s
+    return result

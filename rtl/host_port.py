@@ -1,0 +1,312 @@
+"""The host AXI4 port: decoding, mirror forwarding, error responses (SPEC sections 1, 5)."""
+
+from amaranth.hdl import Module, Signal, Mux, Cat
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+from .decoder import AddressDecoder
+from .regmap import Mode
+from .signatures import (AXI4Signature, Burst, Resp, ROUTE_LAYOUT, ErrorReportSignature,
+                         HostClaimSignature, SweepClaimSignature)
+
+__all__ = ["HostWriteEngine", "HostReadEngine"]
+
+_PAGE_BYTES = 4096
+
+
+def _burst_geometry(m, addr, length, size, burst):
+    """Validity of a host burst and the byte span it covers.
+
+    Returns ``(bad, first_byte, last_byte)``: ``bad`` when the burst is not INCR, its beat
+    is wider than the bus, or it crosses a 4 KiB page (an AXI rule; since ranges are 4 KiB
+    aligned, this also means a valid burst never leaves the range it starts in).
+    """
+    aligned = Signal(len(addr), name="burst_aligned")
+    nbytes = Signal(12, name="burst_bytes")
+    last = Signal(len(addr) + 1, name="burst_last")
+    m.d.comb += [
+        aligned.eq((addr >> size) << size),
+        nbytes.eq((length + 1) << size),
+        last.eq(aligned + nbytes - 1),
+    ]
+    crosses = (aligned[:12] + nbytes) > _PAGE_BYTES
+    bad = (burst != Burst.INCR) | (size > 3) | crosses
+    return bad, last
+
+
+class HostWriteEngine(wiring.Component):
+    """Serves host writes, one burst at a time, and forwards them to a mirror slave.
+
+    A write to an ACTIVE agent goes to its module; a write to a MIRROR_MASTER goes to the
+    master's module and, at the same module-local address, to its slave's, W beats
+    broadcast to both; the host's B waits for both and carries the master's response. A
+    failed forwarded write is reported on ``fwd_err`` (the controller clears SWEPT_UPTO);
+    a failed write at the master answers SLVERR and is reported on ``wr_err``.
+
+    Atomicity with the sweep (see :class:`rtl.sweep.SweepEngine`): a write to a master
+    starts (memory AW) only when its lines are outside the master's sweep claim, and it
+    publishes its own lines on ``claim`` from then until both B responses are back.
+
+    Unowned start address: the W beats are taken, nothing is written, DECERR. A burst that
+    is not INCR, wider than 8 bytes per beat or crossing 4 KiB: likewise, SLVERR.
+    While ``hold`` is high no new burst is accepted; ``idle`` says none is in progress.
+    """
+
+    def __init__(self, *, agents, addr_width=32, data_width=64, id_width=4):
+        self._agents = agents
+        self._addr_width = addr_width
+        half = dict(addr_width=addr_width, data_width=data_width, id_width=id_width)
+        members = {
+            "s": In(AXI4Signature(**half, read=False)),
+            "routes": In(data.ArrayLayout(ROUTE_LAYOUT, agents)),
+            "hold": In(1), "idle": Out(1),
+            "claim": Out(HostClaimSignature()),
+            "fwd_err": Out(ErrorReportSignature()), "wr_err": Out(ErrorReportSignature()),
+        }
+        for i in range(agents):
+            members[f"sweep_claim{i}"] = In(SweepClaimSignature())
+            members[f"mem{i}"] = Out(AXI4Signature(**half, read=False))
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self._agents
+        s = self.s
+        mems = [getattr(self, f"mem{i}") for i in range(n)]
+        claims = [getattr(self, f"sweep_claim{i}") for i in range(n)]
+
+        m.submodules.decoder = dec = AddressDecoder(agents=n,
+                                                    line_addr_width=self._addr_width - 3)
+        m.d.comb += dec.routes.eq(self.routes)
+
+        a_id = Signal.like(s.awid)
+        a_addr = Signal.like(s.awaddr)
+        a_len = Signal(8)
+        a_size = Signal(3)
+        a_burst = Signal(2)
+        m.d.comb += dec.line.eq(a_addr >> 3)
+        bad, last_byte = _burst_geometry(m, a_addr, a_len, a_size, a_burst)
+
+        agent = Signal(range(max(n, 2)))
+        peer = Signal(4)
+        forward = Signal()
+        local = Signal(32)
+        lo = Signal(32)
+        hi = Signal(32)
+        resp = Signal(2)
+        aw_done = Signal(n)
+        w_done = Signal(n)
+        b_done = Signal(n)
+        m_resp = Signal(2)
+        p_resp = Signal(2)
+
+        targets = Signal(n)
+        for i in range(n):
+            m.d.comb += targets[i].eq((agent == i) | (forward & (peer == i)))
+        for mem in mems:
+            m.d.comb += [
+                mem.awaddr.eq(local), mem.awlen.eq(a_len), mem.awsize.eq(a_size),
+                mem.awburst.eq(Burst.INCR),
+                mem.wdata.eq(s.wdata), mem.wstrb.eq(s.wstrb), mem.wlast.eq(s.wlast),
+            ]
+        m.d.comb += [
+            s.bid.eq(a_id), s.bresp.eq(resp),
+            self.claim.agent.eq(agent), self.claim.lo.eq(lo), self.claim.hi.eq(hi),
+        ]
+
+        claim_hit = Signal()
+        for i in range(n):
+            c = claims[i]
+            with m.If((agent == i) & forward & c.active & (lo < c.hi) & (c.lo <= hi)):
+                m.d.comb += claim_hit.eq(1)
+
+        with m.FSM(name="write"):
+            with m.State("IDLE"):
+                m.d.comb += [self.idle.eq(1), s.awready.eq(~self.hold)]
+                with m.If(s.awvalid & ~self.hold):
+                    m.d.sync += [a_id.eq(s.awid), a_addr.eq(s.awaddr), a_len.eq(s.awlen),
+                                 a_size.eq(s.awsize), a_burst.eq(s.awburst)]
+                    m.next = "DECODE"
+            with m.State("DECODE"):
+                route = self.routes[dec.agent]
+                offset_bytes = Cat(a_addr[:3], dec.offset)
+                m.d.sync += [
+                    agent.eq(dec.agent), peer.eq(route.peer),
+                    forward.eq(route.mode == Mode.MIRROR_MASTER),
+                    local.eq(offset_bytes),
+                    lo.eq(dec.offset),
+                    hi.eq(dec.offset + (last_byte >> 3) - (a_addr >> 3)),
+                    aw_done.eq(0), w_done.eq(0), b_done.eq(0),
+                    m_resp.eq(Resp.OKAY), p_resp.eq(Resp.OKAY),
+                ]
+                with m.If(bad):
+                    m.d.sync += resp.eq(Resp.SLVERR)
+                    m.next = "DRAIN"
+                with m.Elif(~dec.hit):
+                    m.d.sync += resp.eq(Resp.DECERR)
+                    m.next = "DRAIN"
+                with m.Else():
+                    m.next = "WAIT"
+            with m.State("WAIT"):
+                with m.If(~claim_hit):
+                    m.next = "AW"
+            with m.State("AW"):
+                m.d.comb += self.claim.active.eq(1)
+                fired = Signal(n)
+                for i, mem in enumerate(mems):
+                    m.d.comb += [mem.awvalid.eq(targets[i] & ~aw_done[i]),
+                                 fired[i].eq(mem.awvalid & mem.awready)]
+                now = aw_done | fired | ~targets
+                m.d.sync += aw_done.eq(aw_done | fired)
+                with m.If(now.all()):
+                    m.next = "W"
+            with m.State("W"):
+                m.d.comb += self.claim.active.eq(1)
+                # Broadcast: a host beat is taken once every target has taken it.
+                taken = Signal(n)
+                for i, mem in enumerate(mems):
+                    m.d.comb += [mem.wvalid.eq(s.wvalid & targets[i] & ~w_done[i]),
+                                 taken[i].eq(w_done[i] | ~targets[i] | mem.wready)]
+                m.d.comb += s.wready.eq(taken.all())
+                with m.If(s.wvalid):
+                    with m.If(taken.all()):
+                        m.d.sync += w_done.eq(0)
+                        with m.If(s.wlast):
+                            m.next = "B"
+                    with m.Else():
+                        for i, mem in enumerate(mems):
+                            with m.If(mem.wvalid & mem.wready):
+                                m.d.sync += w_done[i].eq(1)
+            with m.State("B"):
+                m.d.comb += self.claim.active.eq(1)
+                got = Signal(n)
+                for i, mem in enumerate(mems):
+                    m.d.comb += [mem.bready.eq(targets[i] & ~b_done[i]),
+                                 got[i].eq(mem.bvalid & mem.bready)]
+                    with m.If(got[i]):
+                        with m.If(agent == i):
+                            m.d.sync += m_resp.eq(mem.bresp)
+                        with m.Else():
+                            m.d.sync += p_resp.eq(mem.bresp)
+                m.d.sync += b_done.eq(b_done | got)
+                with m.If((b_done | got | ~targets).all()):
+                    m.next = "REPORT"
+            with m.State("REPORT"):
+                m.d.sync += resp.eq(Mux(m_resp == Resp.OKAY, Resp.OKAY, Resp.SLVERR))
+                m.d.comb += [
+                    self.fwd_err.valid.eq(forward & (p_resp != Resp.OKAY)),
+                    self.wr_err.valid.eq(m_resp != Resp.OKAY),
+                ]
+                m.next = "RESP"
+            with m.State("DRAIN"):
+                m.d.comb += s.wready.eq(1)
+                with m.If(s.wvalid & s.wlast):
+                    m.next = "RESP"
+            with m.State("RESP"):
+                m.d.comb += s.bvalid.eq(1)
+                with m.If(s.bready):
+                    m.next = "IDLE"
+
+        for rep in (self.fwd_err, self.wr_err):
+            m.d.comb += [rep.agent.eq(agent), rep.line.eq(lo)]
+        return m
+
+
+class HostReadEngine(wiring.Component):
+    """Serves host reads, one burst at a time, from the agent that owns the start address.
+
+    R beats come straight from the owning agent's module with the host's ID; a memory
+    error answers that beat SLVERR and is reported on ``rd_err`` with its line. An
+    unowned start address answers DECERR on every beat, a bad burst (see
+    :class:`HostWriteEngine`) SLVERR. While ``hold`` is high no new burst is accepted;
+    ``idle`` says none is in progress.
+    """
+
+    def __init__(self, *, agents, addr_width=32, data_width=64, id_width=4):
+        self._agents = agents
+        self._addr_width = addr_width
+        half = dict(addr_width=addr_width, data_width=data_width, id_width=id_width)
+        members = {
+            "s": In(AXI4Signature(**half, write=False)),
+            "routes": In(data.ArrayLayout(ROUTE_LAYOUT, agents)),
+            "hold": In(1), "idle": Out(1),
+            "rd_err": Out(ErrorReportSignature()),
+        }
+        for i in range(agents):
+            members[f"mem{i}"] = Out(AXI4Signature(**half, write=False))
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        n = self._agents
+        s = self.s
+        mems = [getattr(self, f"mem{i}") for i in range(n)]
+
+        m.submodules.decoder = dec = AddressDecoder(agents=n,
+                                                    line_addr_width=self._addr_width - 3)
+        m.d.comb += dec.routes.eq(self.routes)
+
+        a_id = Signal.like(s.arid)
+        a_addr = Signal.like(s.araddr)
+        a_len = Signal(8)
+        a_size = Signal(3)
+        a_burst = Signal(2)
+        m.d.comb += dec.line.eq(a_addr >> 3)
+        bad, _ = _burst_geometry(m, a_addr, a_len, a_size, a_burst)
+
+        agent = Signal(range(max(n, 2)))
+        local = Signal(32)
+        resp = Signal(2)
+        beat = Signal(8)
+        beat_addr = Signal(32)  # module-local byte address of the current beat
+
+        for mem in mems:
+            m.d.comb += [mem.araddr.eq(local), mem.arlen.eq(a_len), mem.arsize.eq(a_size),
+                         mem.arburst.eq(Burst.INCR)]
+        m.d.comb += [s.rid.eq(a_id), self.rd_err.agent.eq(agent),
+                     self.rd_err.line.eq(beat_addr >> 3)]
+
+        with m.FSM(name="read"):
+            with m.State("IDLE"):
+                m.d.comb += [self.idle.eq(1), s.arready.eq(~self.hold)]
+                with m.If(s.arvalid & ~self.hold):
+                    m.d.sync += [a_id.eq(s.arid), a_addr.eq(s.araddr), a_len.eq(s.arlen),
+                                 a_size.eq(s.arsize), a_burst.eq(s.arburst)]
+                    m.next = "DECODE"
+            with m.State("DECODE"):
+                offset_bytes = Cat(a_addr[:3], dec.offset)
+                m.d.sync += [agent.eq(dec.agent), local.eq(offset_bytes),
+                             beat_addr.eq(offset_bytes), beat.eq(0)]
+                with m.If(bad):
+                    m.d.sync += resp.eq(Resp.SLVERR)
+                    m.next = "ERROR"
+                with m.Elif(~dec.hit):
+                    m.d.sync += resp.eq(Resp.DECERR)
+                    m.next = "ERROR"
+                with m.Else():
+                    m.next = "AR"
+            with m.State("AR"):
+                for i, mem in enumerate(mems):
+                    m.d.comb += mem.arvalid.eq(agent == i)
+                    with m.If((agent == i) & mem.arready):
+                        m.next = "DATA"
+            with m.State("DATA"):
+                for i, mem in enumerate(mems):
+                    with m.If(agent == i):
+                        m.d.comb += [
+                            s.rdata.eq(mem.rdata), s.rresp.eq(mem.rresp),
+                            s.rlast.eq(mem.rlast), s.rvalid.eq(mem.rvalid),
+                            mem.rready.eq(s.rready),
+                        ]
+                with m.If(s.rvalid & s.rready):
+                    m.d.comb += self.rd_err.valid.eq(s.rresp != Resp.OKAY)
+                    m.d.sync += beat_addr.eq(((beat_addr >> a_size) + 1) << a_size)
+                    with m.If(s.rlast):
+                        m.next = "IDLE"
+            with m.State("ERROR"):
+                m.d.comb += [s.rvalid.eq(1), s.rresp.eq(resp), s.rlast.eq(beat == a_len)]
+                with m.If(s.rready):
+                    m.d.sync += beat.eq(beat + 1)
+                    with m.If(beat == a_len):
+                        m.next = "IDLE"
+        return m

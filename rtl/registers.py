@@ -1,0 +1,312 @@
+"""AXI4-Lite control and status registers (SPEC section 3)."""
+
+from amaranth.hdl import Module, Signal, Cat, Const, Mux
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from . import regmap
+from .regmap import Access
+from .signatures import AXI4LiteSignature, Resp
+
+__all__ = ["AgentRegsSignature", "ControlRegisters"]
+
+
+class AgentRegsSignature(wiring.Signature):
+    """What the register block exchanges with the core about one agent.
+
+    ``Out`` members are register contents and strobes the core uses; ``In`` members are
+    values the core reports. From the register block's point of view.
+    """
+
+    def __init__(self):
+        super().__init__({
+            # software-written values
+            "base": Out(32), "size": Out(32), "sweep_start": Out(32), "sweep_count": Out(32),
+            "throttle": Out(16), "power_en": Out(1), "power_led": Out(2), "attn_led": Out(2),
+            "irq_en": Out(5), "events": Out(5),
+            "cmd_valid": Out(1), "cmd_opcode": Out(4), "cmd_peer": Out(4),
+            "power_refused": Out(1),
+            # core-reported values
+            "mode": In(3), "busy": In(1), "swept": In(1), "peer": In(4), "err": In(4),
+            "present": In(1), "power_good": In(1), "capacity": In(32), "swept_upto": In(32),
+            "err_addr": In(32), "event_set": In(5),
+            # BASE/SIZE are locked while the agent owns a range (a write answers SLVERR) and
+            # are written by the core when a mirror slave takes its master's range.
+            "range_lock": In(1), "range_we": In(1), "range_base": In(32), "range_size": In(32),
+            # SLOT_CTRL.power_en may not go 0 while the agent owns a range or is a slave.
+            "power_protect": In(1),
+        })
+
+
+class ControlRegisters(wiring.Component):
+    """AXI4-Lite subordinate holding the registers of SPEC section 3.
+
+    One read and one write are handled at a time, each answered one cycle after both its
+    address (and data) arrive. Offsets, fields, access types and resets all come from
+    :mod:`rtl.regmap`.
+
+    Error responses (SLVERR), each of which changes nothing: an unmapped or misaligned
+    offset; a write to a read-only register; a value that does not fit its field (bits
+    above DEBOUNCE/BLINK/THROTTLE's 16, an LED code of 3, unused bits of SLOT_CTRL); a write
+    to BASE or SIZE while the agent owns a range. A CMD write always answers OKAY: the
+    command reports through STATUS.err. Reads of CMD return 0.
+
+    Parameters
+    ----------
+    agents : int
+        Number of home agents.
+    config : int
+        Value of the CONFIG register.
+
+    Members
+    -------
+    bus : In(AXI4LiteSignature(addr_width=12))
+        Register port.
+    debounce, blink : Out(16)
+        Global settings for the slot controllers.
+    irq : Out(1)
+        OR over agents of EVENTS & IRQ_EN.
+    agent<i> : Out(AgentRegsSignature())
+        Per-agent register contents and status.
+    """
+
+    def __init__(self, *, agents, config):
+        if not isinstance(agents, int) or not 1 <= agents <= 16:
+            raise ValueError(f"Agent count must be an integer from 1 to 16, not {agents!r}")
+        last = regmap.AGENT_BASE + regmap.AGENT_STRIDE * agents
+        if last > (1 << regmap.REG_ADDR_WIDTH):
+            raise ValueError(f"{agents} agents do not fit the 12-bit register space")
+        self._agents = agents
+        self._config = config
+        members = {
+            "bus": In(AXI4LiteSignature(addr_width=regmap.REG_ADDR_WIDTH)),
+            "debounce": Out(16), "blink": Out(16), "irq": Out(1),
+        }
+        for i in range(agents):
+            members[f"agent{i}"] = Out(AgentRegsSignature())
+        super().__init__(members)
+
+    def agent(self, i):
+        return getattr(self, f"agent{i}")
+
+    def elaborate(self, platform):
+        m = Module()
+        bus = self.bus
+        n = self._agents
+
+        # ---- storage ---------------------------------------------------------------------
+        g_debounce = Signal(16, init=regmap.global_reg("DEBOUNCE").reset)
+        g_blink = Signal(16, init=regmap.global_reg("BLINK").reset)
+        m.d.comb += [self.debounce.eq(g_debounce), self.blink.eq(g_blink)]
+
+        store = []  # per agent: dict of stored RW values
+        for i in range(n):
+            a = self.agent(i)
+            s = {
+                "BASE": Signal(32, name=f"a{i}_base"), "SIZE": Signal(32, name=f"a{i}_size"),
+                "SWEEP_START": Signal(32, name=f"a{i}_sweep_start"),
+                "SWEEP_COUNT": Signal(32, name=f"a{i}_sweep_count"),
+                "THROTTLE": Signal(16, name=f"a{i}_throttle"),
+                "SLOT_CTRL": Signal(6, name=f"a{i}_slot_ctrl"),
+                "EVENTS": Signal(5, name=f"a{i}_events"),
+                "IRQ_EN": Signal(5, name=f"a{i}_irq_en"),
+            }
+            store.append(s)
+            sc = regmap.agent_reg("SLOT_CTRL")
+            m.d.comb += [
+                a.base.eq(s["BASE"]), a.size.eq(s["SIZE"]),
+                a.sweep_start.eq(s["SWEEP_START"]), a.sweep_count.eq(s["SWEEP_COUNT"]),
+                a.throttle.eq(s["THROTTLE"]),
+                a.power_en.eq(s["SLOT_CTRL"][sc.power_en.lsb]),
+                a.power_led.eq(s["SLOT_CTRL"][sc.power_led.lsb:sc.power_led.lsb + 2]),
+                a.attn_led.eq(s["SLOT_CTRL"][sc.attn_led.lsb:sc.attn_led.lsb + 2]),
+                a.irq_en.eq(s["IRQ_EN"]), a.events.eq(s["EVENTS"]),
+            ]
+
+        # ---- read values -----------------------------------------------------------------
+        def pack(reg, values):
+            word = Signal(32, name=f"{reg.name.lower()}_value")
+            for f in reg.fields:
+                m.d.comb += word[f.lsb:f.lsb + f.width].eq(values[f.name])
+            return word
+
+        summary = Signal(16)
+        for i in range(n):
+            a = self.agent(i)
+            m.d.comb += summary[i].eq((store[i]["EVENTS"] & store[i]["IRQ_EN"]).any())
+        m.d.comb += self.irq.eq(summary.any())
+
+        gr = regmap.global_reg
+        global_read = {
+            gr("ID").offset: Const(regmap.ID_VALUE, 32),
+            gr("CONFIG").offset: Const(self._config, 32),
+            gr("DEBOUNCE").offset: g_debounce,
+            gr("BLINK").offset: g_blink,
+            gr("IRQ_SUMMARY").offset: summary,
+        }
+        agent_read = []
+        for i in range(n):
+            a = self.agent(i)
+            s = store[i]
+            ar = regmap.agent_reg
+            status = pack(ar("STATUS"), {
+                "mode": a.mode, "busy": a.busy, "swept": a.swept, "peer": a.peer,
+                "err": a.err, "present": a.present, "power_good": a.power_good})
+            agent_read.append({
+                ar("STATUS").offset: status, ar("CMD").offset: Const(0, 32),
+                ar("BASE").offset: s["BASE"], ar("SIZE").offset: s["SIZE"],
+                ar("CAPACITY").offset: a.capacity,
+                ar("SWEEP_START").offset: s["SWEEP_START"],
+                ar("SWEEP_COUNT").offset: s["SWEEP_COUNT"],
+                ar("SWEPT_UPTO").offset: a.swept_upto,
+                ar("THROTTLE").offset: s["THROTTLE"], ar("ERR_ADDR").offset: a.err_addr,
+                ar("SLOT_CTRL").offset: s["SLOT_CTRL"], ar("EVENTS").offset: s["EVENTS"],
+                ar("IRQ_EN").offset: s["IRQ_EN"],
+            })
+
+        def decode(addr):
+            """(is_global, agent index, offset within block, agent block valid)."""
+            is_global = addr < regmap.AGENT_BASE
+            rel = Signal(12)
+            m.d.comb += rel.eq(addr - regmap.AGENT_BASE)
+            idx = rel >> (regmap.AGENT_STRIDE.bit_length() - 1)
+            off = rel & (regmap.AGENT_STRIDE - 1)
+            return is_global, idx, off
+
+        # ---- read channel ----------------------------------------------------------------
+        r_valid = Signal()
+        r_data = Signal(32)
+        r_resp = Signal(2)
+        m.d.comb += [bus.arready.eq(~r_valid), bus.rvalid.eq(r_valid),
+                     bus.rdata.eq(r_data), bus.rresp.eq(r_resp)]
+        with m.If(r_valid & bus.rready):
+            m.d.sync += r_valid.eq(0)
+        with m.If(bus.arvalid & ~r_valid):
+            addr = bus.araddr
+            is_global, idx, off = decode(addr)
+            m.d.sync += [r_valid.eq(1), r_data.eq(0), r_resp.eq(Resp.SLVERR)]
+            with m.If(addr[0:2] == 0):
+                with m.If(is_global):
+                    with m.Switch(addr):
+                        for offset, value in global_read.items():
+                            with m.Case(offset):
+                                m.d.sync += [r_data.eq(value), r_resp.eq(Resp.OKAY)]
+                with m.Else():
+                    for i in range(n):
+                        with m.If(idx == i):
+                            with m.Switch(off):
+                                for offset, value in agent_read[i].items():
+                                    with m.Case(offset):
+                                        m.d.sync += [r_data.eq(value), r_resp.eq(Resp.OKAY)]
+
+        # ---- write channel ---------------------------------------------------------------
+        aw_full = Signal()
+        w_full = Signal()
+        aw_addr = Signal(12)
+        w_data = Signal(32)
+        w_strb = Signal(4)
+        b_valid = Signal()
+        b_resp = Signal(2)
+        m.d.comb += [
+            bus.awready.eq(~aw_full & ~b_valid), bus.wready.eq(~w_full & ~b_valid),
+            bus.bvalid.eq(b_valid), bus.bresp.eq(b_resp),
+        ]
+        with m.If(bus.awvalid & bus.awready):
+            m.d.sync += [aw_full.eq(1), aw_addr.eq(bus.awaddr)]
+        with m.If(bus.wvalid & bus.wready):
+            m.d.sync += [w_full.eq(1), w_data.eq(bus.wdata), w_strb.eq(bus.wstrb)]
+        with m.If(b_valid & bus.bready):
+            m.d.sync += b_valid.eq(0)
+
+        do_write = Signal()
+        m.d.comb += do_write.eq(aw_full & w_full)
+        bytemask = Signal(32)
+        m.d.comb += bytemask.eq(Cat(*[w_strb[k].replicate(8) for k in range(4)]))
+
+        def merge(old):
+            return (old & ~bytemask) | (w_data & bytemask)
+
+        ok = Signal()  # the write is accepted (else SLVERR, nothing changes)
+        with m.If(do_write):
+            m.d.sync += [aw_full.eq(0), w_full.eq(0), b_valid.eq(1),
+                         b_resp.eq(Mux(ok, Resp.OKAY, Resp.SLVERR))]
+
+        is_global, w_idx, w_off = decode(aw_addr)
+        aligned = aw_addr[0:2] == 0
+
+        def fits(value, width):
+            return (value >> width) == 0 if width < 32 else Const(1)
+
+        # global writes
+        with m.If(aligned & is_global):
+            for reg, sig in ((gr("DEBOUNCE"), g_debounce), (gr("BLINK"), g_blink)):
+                with m.If(aw_addr == reg.offset):
+                    new = merge(sig)
+                    m.d.comb += ok.eq(fits(new, 16))
+                    with m.If(do_write & ok):
+                        m.d.sync += sig.eq(new)
+
+        ar = regmap.agent_reg
+        sc = ar("SLOT_CTRL")
+        cmd = ar("CMD")
+        for i in range(n):
+            a = self.agent(i)
+            s = store[i]
+            sel = aligned & ~is_global & (w_idx == i)
+            clear = Signal(5, name=f"a{i}_events_clear")
+            power_refused = Signal(name=f"a{i}_power_refused")
+            cmd_valid = Signal(name=f"a{i}_cmd_valid")
+            m.d.comb += [a.power_refused.eq(power_refused), a.cmd_valid.eq(cmd_valid)]
+            with m.If(sel):
+                with m.Switch(w_off):
+                    for name in ("BASE", "SIZE"):
+                        with m.Case(ar(name).offset):
+                            m.d.comb += ok.eq(~a.range_lock)
+                            with m.If(do_write & ok):
+                                m.d.sync += s[name].eq(merge(s[name]))
+                    for name in ("SWEEP_START", "SWEEP_COUNT"):
+                        with m.Case(ar(name).offset):
+                            m.d.comb += ok.eq(1)
+                            with m.If(do_write):
+                                m.d.sync += s[name].eq(merge(s[name]))
+                    with m.Case(ar("THROTTLE").offset):
+                        new = merge(s["THROTTLE"])
+                        m.d.comb += ok.eq(fits(new, 16))
+                        with m.If(do_write & ok):
+                            m.d.sync += s["THROTTLE"].eq(new)
+                    with m.Case(ar("IRQ_EN").offset):
+                        new = merge(s["IRQ_EN"])
+                        m.d.comb += ok.eq(fits(new, 5))
+                        with m.If(do_write & ok):
+                            m.d.sync += s["IRQ_EN"].eq(new)
+                    with m.Case(ar("EVENTS").offset):
+                        new = w_data & bytemask
+                        m.d.comb += ok.eq(fits(new, 5))
+                        with m.If(do_write & ok):
+                            m.d.comb += clear.eq(new)
+                    with m.Case(sc.offset):
+                        new = merge(s["SLOT_CTRL"])
+                        power_led = new[sc.power_led.lsb:sc.power_led.lsb + 2]
+                        attn_led = new[sc.attn_led.lsb:sc.attn_led.lsb + 2]
+                        m.d.comb += ok.eq((new & ~sc.writable_mask) == 0)
+                        with m.If((power_led == 3) | (attn_led == 3)):
+                            m.d.comb += ok.eq(0)
+                        with m.If(do_write & ok):
+                            refuse = a.power_protect & ~new[sc.power_en.lsb]
+                            m.d.sync += s["SLOT_CTRL"].eq(new | refuse)
+                            m.d.comb += power_refused.eq(refuse)
+                    with m.Case(cmd.offset):
+                        new = w_data & bytemask
+                        m.d.comb += [
+                            ok.eq(1),
+                            a.cmd_opcode.eq(new[cmd.opcode.lsb:cmd.opcode.lsb + cmd.opcode.width]),
+                            a.cmd_peer.eq(new[cmd.peer.lsb:cmd.peer.lsb + cmd.peer.width]),
+                        ]
+                        m.d.comb += cmd_valid.eq(do_write)
+            # events: hardware sets win over a simultaneous software clear
+            m.d.sync += s["EVENTS"].eq((s["EVENTS"] & ~clear) | a.event_set)
+            with m.If(a.range_we):
+                m.d.sync += [s["BASE"].eq(a.range_base), s["SIZE"].eq(a.range_size)]
+
+        return m
+

@@ -1,0 +1,237 @@
+"""Signatures and layouts shared by every block of mirrorswap (the one place they live).
+
+Members are named as in the AXI specification (``awaddr``, ``wvalid``, ...), flat, so that a
+component member ``s_axi`` flattens to the conventional ``s_axi_awaddr`` port names that FPGA
+tools and cocotbext-axi's ``AxiBus.from_prefix`` expect.
+"""
+
+import enum
+
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
+
+__all__ = [
+    "Burst", "Resp", "AXI4Signature", "AXI4LiteSignature", "SlotSignature",
+    "ROUTE_LAYOUT", "SLOT_STATE_LAYOUT", "ErrorReportSignature", "SweepControlSignature",
+    "HostClaimSignature", "SweepClaimSignature", "HOST_ID", "SWEEP_ID",
+]
+
+# AXI IDs the home agents use on their memory ports, to route responses back.
+HOST_ID = 0
+SWEEP_ID = 1
+
+
+class Burst(enum.IntEnum):
+    FIXED = 0
+    INCR = 1
+    WRAP = 2
+
+
+class Resp(enum.IntEnum):
+    OKAY = 0
+    EXOKAY = 1
+    SLVERR = 2
+    DECERR = 3
+
+
+def _check_width(name, value, minimum=1):
+    if not isinstance(value, int) or value < minimum:
+        raise TypeError(f"{name} must be an integer of at least {minimum}, not {value!r}")
+
+
+class AXI4Signature(wiring.Signature):
+    """Full AXI4, from the manager's point of view (``flip()`` it for a subordinate).
+
+    All channel signals of AXI4 are present except ``*region`` and ``*user``.
+
+    Parameters
+    ----------
+    addr_width : int
+        Byte address width.
+    data_width : int
+        Data width in bits, a multiple of 8.
+    id_width : int
+        Transaction ID width.
+    read, write : bool
+        Include the read channels (AR, R) and the write channels (AW, W, B). Internal
+        ports that only read or only write leave the other half out.
+    """
+
+    def __init__(self, *, addr_width, data_width, id_width, read=True, write=True):
+        _check_width("Address width", addr_width)
+        _check_width("Data width", data_width, 8)
+        _check_width("ID width", id_width)
+        if data_width % 8:
+            raise ValueError(f"Data width must be a multiple of 8, not {data_width}")
+        self._addr_width = addr_width
+        self._data_width = data_width
+        self._id_width = id_width
+        self._read = bool(read)
+        self._write = bool(write)
+        if not (read or write):
+            raise ValueError("An AXI4 port needs a read half, a write half or both")
+        members = {}
+        for ch in ("aw",) * write + ("ar",) * read:
+            members.update({
+                f"{ch}id": Out(id_width), f"{ch}addr": Out(addr_width), f"{ch}len": Out(8),
+                f"{ch}size": Out(3), f"{ch}burst": Out(2), f"{ch}lock": Out(1),
+                f"{ch}cache": Out(4), f"{ch}prot": Out(3), f"{ch}qos": Out(4),
+                f"{ch}valid": Out(1), f"{ch}ready": In(1),
+            })
+        if write:
+            members.update({
+                "wdata": Out(data_width), "wstrb": Out(data_width // 8), "wlast": Out(1),
+                "wvalid": Out(1), "wready": In(1),
+                "bid": In(id_width), "bresp": In(2), "bvalid": In(1), "bready": Out(1),
+            })
+        if read:
+            members.update({
+                "rid": In(id_width), "rdata": In(data_width), "rresp": In(2), "rlast": In(1),
+                "rvalid": In(1), "rready": Out(1),
+            })
+        super().__init__(members)
+
+    @property
+    def addr_width(self):
+        return self._addr_width
+
+    @property
+    def data_width(self):
+        return self._data_width
+
+    @property
+    def id_width(self):
+        return self._id_width
+
+    @property
+    def read(self):
+        return self._read
+
+    @property
+    def write(self):
+        return self._write
+
+    def __eq__(self, other):
+        return (type(other) is type(self) and other.addr_width == self.addr_width and
+                other.data_width == self.data_width and other.id_width == self.id_width and
+                other.read == self.read and other.write == self.write)
+
+    def __repr__(self):
+        return (f"AXI4Signature(addr_width={self.addr_width}, data_width={self.data_width}, "
+                f"id_width={self.id_width}, read={self.read}, write={self.write})")
+
+
+class AXI4LiteSignature(wiring.Signature):
+    """AXI4-Lite, from the manager's point of view.
+
+    Parameters
+    ----------
+    addr_width : int
+        Byte address width.
+    data_width : int
+        32 or 64.
+    """
+
+    def __init__(self, *, addr_width, data_width=32):
+        _check_width("Address width", addr_width)
+        if data_width not in (32, 64):
+            raise ValueError(f"AXI4-Lite data width must be 32 or 64, not {data_width}")
+        self._addr_width = addr_width
+        self._data_width = data_width
+        super().__init__({
+            "awaddr": Out(addr_width), "awprot": Out(3), "awvalid": Out(1), "awready": In(1),
+            "wdata": Out(data_width), "wstrb": Out(data_width // 8), "wvalid": Out(1),
+            "wready": In(1),
+            "bresp": In(2), "bvalid": In(1), "bready": Out(1),
+            "araddr": Out(addr_width), "arprot": Out(3), "arvalid": Out(1), "arready": In(1),
+            "rdata": In(data_width), "rresp": In(2), "rvalid": In(1), "rready": Out(1),
+        })
+
+    @property
+    def addr_width(self):
+        return self._addr_width
+
+    @property
+    def data_width(self):
+        return self._data_width
+
+    def __eq__(self, other):
+        return (type(other) is type(self) and other.addr_width == self.addr_width and
+                other.data_width == self.data_width)
+
+    def __repr__(self):
+        return f"AXI4LiteSignature(addr_width={self.addr_width}, data_width={self.data_width})"
+
+
+class SlotSignature(wiring.Signature):
+    """One memory slot's pins, as seen from the top level (``slot<i>_*`` ports).
+
+    Members
+    -------
+    present : In(1)
+        A module is seated.
+    capacity_log2 : In(5)
+        log2 of the seated module's capacity in lines (from its SPD).
+    power_good : In(1)
+        The slot's supply is up.
+    button : In(1)
+        Raw attention button, active high, not debounced.
+    power_en : Out(1)
+        Switch the slot's supply on.
+    power_led, attn_led : Out(1)
+        The LEDs themselves (1 = lit).
+    """
+
+    def __init__(self):
+        super().__init__({
+            "present": In(1), "capacity_log2": In(5), "power_good": In(1), "button": In(1),
+            "power_en": Out(1), "power_led": Out(1), "attn_led": Out(1),
+        })
+
+
+#: What the host port and the decoder need to know of one agent.
+ROUTE_LAYOUT = data.StructLayout({"mode": 3, "peer": 4, "base": 32, "size": 32})
+
+#: Slot pins the controller watches.
+SLOT_STATE_LAYOUT = data.StructLayout({"present": 1, "power_good": 1, "capacity_log2": 5})
+
+
+class ErrorReportSignature(wiring.Signature):
+    """A one-cycle report of a memory error: ``valid`` with the agent and its line offset."""
+
+    def __init__(self):
+        super().__init__({"valid": Out(1), "agent": Out(4), "line": Out(32)})
+
+
+class SweepControlSignature(wiring.Signature):
+    """The controller's side of one sweep engine.
+
+    ``start`` (one cycle) begins copying ``count`` lines from line offset ``start_line``;
+    ``cancel`` stops issuing and finishes early. The engine pulses ``progress_valid`` with
+    ``progress_end`` each time lines ``[.., progress_end)`` are known copied, in order, and
+    ``done`` once nothing is in flight any more, with ``failed`` and ``err_line`` when a
+    memory error stopped it.
+    """
+
+    def __init__(self):
+        super().__init__({
+            "start": Out(1), "start_line": Out(32), "count": Out(32), "cancel": Out(1),
+            "done": In(1), "failed": In(1), "err_line": In(32),
+            "progress_valid": In(1), "progress_end": In(32),
+        })
+
+
+class HostClaimSignature(wiring.Signature):
+    """Lines a host write is writing right now: ``[lo, hi]`` (module-local, inclusive) of
+    ``agent``, from memory AW issue until both B responses are back."""
+
+    def __init__(self):
+        super().__init__({"active": Out(1), "agent": Out(4), "lo": Out(32), "hi": Out(32)})
+
+
+class SweepClaimSignature(wiring.Signature):
+    """Lines a sweep engine has in flight or may issue next: ``[lo, hi)``, module-local,
+    meaningful while ``active``."""
+
+    def __init__(self):
+        super().__init__({"active": Out(1), "lo": Out(32), "hi": Out(32)})

@@ -1,0 +1,241 @@
+"""The sweep (copy) engine of a mirror pair."""
+
+from amaranth.hdl import Module, Signal, Mux, Cat
+from amaranth.lib import data, wiring
+from amaranth.lib.fifo import SyncFIFO, SyncFIFOBuffered
+from amaranth.lib.wiring import In, Out
+
+from .signatures import (AXI4Signature, Burst, Resp, SweepControlSignature,
+                         HostClaimSignature, SweepClaimSignature)
+
+__all__ = ["SweepEngine"]
+
+_PAGE_LINES = 512  # 4 KiB of 8-byte lines: memory bursts never cross it (AXI rule)
+
+
+class SweepEngine(wiring.Component):
+    """Copies lines ``[start, start+count)`` from a master's module to its slave's.
+
+    Reads go to the master's memory port in bursts of up to ``burst`` lines (never across
+    a 4 KiB page), with up to ``depth`` lines in flight; each block is written to the
+    slave's port once all of its data has arrived. ``throttle`` > 0 copies one line at a
+    time with at least ``throttle`` idle cycles between two line reads.
+
+    **Atomicity with host writes.** A host write and a sweep copy of the same line never
+    overlap in time. The engine *claims* lines ``[lo, next+burst)``: every line from the
+    oldest block whose slave write is not yet acknowledged up to the next block it may
+    issue. The host write path does not start a write (memory AW) to a master's lines that
+    overlap its engine's claim, and the engine does not issue a block read while the host
+    write in progress (``host``: from memory AW until both B responses) overlaps it. So a
+    line is copied either wholly before a host write to it begins (and the forwarded write
+    then overwrites the copy at the slave) or wholly after it has completed on both
+    modules (and the copy carries the new data): the slave never ends up with data older
+    than the master's. Both sides progress: the engine waits for at most one host write,
+    the host write waits only until the engine has moved past its lines.
+
+    **Watermark.** Blocks complete in order (one AXI ID per port), so ``progress_end`` is a
+    line below which every line of this sweep is copied. On a memory error (read at the
+    master or write at the slave) the engine stops issuing, drains what is in flight,
+    reports nothing at or past the failing line, and finishes with ``failed`` and
+    ``err_line``.
+
+    Parameters
+    ----------
+    agent : int
+        Index of the master this engine belongs to (to match ``host.agent``).
+    burst : int
+        Lines per memory burst, at most 256.
+    depth : int
+        Lines of read data buffered; bounds the lines in flight.
+
+    Members
+    -------
+    ctrl : In(SweepControlSignature())
+    throttle : In(16)
+    claim : Out(SweepClaimSignature())
+    host : In(HostClaimSignature())
+    rd : Out(AXI4Signature(read half))   to the master's home agent
+    wr : Out(AXI4Signature(write half))  to the slave's home agent
+    """
+
+    def __init__(self, *, agent, burst=32, depth=128, addr_width=32, data_width=64,
+                 id_width=4):
+        if not isinstance(burst, int) or not 1 <= burst <= 256:
+            raise ValueError(f"Burst must be an integer from 1 to 256 lines, not {burst!r}")
+        if not isinstance(depth, int) or depth < burst:
+            raise ValueError(f"Depth must be an integer of at least the burst ({burst}), "
+                             f"not {depth!r}")
+        self._agent = agent
+        self._burst = burst
+        self._depth = depth
+        self._data_width = data_width
+        half = dict(addr_width=addr_width, data_width=data_width, id_width=id_width)
+        super().__init__({
+            "ctrl": In(SweepControlSignature()),
+            "throttle": In(16),
+            "claim": Out(SweepClaimSignature()),
+            "host": In(HostClaimSignature()),
+            "rd": Out(AXI4Signature(**half, write=False)),
+            "wr": Out(AXI4Signature(**half, read=False)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        burst, depth = self._burst, self._depth
+        ctrl, rd, wr = self.ctrl, self.rd, self.wr
+
+        desc = data.StructLayout({"offset": 32, "len": 9})
+        wdesc_layout = data.StructLayout({"offset": 32, "len": 9, "err": 1, "err_line": 32})
+
+        m.submodules.data = dfifo = SyncFIFOBuffered(width=self._data_width, depth=depth)
+        m.submodules.rdesc = rdesc = SyncFIFO(width=desc.size, depth=8)
+        m.submodules.wdesc = wdesc = SyncFIFO(width=wdesc_layout.size, depth=8)
+        m.submodules.bdesc = bdesc = SyncFIFO(width=desc.size, depth=4)
+
+        running = Signal()
+        stopping = Signal()      # cancelled: issue nothing more, drop buffered blocks
+        failing = Signal()       # a memory error was seen: same, and report it
+        err_line = Signal(32)
+        nxt = Signal(32)
+        end = Signal(32)
+        lo = Signal(32)
+        inflight = Signal(range(depth + 1))
+        thr_cnt = Signal(16)
+        ar_pending = Signal()
+        ar_addr = Signal(32)
+        ar_len = Signal(8)
+
+        m.d.comb += [
+            self.claim.active.eq(running),
+            self.claim.lo.eq(lo),
+            self.claim.hi.eq(nxt + burst),
+            ctrl.failed.eq(failing),
+            ctrl.err_line.eq(err_line),
+        ]
+
+        # ---- read issue -----------------------------------------------------------------------
+        to_page = Signal(range(_PAGE_LINES + 1))
+        remain = Signal(33)
+        blk = Signal(range(burst + 1))
+        upto_burst = Signal(range(burst + 1))
+        m.d.comb += [
+            to_page.eq(_PAGE_LINES - nxt[:9]),
+            remain.eq(end - nxt),
+            upto_burst.eq(Mux(remain < burst, remain, burst)),
+            blk.eq(Mux(to_page < upto_burst, to_page, upto_burst)),
+        ]
+        with m.If(self.throttle != 0):
+            m.d.comb += blk.eq(1)
+        host_hit = (self.host.active & (self.host.agent == self._agent) &
+                    (self.host.lo < nxt + blk) & (self.host.hi >= nxt))
+        issue = Signal()
+        m.d.comb += issue.eq(running & ~failing & ~stopping & (nxt < end) &
+                             (inflight + blk <= depth) & rdesc.w_rdy & ~ar_pending &
+                             (thr_cnt == 0) & ~host_hit)
+        m.d.comb += [
+            rd.araddr.eq(ar_addr), rd.arlen.eq(ar_len), rd.arsize.eq(3),
+            rd.arburst.eq(Burst.INCR), rd.arvalid.eq(ar_pending),
+            rdesc.w_data.eq(Cat(nxt, blk)), rdesc.w_en.eq(issue),
+        ]
+        with m.If(rd.arvalid & rd.arready):
+            m.d.sync += ar_pending.eq(0)
+        with m.If(thr_cnt != 0):
+            m.d.sync += thr_cnt.eq(thr_cnt - 1)
+        with m.If(issue):
+            m.d.sync += [ar_pending.eq(1), ar_addr.eq(nxt << 3), ar_len.eq(blk - 1),
+                         nxt.eq(nxt + blk), thr_cnt.eq(self.throttle)]
+
+        # ---- read data: into the buffer, block by block ------------------------------------------
+        rhead = data.View(desc, rdesc.r_data)
+        r_beat = Signal(9)
+        blk_err = Signal()
+        blk_err_line = Signal(32)
+        beat_err = rd.rresp != Resp.OKAY
+        m.d.comb += [
+            rd.rready.eq(1),
+            dfifo.w_data.eq(rd.rdata),
+            dfifo.w_en.eq(rd.rvalid),
+        ]
+        with m.If(rd.rvalid):
+            m.d.sync += r_beat.eq(r_beat + 1)
+            with m.If(beat_err & ~blk_err):
+                m.d.sync += [blk_err.eq(1), blk_err_line.eq(rhead.offset + r_beat)]
+            with m.If(rd.rlast):
+                m.d.sync += [r_beat.eq(0), blk_err.eq(0)]
+                m.d.comb += [
+                    rdesc.r_en.eq(1),
+                    wdesc.w_en.eq(1),
+                    wdesc.w_data.eq(Cat(rhead.offset, rhead.len, blk_err | beat_err,
+                                        Mux(blk_err, blk_err_line, rhead.offset + r_beat))),
+                ]
+
+        # ---- write side -------------------------------------------------------------------------
+        whead = data.View(wdesc_layout, wdesc.r_data)
+        w_offset = Signal(32)
+        w_len = Signal(9)
+        w_cnt = Signal(9)
+        pop = Signal()
+        m.d.comb += [
+            wr.awaddr.eq(w_offset << 3), wr.awlen.eq(w_len - 1), wr.awsize.eq(3),
+            wr.awburst.eq(Burst.INCR),
+            wr.wdata.eq(dfifo.r_data), wr.wstrb.eq(~0), wr.wlast.eq(w_cnt == w_len - 1),
+            bdesc.w_data.eq(Cat(w_offset, w_len)),
+            dfifo.r_en.eq(pop),
+        ]
+        with m.FSM(name="write"):
+            with m.State("IDLE"):
+                with m.If(wdesc.r_rdy):
+                    m.d.comb += wdesc.r_en.eq(1)
+                    m.d.sync += [w_offset.eq(whead.offset), w_len.eq(whead.len), w_cnt.eq(0)]
+                    with m.If(whead.err | failing | stopping):
+                        with m.If(whead.err & ~failing):
+                            m.d.sync += [failing.eq(1), err_line.eq(whead.err_line)]
+                        m.next = "DISCARD"
+                    with m.Else():
+                        m.next = "AW"
+            with m.State("AW"):
+                m.d.comb += [wr.awvalid.eq(1), bdesc.w_en.eq(wr.awready)]
+                with m.If(wr.awready):
+                    m.next = "W"
+            with m.State("W"):
+                m.d.comb += [wr.wvalid.eq(dfifo.r_rdy), pop.eq(wr.wvalid & wr.wready)]
+                with m.If(pop):
+                    m.d.sync += w_cnt.eq(w_cnt + 1)
+                    with m.If(wr.wlast):
+                        m.next = "IDLE"
+            with m.State("DISCARD"):
+                m.d.comb += pop.eq(dfifo.r_rdy)
+                with m.If(pop):
+                    m.d.sync += w_cnt.eq(w_cnt + 1)
+                    with m.If(w_cnt == w_len - 1):
+                        m.next = "IDLE"
+
+        m.d.sync += inflight.eq(inflight + Mux(issue, blk, 0) - pop)
+
+        # ---- write responses: the watermark ---------------------------------------------------
+        bhead = data.View(desc, bdesc.r_data)
+        bend = bhead.offset + bhead.len
+        m.d.comb += wr.bready.eq(1)
+        with m.If(wr.bvalid):
+            m.d.comb += bdesc.r_en.eq(1)
+            with m.If(wr.bresp != Resp.OKAY):
+                with m.If(~failing):
+                    m.d.sync += [failing.eq(1), err_line.eq(bhead.offset)]
+            with m.Elif(~failing | (bend <= err_line)):
+                m.d.comb += [ctrl.progress_valid.eq(1), ctrl.progress_end.eq(bend)]
+                m.d.sync += lo.eq(bend)
+
+        # ---- start, cancel, done ----------------------------------------------------------------
+        with m.If(ctrl.cancel & running):
+            m.d.sync += stopping.eq(1)
+        drained = (~ar_pending & ~rdesc.r_rdy & ~wdesc.r_rdy & ~bdesc.r_rdy &
+                   (inflight == 0) & ~issue)
+        with m.If(running & drained & ((nxt >= end) | failing | stopping)):
+            m.d.comb += ctrl.done.eq(1)
+            m.d.sync += running.eq(0)
+        with m.If(ctrl.start):
+            m.d.sync += [running.eq(1), stopping.eq(0), failing.eq(0), err_line.eq(0),
+                         nxt.eq(ctrl.start_line), end.eq(ctrl.start_line + ctrl.count),
+                         lo.eq(ctrl.start_line), thr_cnt.eq(0)]
+
+        return m

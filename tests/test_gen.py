@@ -1,0 +1,126 @@
+"""The generated top level: SPEC section 1 ports, parameters, and that Icarus compiles it."""
+
+import re
+import shutil
+import subprocess
+
+import pytest
+
+from rtl.gen import main as gen_main, to_verilog
+from rtl.top import MirrorswapTop
+
+AXI4_CHANNELS = {
+    "aw": ["id", "addr", "len", "size", "burst", "lock", "cache", "prot", "qos", "valid",
+           "ready"],
+    "w": ["data", "strb", "last", "valid", "ready"],
+    "b": ["id", "resp", "valid", "ready"],
+    "ar": ["id", "addr", "len", "size", "burst", "lock", "cache", "prot", "qos", "valid",
+           "ready"],
+    "r": ["id", "data", "resp", "last", "valid", "ready"],
+}
+AXIL_CHANNELS = {
+    "aw": ["addr", "prot", "valid", "ready"], "w": ["data", "strb", "valid", "ready"],
+    "b": ["resp", "valid", "ready"], "ar": ["addr", "prot", "valid", "ready"],
+    "r": ["data", "resp", "valid", "ready"],
+}
+
+
+def _ports(verilog, module="mirrorswap_top"):
+    """{name: (direction, width)} of the ports of ``module``."""
+    body = re.search(rf"^module {module}\(.*?^endmodule", verilog, re.M | re.S).group(0)
+    ports = {}
+    for direction, width, name in re.findall(
+            r"^\s*(input|output)\s+(?:\[(\d+):0\]\s+)?(\w+);", body, re.M):
+        ports[name] = (direction, int(width) + 1 if width else 1)
+    return ports
+
+
+@pytest.fixture(scope="module")
+def default_top():
+    return to_verilog(MirrorswapTop(), "mirrorswap_top")
+
+
+def test_spec_ports_present(default_top):
+    ports = _ports(default_top)
+    expected = {"clk": ("input", 1), "rst": ("input", 1), "irq": ("output", 1)}
+    for ch, sigs in AXI4_CHANNELS.items():
+        for s in sigs:
+            expected[f"s_axi_{ch}{s}"] = None
+            for i in range(4):
+                expected[f"m_axi_mem{i}_{ch}{s}"] = None
+    for ch, sigs in AXIL_CHANNELS.items():
+        for s in sigs:
+            expected[f"s_axil_{ch}{s}"] = None
+    for i in range(4):
+        expected.update({
+            f"slot{i}_present": ("input", 1), f"slot{i}_capacity_log2": ("input", 5),
+            f"slot{i}_power_good": ("input", 1), f"slot{i}_button": ("input", 1),
+            f"slot{i}_power_en": ("output", 1), f"slot{i}_power_led": ("output", 1),
+            f"slot{i}_attn_led": ("output", 1),
+        })
+    missing = sorted(set(expected) - set(ports))
+    assert not missing, f"missing ports: {missing}"
+    extra = sorted(set(ports) - set(expected))
+    assert not extra, f"ports beyond SPEC section 1: {extra}"
+    for name, want in expected.items():
+        if want is not None:
+            assert ports[name] == want, name
+
+
+def test_spec_port_widths(default_top):
+    ports = _ports(default_top)
+    assert ports["s_axi_awaddr"] == ("input", 32)
+    assert ports["s_axi_wdata"] == ("input", 64)
+    assert ports["s_axi_wstrb"] == ("input", 8)
+    assert ports["s_axi_awid"] == ("input", 4)
+    assert ports["s_axil_awaddr"] == ("input", 12)
+    assert ports["s_axil_wdata"] == ("input", 32)
+    assert ports["m_axi_mem2_rdata"] == ("input", 64)
+    assert ports["m_axi_mem2_arid"] == ("output", 4)
+    assert ports["s_axi_rready"] == ("input", 1) and ports["s_axi_rvalid"] == ("output", 1)
+
+
+def test_no_region_or_user_signals(default_top):
+    assert not re.search(r"\b\w+_(aw|ar)region\b|\b\w+_(aw|ar|w|b|r)user\b", default_top)
+
+
+def test_no_combinational_always_blocks(default_top):
+    # Icarus under -g2012 mishandles Yosys' always @* / always_comb output (see rtl/gen.py).
+    assert "always @*" not in default_top and "always_comb" not in default_top
+
+
+def test_parameters_change_ports():
+    text = to_verilog(MirrorswapTop(agents=8, id_width=6), "mirrorswap_top")
+    ports = _ports(text)
+    assert "m_axi_mem7_awvalid" in ports and "slot7_button" in ports
+    assert "m_axi_mem8_awvalid" not in ports
+    assert ports["s_axi_awid"] == ("input", 6)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(agents=0), "Agent count must be an integer from 1 to 16, not 0"),
+    (dict(agents=17), "Agent count must be an integer from 1 to 16, not 17"),
+    (dict(addr_width=8), "Address width must be an integer from 16 to 32, not 8"),
+    (dict(id_width=1), "ID width must be an integer from 2 to 16, not 1"),
+    (dict(max_capacity_log2=4), "Maximum capacity must be 2^9 to 2^28 lines, not 2^4"),
+])
+def test_bad_parameters(kwargs, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        MirrorswapTop(**kwargs)
+
+
+def test_cli_rejects_bad_argument(capsys):
+    with pytest.raises(SystemExit) as exc:
+        gen_main(["--agents", "0", "-o", "/dev/null"])
+    assert exc.value.code == 2
+    assert "must be a positive integer, not 0" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(shutil.which("iverilog") is None, reason="Icarus Verilog not installed")
+def test_icarus_compiles(default_top, tmp_path):
+    src = tmp_path / "top.v"
+    src.write_text(default_top)
+    result = subprocess.run(["iverilog", "-g2012", "-o", str(tmp_path / "top.vvp"), str(src)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "error" not in result.stderr.lower()
