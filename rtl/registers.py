@@ -45,7 +45,8 @@ class ControlRegisters(wiring.Component):
     address (and data) arrive. Offsets, fields, access types and resets all come from
     :mod:`rtl.regmap`.
 
-    Error responses (SLVERR), each of which changes nothing: an unmapped or misaligned
+    The two low address bits are ignored (a byte write arrives as its byte address with the
+    matching strobe). Error responses (SLVERR), each of which changes nothing: an unmapped
     offset; a write to a read-only register; a value that does not fit its field (bits
     above DEBOUNCE/BLINK/THROTTLE's 16, an LED code of 3, unused bits of SLOT_CTRL); a write
     to BASE or SIZE while the agent owns a range. A CMD write always answers OKAY: the
@@ -182,22 +183,21 @@ class ControlRegisters(wiring.Component):
         with m.If(r_valid & bus.rready):
             m.d.sync += r_valid.eq(0)
         with m.If(bus.arvalid & ~r_valid):
-            addr = bus.araddr
+            addr = Cat(Const(0, 2), bus.araddr[2:])
             is_global, idx, off = decode(addr)
             m.d.sync += [r_valid.eq(1), r_data.eq(0), r_resp.eq(Resp.SLVERR)]
-            with m.If(addr[0:2] == 0):
-                with m.If(is_global):
-                    with m.Switch(addr):
-                        for offset, value in global_read.items():
-                            with m.Case(offset):
-                                m.d.sync += [r_data.eq(value), r_resp.eq(Resp.OKAY)]
-                with m.Else():
-                    for i in range(n):
-                        with m.If(idx == i):
-                            with m.Switch(off):
-                                for offset, value in agent_read[i].items():
-                                    with m.Case(offset):
-                                        m.d.sync += [r_data.eq(value), r_resp.eq(Resp.OKAY)]
+            with m.If(is_global):
+                with m.Switch(addr):
+                    for offset, value in global_read.items():
+                        with m.Case(offset):
+                            m.d.sync += [r_data.eq(value), r_resp.eq(Resp.OKAY)]
+            with m.Else():
+                for i in range(n):
+                    with m.If(idx == i):
+                        with m.Switch(off):
+                            for offset, value in agent_read[i].items():
+                                with m.Case(offset):
+                                    m.d.sync += [r_data.eq(value), r_resp.eq(Resp.OKAY)]
 
         # ---- write channel ---------------------------------------------------------------
         aw_full = Signal()
@@ -231,16 +231,17 @@ class ControlRegisters(wiring.Component):
             m.d.sync += [aw_full.eq(0), w_full.eq(0), b_valid.eq(1),
                          b_resp.eq(Mux(ok, Resp.OKAY, Resp.SLVERR))]
 
-        is_global, w_idx, w_off = decode(aw_addr)
-        aligned = aw_addr[0:2] == 0
+        w_addr = Signal(12)
+        m.d.comb += w_addr.eq(Cat(Const(0, 2), aw_addr[2:]))
+        is_global, w_idx, w_off = decode(w_addr)
 
         def fits(value, width):
             return (value >> width) == 0 if width < 32 else Const(1)
 
         # global writes
-        with m.If(aligned & is_global):
+        with m.If(is_global):
             for reg, sig in ((gr("DEBOUNCE"), g_debounce), (gr("BLINK"), g_blink)):
-                with m.If(aw_addr == reg.offset):
+                with m.If(w_addr == reg.offset):
                     new = merge(sig)
                     m.d.comb += ok.eq(fits(new, 16))
                     with m.If(do_write & ok):
@@ -252,7 +253,7 @@ class ControlRegisters(wiring.Component):
         for i in range(n):
             a = self.agent(i)
             s = store[i]
-            sel = aligned & ~is_global & (w_idx == i)
+            sel = ~is_global & (w_idx == i)
             clear = Signal(5, name=f"a{i}_events_clear")
             power_refused = Signal(name=f"a{i}_power_refused")
             cmd_valid = Signal(name=f"a{i}_cmd_valid")

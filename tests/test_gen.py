@@ -124,3 +124,12 @@ def test_icarus_compiles(default_top, tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "error" not in result.stderr.lower()
+
+
+@pytest.mark.skipif(shutil.which("verilator") is None, reason="Verilator not installed")
+def test_verilator_lint_clean(default_top, tmp_path):
+    src = tmp_path / "mirrorswap_top.v"
+    src.write_text(default_top)
+    result = subprocess.run(["verilator", "--lint-only", str(src), "--top-module",
+                             "mirrorswap_top"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[:3000]
