@@ -47,6 +47,9 @@ class SweepEngine(wiring.Component):
         Lines per memory burst, at most 256.
     depth : int
         Lines of read data buffered; bounds the lines in flight.
+    hazard_check : bool
+        Only for tests: ``False`` builds the deliberately broken variant that ignores the
+        host write in progress, to show that the race tests detect the lost update.
 
     Members
     -------
@@ -59,13 +62,14 @@ class SweepEngine(wiring.Component):
     """
 
     def __init__(self, *, agent, burst=32, depth=128, addr_width=32, data_width=64,
-                 id_width=4):
+                 id_width=4, hazard_check=True):
         if not isinstance(burst, int) or not 1 <= burst <= 256:
             raise ValueError(f"Burst must be an integer from 1 to 256 lines, not {burst!r}")
         if not isinstance(depth, int) or depth < burst:
             raise ValueError(f"Depth must be an integer of at least the burst ({burst}), "
                              f"not {depth!r}")
         self._agent = agent
+        self._hazard_check = hazard_check
         self._burst = burst
         self._depth = depth
         self._data_width = data_width
@@ -128,6 +132,8 @@ class SweepEngine(wiring.Component):
             m.d.comb += blk.eq(1)
         host_hit = (self.host.active & (self.host.agent == self._agent) &
                     (self.host.lo < nxt + blk) & (self.host.hi >= nxt))
+        if not self._hazard_check:
+            host_hit = 0
         issue = Signal()
         m.d.comb += issue.eq(running & ~failing & ~stopping & (nxt < end) &
                              (inflight + blk <= depth) & rdesc.w_rdy & ~ar_pending &

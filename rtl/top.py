@@ -42,10 +42,15 @@ class MirrorswapTop(wiring.Component):
         AXI ID width of the host port and the memory ports.
     max_capacity_log2 : int
         log2 of the largest module, in lines.
+    sweep_burst, sweep_depth : int
+        Lines per sweep burst and lines of sweep buffer (see :class:`SweepEngine`).
+    hazard_check : bool
+        Only for tests: ``False`` builds the deliberately broken variant whose sweep does
+        not wait for host writes to the lines it copies.
     """
 
     def __init__(self, *, agents=4, addr_width=32, id_width=4, max_capacity_log2=16,
-                 sweep_burst=32, sweep_depth=128):
+                 sweep_burst=32, sweep_depth=128, hazard_check=True):
         if not isinstance(agents, int) or not 1 <= agents <= 16:
             raise ValueError(f"Agent count must be an integer from 1 to 16, not {agents!r}")
         if not isinstance(addr_width, int) or not 16 <= addr_width <= 32:
@@ -63,6 +68,7 @@ class MirrorswapTop(wiring.Component):
         self.max_capacity_log2 = max_capacity_log2
         self._sweep_burst = sweep_burst
         self._sweep_depth = sweep_depth
+        self._hazard_check = hazard_check
         members = {
             "s_axi": In(AXI4Signature(addr_width=addr_width, data_width=64,
                                       id_width=id_width)),
@@ -93,11 +99,13 @@ class MirrorswapTop(wiring.Component):
             agents=n, max_capacity_log2=self.max_capacity_log2,
             line_addr_width=self.addr_width - 3)
         m.submodules.wr = wr = HostWriteEngine(agents=n, addr_width=self.addr_width,
-                                               id_width=self.id_width)
+                                               id_width=self.id_width,
+                                               hazard_check=self._hazard_check)
         m.submodules.rd = rd = HostReadEngine(agents=n, addr_width=self.addr_width,
                                               id_width=self.id_width)
         has = [HomeAgent(**axi) for _ in range(n)]
-        sweeps = [SweepEngine(agent=i, burst=self._sweep_burst, depth=self._sweep_depth, **axi)
+        sweeps = [SweepEngine(agent=i, burst=self._sweep_burst, depth=self._sweep_depth,
+                              hazard_check=self._hazard_check, **axi)
                   for i in range(n)]
         slots = [SlotController() for _ in range(n)]
         for i in range(n):
