@@ -31,7 +31,8 @@ class HomeAgent(wiring.Component):
     Members
     -------
     host_rd, host_wr, sweep_rd, sweep_wr : In(AXI4Signature(read/write half))
-        Request sources (subordinate side). Their ID fields are ignored.
+        Request sources (subordinate side). Their ID fields are ignored and responses
+        carry ID 0: each source relies on the in-order return of its own requests.
     mem : Out(AXI4Signature)
         The memory controller port (manager side).
     """
