@@ -188,17 +188,24 @@ class SweepEngine(wiring.Component):
             bdesc.w_data.eq(Cat(w_offset, w_len)),
             dfifo.r_en.eq(pop),
         ]
+        def next_block(otherwise):
+            # Taking the next block in the cycle the previous one ends saves a bubble per
+            # burst: the write side then runs at one line per cycle but for each AW.
+            with m.If(wdesc.r_rdy):
+                m.d.comb += wdesc.r_en.eq(1)
+                m.d.sync += [w_offset.eq(whead.offset), w_len.eq(whead.len), w_cnt.eq(0)]
+                with m.If(whead.err | failing | stopping):
+                    with m.If(whead.err & ~failing):
+                        m.d.sync += [failing.eq(1), err_line.eq(whead.err_line)]
+                    m.next = "DISCARD"
+                with m.Else():
+                    m.next = "AW"
+            with m.Else():
+                m.next = otherwise
+
         with m.FSM(name="write"):
             with m.State("IDLE"):
-                with m.If(wdesc.r_rdy):
-                    m.d.comb += wdesc.r_en.eq(1)
-                    m.d.sync += [w_offset.eq(whead.offset), w_len.eq(whead.len), w_cnt.eq(0)]
-                    with m.If(whead.err | failing | stopping):
-                        with m.If(whead.err & ~failing):
-                            m.d.sync += [failing.eq(1), err_line.eq(whead.err_line)]
-                        m.next = "DISCARD"
-                    with m.Else():
-                        m.next = "AW"
+                next_block("IDLE")
             with m.State("AW"):
                 m.d.comb += [wr.awvalid.eq(1), bdesc.w_en.eq(wr.awready)]
                 with m.If(wr.awready):
@@ -208,7 +215,7 @@ class SweepEngine(wiring.Component):
                 with m.If(pop):
                     m.d.sync += w_cnt.eq(w_cnt + 1)
                     with m.If(wr.wlast):
-                        m.next = "IDLE"
+                        next_block("IDLE")
             with m.State("DISCARD"):
                 m.d.comb += pop.eq(dfifo.r_rdy)
                 with m.If(pop):
