@@ -214,3 +214,33 @@ def agent_offset(agent, name):
     if not isinstance(agent, int) or agent < 0:
         raise ValueError(f"Agent index must be a non-negative integer, not {agent!r}")
     return AGENT_BASE + AGENT_STRIDE * agent + agent_reg(name).offset
+
+
+def _field_text(reg):
+    if len(reg.fields) == 1 and reg.fields[0].lsb == 0:
+        f = reg.fields[0]
+        return f"[{f.width - 1}:0] {f.desc}"
+    parts = []
+    for f in reg.fields:
+        bits = f"[{f.lsb}]" if f.width == 1 else f"[{f.lsb + f.width - 1}:{f.lsb}]"
+        parts.append(f"{bits} {f.name}")
+    return ", ".join(parts)
+
+
+def markdown():
+    """The register map as Markdown tables (README.md includes this text verbatim)."""
+    lines = ["Global registers, at 0x000:", "",
+             "| offset | name | access | reset | fields |", "|---|---|---|---|---|"]
+    for r in GLOBAL_REGS:
+        lines.append(f"| 0x{r.offset:02X} | {r.name} | {r.access.value.upper()} | "
+                     f"0x{r.reset:X} | {_field_text(r)} |")
+    lines += ["", f"Agent i, at 0x{AGENT_BASE:X} + 0x{AGENT_STRIDE:X}*i:", "",
+              "| offset | name | access | reset | fields |", "|---|---|---|---|---|"]
+    for r in AGENT_REGS:
+        lines.append(f"| 0x{r.offset:02X} | {r.name} | {r.access.value.upper()} | "
+                     f"0x{r.reset:X} | {_field_text(r)} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(markdown(), end="")
