@@ -8,6 +8,7 @@ from cocotb_tools.runner import get_runner, get_results
 
 from rtl.gen import to_verilog
 from rtl.home_agent import HomeAgent
+from rtl.slot import SlotController
 from rtl.sweep import SweepEngine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,3 +40,7 @@ def test_home_agent(seed):
 def test_sweep_engine(seed):
     run_component(SweepEngine(agent=2), "sweep_engine", "cocotb_sweep", f"sweep_{seed}",
                   {"SEED": str(seed)})
+
+
+def test_slot_controller():
+    run_component(SlotController(), "slot_controller", "cocotb_slot", "slot_controller")
