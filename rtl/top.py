@@ -155,6 +155,7 @@ class MirrorswapTop(wiring.Component):
                 ctrl.slots[i].power_good.eq(slot.power_good),
                 ctrl.slots[i].capacity_log2.eq(slot.capacity_log2),
                 ctrl.ext_events[i].eq(slot.events),
+                ha.alive.eq(slot.present & slot.power_good),
             ]
 
         # A sweep engine writes to its master's peer: home agent j takes the writes of the
