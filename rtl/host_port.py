@@ -2,6 +2,7 @@
 
 from amaranth.hdl import Module, Signal, Mux, Cat
 from amaranth.lib import data, wiring
+from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from .decoder import AddressDecoder
@@ -215,18 +216,22 @@ class HostWriteEngine(wiring.Component):
 
 
 class HostReadEngine(wiring.Component):
-    """Serves host reads, one burst at a time, from the agent that owns the start address.
+    """Serves host reads from the agent that owns each burst's start address.
 
-    R beats come straight from the owning agent's module with the host's ID; a memory
-    error answers that beat SLVERR and is reported on ``rd_err`` with its line. An
-    unowned start address answers DECERR on every beat, a bad burst (see
+    Up to ``outstanding`` bursts are in flight at once (to one agent or several); their
+    data is returned to the host in the order the bursts were accepted, each with its own
+    ID, which AXI allows. R beats come straight from the owning agent's module; a memory
+    error answers that beat SLVERR and is reported on ``rd_err`` with its line. An unowned
+    start address answers DECERR on every beat, a bad burst (see
     :class:`HostWriteEngine`) SLVERR. While ``hold`` is high no new burst is accepted;
-    ``idle`` says none is in progress.
+    ``idle`` says none is in flight.
     """
 
-    def __init__(self, *, agents, addr_width=32, data_width=64, id_width=4):
+    def __init__(self, *, agents, addr_width=32, data_width=64, id_width=4, outstanding=4):
         self._agents = agents
         self._addr_width = addr_width
+        self._id_width = id_width
+        self._outstanding = outstanding
         half = dict(addr_width=addr_width, data_width=data_width, id_width=id_width)
         members = {
             "s": In(AXI4Signature(**half, write=False)),
@@ -248,6 +253,15 @@ class HostReadEngine(wiring.Component):
                                                     line_addr_width=self._addr_width - 3)
         m.d.comb += dec.routes.eq(self.routes)
 
+        # A burst in flight: where its data comes from and what the host must see.
+        entry = data.StructLayout({
+            "agent": 4, "id": self._id_width, "len": 8, "size": 3,
+            "resp": 2,     # OKAY: from the agent's module; else answer every beat with it
+            "local": 32,   # module-local byte address of the first beat
+        })
+        m.submodules.queue = queue = SyncFIFO(width=entry.size, depth=self._outstanding)
+
+        # ---- issue side: accept, decode, send the AR, queue the burst ----------------------
         a_id = Signal.like(s.arid)
         a_addr = Signal.like(s.araddr)
         a_len = Signal(8)
@@ -258,57 +272,66 @@ class HostReadEngine(wiring.Component):
 
         agent = Signal(range(max(n, 2)))
         local = Signal(32)
-        resp = Signal(2)
-        beat = Signal(8)
-        beat_addr = Signal(32)  # module-local byte address of the current beat
-
+        push = data.View(entry, queue.w_data)
+        m.d.comb += [push.agent.eq(agent), push.id.eq(a_id), push.len.eq(a_len),
+                     push.size.eq(a_size), push.local.eq(local)]
         for mem in mems:
             m.d.comb += [mem.araddr.eq(local), mem.arlen.eq(a_len), mem.arsize.eq(a_size),
                          mem.arburst.eq(Burst.INCR)]
-        m.d.comb += [s.rid.eq(a_id), self.rd_err.agent.eq(agent),
-                     self.rd_err.line.eq(beat_addr >> 3)]
 
-        with m.FSM(name="read"):
+        with m.FSM(name="issue") as issue:
             with m.State("IDLE"):
-                m.d.comb += [self.idle.eq(1), s.arready.eq(~self.hold)]
+                m.d.comb += s.arready.eq(~self.hold)
                 with m.If(s.arvalid & ~self.hold):
                     m.d.sync += [a_id.eq(s.arid), a_addr.eq(s.araddr), a_len.eq(s.arlen),
                                  a_size.eq(s.arsize), a_burst.eq(s.arburst)]
                     m.next = "DECODE"
             with m.State("DECODE"):
-                offset_bytes = Cat(a_addr[:3], dec.offset)
-                m.d.sync += [agent.eq(dec.agent), local.eq(offset_bytes),
-                             beat_addr.eq(offset_bytes), beat.eq(0)]
-                with m.If(bad):
-                    m.d.sync += resp.eq(Resp.SLVERR)
-                    m.next = "ERROR"
-                with m.Elif(~dec.hit):
-                    m.d.sync += resp.eq(Resp.DECERR)
-                    m.next = "ERROR"
+                m.d.sync += [agent.eq(dec.agent), local.eq(Cat(a_addr[:3], dec.offset))]
+                with m.If(bad | ~dec.hit):
+                    m.next = "QUEUE_ERROR"
                 with m.Else():
                     m.next = "AR"
             with m.State("AR"):
-                for i, mem in enumerate(mems):
-                    m.d.comb += mem.arvalid.eq(agent == i)
-                    with m.If((agent == i) & mem.arready):
-                        m.next = "DATA"
-            with m.State("DATA"):
+                m.d.comb += push.resp.eq(Resp.OKAY)
                 for i, mem in enumerate(mems):
                     with m.If(agent == i):
-                        m.d.comb += [
-                            s.rdata.eq(mem.rdata), s.rresp.eq(mem.rresp),
-                            s.rlast.eq(mem.rlast), s.rvalid.eq(mem.rvalid),
-                            mem.rready.eq(s.rready),
-                        ]
-                with m.If(s.rvalid & s.rready):
-                    m.d.comb += self.rd_err.valid.eq(s.rresp != Resp.OKAY)
-                    m.d.sync += beat_addr.eq(((beat_addr >> a_size) + 1) << a_size)
-                    with m.If(s.rlast):
-                        m.next = "IDLE"
-            with m.State("ERROR"):
-                m.d.comb += [s.rvalid.eq(1), s.rresp.eq(resp), s.rlast.eq(beat == a_len)]
-                with m.If(s.rready):
-                    m.d.sync += beat.eq(beat + 1)
-                    with m.If(beat == a_len):
-                        m.next = "IDLE"
+                        m.d.comb += [mem.arvalid.eq(queue.w_rdy),
+                                     queue.w_en.eq(mem.arvalid & mem.arready)]
+                with m.If(queue.w_en):
+                    m.next = "IDLE"
+            with m.State("QUEUE_ERROR"):
+                m.d.comb += [push.resp.eq(Mux(bad, Resp.SLVERR, Resp.DECERR)),
+                             queue.w_en.eq(queue.w_rdy)]
+                with m.If(queue.w_rdy):
+                    m.next = "IDLE"
+
+        # ---- response side: the oldest burst's beats, in order -----------------------------
+        head = data.View(entry, queue.r_data)
+        beat = Signal(8)
+        beat_addr = Signal(32)   # module-local byte address of the current beat
+        first = beat == 0
+        cur_addr = Mux(first, head.local, beat_addr)
+        m.d.comb += [s.rid.eq(head.id), self.rd_err.agent.eq(head.agent),
+                     self.rd_err.line.eq(cur_addr >> 3)]
+        with m.If(head.resp != Resp.OKAY):
+            m.d.comb += [s.rvalid.eq(queue.r_rdy), s.rresp.eq(head.resp),
+                         s.rlast.eq(beat == head.len)]
+        with m.Else():
+            for i, mem in enumerate(mems):
+                with m.If(head.agent == i):
+                    m.d.comb += [
+                        s.rdata.eq(mem.rdata), s.rresp.eq(mem.rresp), s.rlast.eq(mem.rlast),
+                        s.rvalid.eq(mem.rvalid & queue.r_rdy),
+                        mem.rready.eq(s.rready & queue.r_rdy),
+                    ]
+            m.d.comb += self.rd_err.valid.eq(s.rvalid & s.rready & (s.rresp != Resp.OKAY))
+        with m.If(s.rvalid & s.rready):
+            m.d.sync += [beat.eq(beat + 1),
+                         beat_addr.eq(((cur_addr >> head.size) + 1) << head.size)]
+            with m.If(s.rlast):
+                m.d.sync += beat.eq(0)
+                m.d.comb += queue.r_en.eq(1)
+
+        m.d.comb += self.idle.eq(issue.ongoing("IDLE") & ~queue.r_rdy)
         return m
