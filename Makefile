@@ -18,7 +18,7 @@ SIM_ARGS := $(if $(SEED),--seed $(SEED)) $(if $(SLOT),--slot $(SLOT)) \
             $(if $(filter 1,$(WAVES)),--waves)
 JOBS ?= 2
 
-.PHONY: all setup verilog sim test clean
+.PHONY: all setup verilog regs sim test clean
 
 all: test
 
@@ -29,6 +29,9 @@ setup: $(STAMP)
 
 verilog: $(STAMP)
 	$(PY) -m rtl.gen $(GEN_ARGS) -o build/mirrorswap_top.v
+
+regs: $(STAMP)
+	$(PY) -m rtl.regs_gen
 
 sim: $(STAMP)
 	$(PY) -m sim.run $(SIM_ARGS)

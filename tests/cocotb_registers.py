@@ -232,3 +232,47 @@ async def events_and_irq(dut):
     assert (await tb.read(agent_offset(2, "EVENTS")))[0] == ev.BUTTON
     assert int(dut.irq.value) == 0
     assert (await tb.read(global_reg("IRQ_SUMMARY").offset))[0] == 0
+
+
+def _legal_ones(field):
+    """The largest value a field accepts (an enum field: its largest code)."""
+    if field.enum is not None:
+        return max(field.enum)
+    return (1 << field.width) - 1
+
+
+@cocotb.test()
+async def access_types_match_the_rdl(dut):
+    """Every register behaves as rtl/regs.rdl declares its access type, for every agent."""
+    tb = await make(dut)
+    for i in range(AGENTS):
+        for reg in regmap.AGENT_REGS:
+            off = agent_offset(i, reg.name)
+            if reg.access is regmap.Access.RO:
+                before = (await tb.read(off))[0]
+                assert await tb.write(off, 0xFFFFFFFF) == AxiResp.SLVERR, reg.name
+                assert (await tb.read(off))[0] == before, reg.name
+            elif reg.access is regmap.Access.RW:
+                value = 0
+                for f in reg.fields:
+                    value = f.put(value, _legal_ones(f))
+                assert await tb.write(off, value) == AxiResp.OKAY, reg.name
+                assert (await tb.read(off))[0] == value, reg.name
+                assert await tb.write(off, 0) == AxiResp.OKAY, reg.name
+                assert (await tb.read(off))[0] == 0, reg.name
+            elif reg.access is regmap.Access.WO:
+                assert await tb.read(off) == (0, AxiResp.OKAY), reg.name
+            elif reg.access is regmap.Access.RW1C:
+                mask = sum(f.mask for f in reg.fields)
+                tb.agent(i, "event_set").value = mask
+                await RisingEdge(dut.clk)
+                tb.agent(i, "event_set").value = 0
+                await ClockCycles(dut.clk, 1)
+                assert (await tb.read(off))[0] == mask, reg.name
+                assert await tb.write(off, 0) == AxiResp.OKAY   # writing 0 clears nothing
+                assert (await tb.read(off))[0] == mask, reg.name
+                assert await tb.write(off, mask) == AxiResp.OKAY
+                assert (await tb.read(off))[0] == 0, reg.name
+    for reg in regmap.GLOBAL_REGS:
+        if reg.access is regmap.Access.RO:
+            assert await tb.write(reg.offset, 0) == AxiResp.SLVERR, reg.name

@@ -134,10 +134,3 @@ def test_verilator_lint_clean(default_top, tmp_path):
                              "mirrorswap_top"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[:3000]
 
-
-def test_readme_register_map_is_current():
-    from pathlib import Path
-    from rtl.regmap import markdown
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    block = readme.split("<!-- regmap:begin -->\n")[1].split("<!-- regmap:end -->")[0]
-    assert block == markdown(), "README register map is stale: run python -m rtl.regmap"

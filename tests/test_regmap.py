@@ -1,0 +1,53 @@
+"""The register map: generated from rtl/regs.rdl, current, and its Python API."""
+
+import pytest
+
+from rtl import regmap, regs_gen
+from rtl.regmap import Access, Err, Mode, Op, agent_offset, agent_reg, global_reg
+
+
+def test_generated_products_are_current():
+    """rtl/regmap_data.py, the C header, docs/registers.md and README's table match the RDL."""
+    assert regs_gen.main(["--check"]) == 0, "run make regs"
+
+
+def test_spec_offsets_and_codes():
+    # SPEC section 3 and 4, as a reader of the SPEC would check them
+    assert regmap.ID_VALUE == 0x48535750
+    assert [(r.name, r.offset) for r in regmap.GLOBAL_REGS] == [
+        ("ID", 0x00), ("CONFIG", 0x04), ("DEBOUNCE", 0x08), ("BLINK", 0x0C),
+        ("IRQ_SUMMARY", 0x10)]
+    assert [(r.name, r.offset) for r in regmap.AGENT_REGS] == [
+        ("STATUS", 0x00), ("CMD", 0x04), ("BASE", 0x08), ("SIZE", 0x0C), ("CAPACITY", 0x10),
+        ("SWEEP_START", 0x14), ("SWEEP_COUNT", 0x18), ("SWEPT_UPTO", 0x1C),
+        ("THROTTLE", 0x20), ("ERR_ADDR", 0x24), ("SLOT_CTRL", 0x28), ("EVENTS", 0x2C),
+        ("IRQ_EN", 0x30)]
+    assert agent_offset(2, "CMD") == 0x100 + 0x80 + 0x04
+    assert [m.name for m in Mode] == ["OFF", "IDLE", "ACTIVE", "MIRROR_MASTER",
+                                      "MIRROR_SLAVE"]
+    assert [(o.name, o.value) for o in Op] == [("ASSIGN", 1), ("ESTABLISH", 2), ("SWEEP", 3),
+                                               ("RELEASE", 4), ("ABORT", 5), ("UNASSIGN", 6)]
+    assert Err.BUSY == 10 and Err.BAD_OPCODE == 9 and Err.POWER == 8
+    status = agent_reg("STATUS")
+    assert [(f.name, f.lsb, f.width) for f in status.fields] == [
+        ("mode", 0, 3), ("busy", 4, 1), ("swept", 5, 1), ("peer", 8, 4), ("err", 16, 4),
+        ("present", 24, 1), ("power_good", 25, 1)]
+    assert agent_reg("EVENTS").access is Access.RW1C
+    assert global_reg("DEBOUNCE").reset == 16 and global_reg("BLINK").reset == 64
+
+
+def test_field_encode_decode():
+    cmd = agent_reg("CMD")
+    value = cmd.peer.put(cmd.opcode.put(0, Op.ESTABLISH), 3)
+    assert value == 0x302
+    assert cmd.opcode.get(value) is Op.ESTABLISH and cmd.peer.get(value) == 3
+    assert agent_reg("STATUS").mode.get(0x3) is Mode.MIRROR_MASTER
+    with pytest.raises(ValueError, match="peer takes 4 bits, not 16"):
+        cmd.peer.put(0, 16)
+
+
+def test_bad_lookups():
+    with pytest.raises(KeyError, match="no agent register 'NOPE'"):
+        agent_reg("NOPE")
+    with pytest.raises(ValueError, match="Agent index must be a non-negative integer, not -1"):
+        agent_offset(-1, "CMD")
