@@ -1,6 +1,6 @@
 """Host address decoding (SPEC section 1: a transaction is routed by its start address)."""
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 

@@ -5,7 +5,6 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from . import regmap
-from .regmap import Access
 from .signatures import AXI4LiteSignature, Resp
 
 __all__ = ["AgentRegsSignature", "ControlRegisters"]

@@ -92,7 +92,7 @@ async def debounce_register_sets_the_time(dut):
 
 @cocotb.test()
 async def leds_follow_codes_and_blink(dut):
-    tb = await make(dut)
+    await make(dut)
     dut.power_led.value = Led.ON
     dut.attn_led.value = Led.OFF
     await ClockCycles(dut.clk, 3)

@@ -11,105 +11,23 @@ import random
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, ReadOnly
-from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiMaster, AxiRam, AxiResp
+from cocotbext.axi import AxiResp
 
 from amaranth.hdl._ir import PortDirection
 
 from rtl import regmap
 from rtl.gen import port_map
 from rtl.top import MirrorswapTop
-from rtl.regmap import Err, Mode, Op, agent_offset, agent_reg
+from rtl.regmap import Err, Mode, Op, agent_reg
 from rtl.signatures import SWEEP_ID
+from sim.tb import TopTB
 
 AGENTS = 4
-STATUS = agent_reg("STATUS")
 CMD = agent_reg("CMD")
 
 
-class Bench:
-    """Clock, reset, host master, register master, one RAM per slot, slot supplies."""
-
-    def __init__(self, dut, capacities_log2=(13, 12, 12, 13), power_good_delay=20):
-        self.dut = dut
-        self.capacities_log2 = capacities_log2
-        self.power_good_delay = power_good_delay
-        cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
-        self.host = AxiMaster(AxiBus.from_prefix(dut, "s_axi"), dut.clk, dut.rst)
-        self.regs = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
-        self.mems = [AxiRam(AxiBus.from_prefix(dut, f"m_axi_mem{i}"), dut.clk, dut.rst,
-                            size=(1 << capacities_log2[i]) * 8) for i in range(AGENTS)]
-        for i in range(AGENTS):
-            self.pin(i, "present").value = 1
-            self.pin(i, "capacity_log2").value = capacities_log2[i]
-            self.pin(i, "button").value = 0
-            self.pin(i, "power_good").value = 0
-            cocotb.start_soon(self._supply(i))
-
-    def pin(self, i, name):
-        return getattr(self.dut, f"slot{i}_{name}")
-
-    async def _supply(self, i):
-        en, good = self.pin(i, "power_en"), self.pin(i, "power_good")
-        while True:
-            await RisingEdge(self.dut.clk)
-            if int(en.value) and not int(good.value):
-                await ClockCycles(self.dut.clk, self.power_good_delay)
-                good.value = 1
-            elif not int(en.value) and int(good.value):
-                good.value = 0
-
-    async def reset(self):
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 4)
-        self.dut.rst.value = 0
-        await ClockCycles(self.dut.clk, 4)
-
-    async def read(self, agent, name):
-        r = await self.regs.read(agent_offset(agent, name), 4)
-        assert r.resp == AxiResp.OKAY, (agent, name, r.resp)
-        return int.from_bytes(r.data, "little")
-
-    async def write(self, agent, name, value):
-        r = await self.regs.write(agent_offset(agent, name), int(value).to_bytes(4, "little"))
-        return r.resp
-
-    async def status(self, agent):
-        value = await self.read(agent, "STATUS")
-        return {f.name: f.get(value) for f in STATUS.fields}
-
-    async def command(self, agent, op, peer=0):
-        """Issue a command, wait until it is no longer busy, return its err."""
-        await self.write(agent, "CMD", CMD.peer.put(CMD.opcode.put(0, op), peer))
-        while True:
-            st = await self.status(agent)
-            if not st["busy"]:
-                return st["err"]
-
-    async def power_up(self):
-        for i in range(AGENTS):
-            await self.write(i, "SLOT_CTRL", agent_reg("SLOT_CTRL").power_en.put(0, 1))
-        for i in range(AGENTS):
-            while (await self.status(i))["mode"] != Mode.IDLE:
-                await ClockCycles(self.dut.clk, 10)
-
-    async def assign(self, agent, base, size):
-        await self.write(agent, "BASE", base)
-        await self.write(agent, "SIZE", size)
-        err = await self.command(agent, Op.ASSIGN)
-        assert err == Err.OK, (agent, err)
-
-    async def snapshot(self):
-        """Every agent register except CMD, with STATUS.err masked out."""
-        snap = {}
-        for i in range(AGENTS):
-            for reg in regmap.AGENT_REGS:
-                if reg.access is regmap.Access.WO:
-                    continue
-                value = await self.read(i, reg.name)
-                if reg.name == "STATUS":
-                    value = STATUS.err.put(value, 0)
-                snap[(i, reg.name)] = value
-        return snap
+def Bench(dut):
+    return TopTB(dut, capacities_log2=(13, 12, 12, 13))
 
 
 @cocotb.test()

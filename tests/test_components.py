@@ -1,33 +1,20 @@
 """Runs the per-component cocotb benches in Icarus, each on its own generated Verilog."""
 
-import os
 from pathlib import Path
 
 import pytest
-from cocotb_tools.runner import get_runner, get_results
 
-from rtl.gen import to_verilog
 from rtl.home_agent import HomeAgent
 from rtl.slot import SlotController
 from rtl.sweep import SweepEngine
-
-ROOT = Path(__file__).resolve().parent.parent
+from sim.runner import BUILD, run_bench, write_verilog
 
 
 def run_component(component, toplevel, module, name, env=None):
-    build = ROOT / "build" / "sim" / name
-    build.mkdir(parents=True, exist_ok=True)
-    src = build / f"{toplevel}.v"
-    src.write_text(to_verilog(component, toplevel))
-    waves = os.environ.get("WAVES") == "1"
-    runner = get_runner("icarus")
-    runner.build(verilog_sources=[src], hdl_toplevel=toplevel, build_dir=build,
-                 timescale=("1ns", "1ps"), waves=waves, always=True)
-    results = runner.test(hdl_toplevel=toplevel, test_module=module, build_dir=build,
-                          test_dir=Path(__file__).parent, waves=waves, extra_env=env or {},
-                          results_xml=build / "results.xml")
-    tests, failed = get_results(results)
-    assert tests > 0 and failed == 0, f"{failed} of {tests} cocotb tests failed"
+    build = BUILD / name
+    src = write_verilog(component, toplevel, build)
+    run_bench([src], toplevel, module, build_dir=build, env=env,
+              test_dir=Path(__file__).parent)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

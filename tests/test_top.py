@@ -1,31 +1,17 @@
 """Runs the mirrorswap_top bench (tests/cocotb_top.py) in Icarus."""
 
-import os
 from pathlib import Path
 
 import pytest
-from cocotb_tools.runner import get_runner, get_results
 
-from rtl.gen import to_verilog
-from rtl.top import MirrorswapTop
-
-ROOT = Path(__file__).resolve().parent.parent
+from sim.runner import BUILD, generate_top, run_bench
 
 
 def _run(name, top_kwargs, testcase=None, env=None):
-    build = ROOT / "build" / "sim" / name
-    build.mkdir(parents=True, exist_ok=True)
-    src = build / "mirrorswap_top.v"
-    src.write_text(to_verilog(MirrorswapTop(**top_kwargs), "mirrorswap_top"))
-    waves = os.environ.get("WAVES") == "1"
-    runner = get_runner("icarus")
-    runner.build(verilog_sources=[src], hdl_toplevel="mirrorswap_top", build_dir=build,
-                 timescale=("1ns", "1ps"), waves=waves, always=True)
-    results = runner.test(hdl_toplevel="mirrorswap_top", test_module="cocotb_top",
-                          testcase=testcase, build_dir=build, test_dir=Path(__file__).parent,
-                          waves=waves, extra_env=env or {}, results_xml=build / "results.xml")
-    tests, failed = get_results(results)
-    assert tests > 0 and failed == 0, f"{failed} of {tests} cocotb tests failed"
+    build = BUILD / name
+    src = generate_top(build, **top_kwargs)
+    run_bench([src], "mirrorswap_top", "cocotb_top", build_dir=build, testcase=testcase,
+              env=env, test_dir=Path(__file__).parent)
 
 
 @pytest.mark.parametrize("testcase", ["no_output_x_after_reset", "refused_commands_change_nothing",

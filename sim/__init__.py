@@ -1,0 +1,1 @@
+"""cocotb harness for mirrorswap: runner, bench class and models, scoreboard, traffic."""
