@@ -57,8 +57,8 @@ def main(argv=None):
     os.environ.setdefault("COCOTB_LOG_LEVEL", "WARNING")
     try:
         run_bench([src], "mirrorswap_top", "sim.scenario", build_dir=build, waves=args.waves,
-                  env={"SEED": args.seed, "SLOT": args.slot, "LOAD": args.load,
-                       "LINES": args.lines, "BACKPRESSURE": args.backpressure,
+                  env={"MS_SEED": args.seed, "MS_SLOT": args.slot, "MS_LOAD": args.load,
+                       "MS_LINES": args.lines, "MS_BACKPRESSURE": args.backpressure,
                        "COCOTB_LOG_LEVEL": os.environ["COCOTB_LOG_LEVEL"]},
                   quiet=True)
     except AssertionError as e:

@@ -1,7 +1,8 @@
 """The main scenario of ``make sim``: a module migrates to the spare under host traffic.
 
-Environment: SEED, SLOT (the module to migrate), LOAD (host load 0..1), LINES (lines per
-module; the spare is twice that), BACKPRESSURE (0..1 pause probability on memory ports).
+Environment (prefixed, because LINES and the like are set by terminals): MS_SEED, MS_SLOT (the
+module to migrate), MS_LOAD (host load 0..1), MS_LINES (lines per module; the spare has
+twice that), MS_BACKPRESSURE (0..1 pause probability on every memory channel).
 """
 
 import os
@@ -64,11 +65,11 @@ async def check_all(tb, sb, memory_map, *, sample, rng, what):
 
 @cocotb.test()
 async def migrate_under_traffic(dut):
-    seed = _env("SEED", 1)
-    slot = _env("SLOT", 1)
-    load = _env("LOAD", 0.5, float)
-    lines_log2 = _env("LINES", 4096).bit_length() - 1
-    backpressure = _env("BACKPRESSURE", 0.1, float)
+    seed = _env("MS_SEED", 1)
+    slot = _env("MS_SLOT", 1)
+    load = _env("MS_LOAD", 0.5, float)
+    lines_log2 = _env("MS_LINES", 4096).bit_length() - 1
+    backpressure = _env("MS_BACKPRESSURE", 0.1, float)
     capacities = (lines_log2, lines_log2, lines_log2, lines_log2 + 1)
     tb = TopTB(dut, capacities_log2=capacities, seed=seed)
     tb.set_backpressure(backpressure)

@@ -98,7 +98,7 @@ async def _worker(tb, name, lo, hi, count, ref, tolerate=None):
 
 @cocotb.test()
 async def shared_port_under_backpressure(dut):
-    seed = int(os.environ.get("SEED", "1"))
+    seed = int(os.environ.get("MS_SEED", "1"))
     pause = float(os.environ.get("PAUSE", "0.3"))
     tb = HomeAgentTB(dut, seed, pause)
     await tb.reset()
@@ -120,7 +120,7 @@ async def shared_port_under_backpressure(dut):
 async def vanished_module_never_hangs(dut):
     """The module goes away with traffic in flight: every request is answered (SLVERR
     while it is gone), and once it is back the agent serves it normally again."""
-    seed = int(os.environ.get("SEED", "1"))
+    seed = int(os.environ.get("MS_SEED", "1"))
     tb = HomeAgentTB(dut, seed, 0.3)
     await tb.reset()
     region = MEM_BYTES // 8 // 6

@@ -95,7 +95,7 @@ def _check_copy(tb, start, count):
 
 @cocotb.test()
 async def copies_exactly_the_range(dut):
-    seed = int(os.environ.get("SEED", "1"))
+    seed = int(os.environ.get("MS_SEED", "1"))
     tb = await make(dut, seed=seed, pause=0.2)
     rng = random.Random(seed)
     for _ in range(4):

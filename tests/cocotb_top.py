@@ -64,7 +64,7 @@ async def sweep_race_with_host_writes(dut):
     After the sweep, the slave must equal the master and the reference on every line.
     """
     expect_race = os.environ.get("EXPECT_RACE") == "1"
-    seed = int(os.environ.get("SEED", "1"))
+    seed = int(os.environ.get("MS_SEED", "1"))
     rng = random.Random(seed)
     tb = Bench(dut)
     await tb.reset()
@@ -268,7 +268,7 @@ async def unowned_and_bad_bursts(dut):
 async def concurrent_reads_and_writes_across_agents(dut):
     """Many bursts in flight with different IDs, to several agents, under back-pressure on
     every memory channel: every read returns its own data."""
-    rng = random.Random(int(os.environ.get("SEED", "3")))
+    rng = random.Random(int(os.environ.get("MS_SEED", "3")))
     tb = Bench(dut)
     await tb.reset()
     await tb.power_up()

@@ -20,13 +20,13 @@ def run_component(component, toplevel, module, name, env=None):
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_home_agent(seed):
     run_component(HomeAgent(), "home_agent", "cocotb_home_agent", f"home_agent_{seed}",
-                  {"SEED": str(seed)})
+                  {"MS_SEED": seed})
 
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_sweep_engine(seed):
     run_component(SweepEngine(agent=2), "sweep_engine", "cocotb_sweep", f"sweep_{seed}",
-                  {"SEED": str(seed)})
+                  {"MS_SEED": seed})
 
 
 def test_slot_controller():

@@ -23,10 +23,10 @@ def test_top(testcase):
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_sweep_race(seed):
-    _run(f"race_{seed}", {}, "sweep_race_with_host_writes", {"SEED": str(seed)})
+    _run(f"race_{seed}", {}, "sweep_race_with_host_writes", {"MS_SEED": seed})
 
 
 def test_sweep_race_detected_without_hazard_check():
     """The race test is not vacuous: the broken variant loses an update and is caught."""
     _run("race_broken", {"hazard_check": False}, "sweep_race_with_host_writes",
-         {"EXPECT_RACE": "1", "SEED": "1"})
+         {"EXPECT_RACE": "1", "MS_SEED": 1})

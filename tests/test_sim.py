@@ -1,0 +1,33 @@
+"""The make sim scenario (sim/scenario.py) and its command line (sim/run.py)."""
+
+import pytest
+
+from sim import run
+from sim.runner import BUILD, generate_top, run_bench
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--slot", "3"], "argument --slot: invalid choice: 3"),
+    (["--slot", "x"], "argument --slot: invalid int value: 'x'"),
+    (["--load", "0"], "must be above 0"),
+    (["--load", "1.5"], "must be between 0 and 1, not 1.5"),
+    (["--lines", "1000"], "must be a power of two from 512 to 32768, not 1000"),
+    (["--lines", "256"], "must be a power of two from 512 to 32768, not 256"),
+    (["--backpressure", "-0.1"], "must be between 0 and 1, not -0.1"),
+    (["--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_bad_arguments_exit_2_with_a_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        run.main(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seed, slot, load, backpressure", [
+    (2, 0, 0.3, 0.0), (3, 2, 0.8, 0.3), (4, 1, 1.0, 0.1)])
+def test_scenario(seed, slot, load, backpressure):
+    build = BUILD / f"scenario_{seed}"
+    src = generate_top(build)
+    run_bench([src], "mirrorswap_top", "sim.scenario", build_dir=build,
+              env={"MS_SEED": seed, "MS_SLOT": slot, "MS_LOAD": load, "MS_LINES": 1024,
+                   "MS_BACKPRESSURE": backpressure})
