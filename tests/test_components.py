@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from rtl.decoder import AddressDecoder
 from rtl.home_agent import HomeAgent
 from rtl.slot import SlotController
 from rtl.sweep import SweepEngine
@@ -31,3 +32,8 @@ def test_sweep_engine(seed):
 
 def test_slot_controller():
     run_component(SlotController(), "slot_controller", "cocotb_slot", "slot_controller")
+
+
+def test_address_decoder():
+    run_component(AddressDecoder(agents=4, line_addr_width=29), "address_decoder",
+                  "cocotb_decoder", "address_decoder")
