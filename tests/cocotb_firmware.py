@@ -5,7 +5,6 @@ import os
 import cocotb
 
 from firmware import errors
-from firmware.bios import FlowError
 from firmware.memmap import MemoryMap
 from rtl.regmap import Mode, Op
 from sim.scenario import check_all
