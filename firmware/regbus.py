@@ -20,10 +20,13 @@ class BusError(Exception):
 
 
 class RegisterBus(abc.ABC):
-    """32-bit register access plus a way to let time pass.
+    """32-bit register access plus a way to let time pass and to run flows side by side.
 
     ``pause(cycles)`` waits for that many hardware clock cycles: clock edges in
-    simulation, ``cycles / clock_hz`` seconds on a board.
+    simulation, ``cycles / clock_hz`` seconds on a board. ``spawn(coro)`` runs a coroutine
+    concurrently and returns an awaitable task (cocotb's scheduler in simulation, asyncio
+    on a board). ``wait_irq(cycles)`` returns once the interrupt line is high or after at
+    most ``cycles``; a bus that cannot see the line simply waits (the caller then polls).
     """
 
     @abc.abstractmethod
@@ -35,6 +38,12 @@ class RegisterBus(abc.ABC):
     @abc.abstractmethod
     async def pause(self, cycles): ...
 
+    def spawn(self, coro):
+        return asyncio.ensure_future(coro)
+
+    async def wait_irq(self, cycles):
+        await self.pause(cycles)
+
     @staticmethod
     def _check(offset, value=0):
         if not isinstance(offset, int) or offset < 0 or offset % 4:
@@ -45,11 +54,12 @@ class RegisterBus(abc.ABC):
 
 
 class AxiLiteBus(RegisterBus):
-    """A cocotbext-axi ``AxiLiteMaster`` in a cocotb simulation."""
+    """A cocotbext-axi ``AxiLiteMaster`` in a cocotb simulation; ``irq``: the DUT's line."""
 
-    def __init__(self, master, clock):
+    def __init__(self, master, clock, irq=None):
         self._master = master
         self._clock = clock
+        self._irq = irq
 
     async def read32(self, offset):
         self._check(offset)
@@ -67,6 +77,17 @@ class AxiLiteBus(RegisterBus):
     async def pause(self, cycles):
         from cocotb.triggers import ClockCycles
         await ClockCycles(self._clock, max(1, int(cycles)))
+
+    def spawn(self, coro):
+        import cocotb
+        return cocotb.start_soon(coro)
+
+    async def wait_irq(self, cycles):
+        from cocotb.triggers import ClockCycles, First, RisingEdge
+        if self._irq is None:
+            return await self.pause(cycles)
+        if not int(self._irq.value):
+            await First(RisingEdge(self._irq), ClockCycles(self._clock, max(1, int(cycles))))
 
 
 class MemoryMappedBus(RegisterBus):

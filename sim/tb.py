@@ -87,14 +87,15 @@ class SlotModel:
                 good.value = 0
                 self.garbage()   # DRAM without power forgets
 
-    async def press_button(self, hold=200, bounces=3):
-        """A human press: contact bounce, a hold, bounce again on release."""
+    async def press_button(self, hold=200, bounces=3, settle=100):
+        """A human press: contact bounce, a hold, bounce again on release, and the button
+        left alone for ``settle`` cycles (longer than DEBOUNCE: a finger is not faster)."""
         clk = self.tb.dut.clk
         button = self.pins["button"]
         for level, cycles in ([(1, self.rng.randint(1, 4)), (0, self.rng.randint(1, 3))] *
                               bounces + [(1, hold)] +
                               [(0, self.rng.randint(1, 3)), (1, self.rng.randint(1, 3))] *
-                              bounces + [(0, 1)]):
+                              bounces + [(0, settle)]):
             await ReadWrite()
             button.value = level
             await ClockCycles(clk, cycles)
@@ -120,7 +121,7 @@ class TopTB:
         self.mems = [s.ram for s in self.slots]
         from firmware.bios import Bios
         from firmware.regbus import AxiLiteBus as RegBus
-        self.bus = RegBus(self.regs, dut.clk)
+        self.bus = RegBus(self.regs, dut.clk, dut.irq)
         self.bios = Bios(self.bus)
 
     def set_backpressure(self, probability, seed=None):
