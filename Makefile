@@ -12,11 +12,13 @@ MAX_CAP_LOG2 ?= 16
 GEN_ARGS := --agents $(AGENTS) --addr-width $(ADDR_WIDTH) --id-width $(ID_WIDTH) \
             --max-capacity-log2 $(MAX_CAP_LOG2)
 
-# make sim options: SEED, SLOT (0-2), LOAD (0..1), MODULE_LINES, BACKPRESSURE (0..1), WAVES=1
+# make sim options: SCENARIO (migrate, swap), SEED, SLOT (0-2), LOAD (0..1), MODULE_LINES,
+# BACKPRESSURE (0..1), WAVES=1
 # (not LINES: shells set that to the terminal height)
 SIM_ARGS := $(if $(SEED),--seed $(SEED)) $(if $(SLOT),--slot $(SLOT)) \
             $(if $(LOAD),--load $(LOAD)) $(if $(MODULE_LINES),--lines $(MODULE_LINES)) \
             $(if $(BACKPRESSURE),--backpressure $(BACKPRESSURE)) \
+            $(if $(SCENARIO),--scenario $(SCENARIO)) \
             $(if $(filter 1,$(WAVES)),--waves)
 JOBS ?= 2
 

@@ -46,19 +46,30 @@ def parser():
                    help="lines per module, a power of two (default 4096; the spare has twice)")
     p.add_argument("--backpressure", type=_fraction, default=0.1,
                    help="pause probability on every memory channel (default 0.1)")
+    p.add_argument("--scenario", choices=("migrate", "swap"), default="migrate",
+                   help="migrate: one migration by firmware call (default); swap: the "
+                        "hot-plug walk-through by buttons, with a timeline and its picture")
+    p.add_argument("--abort-window", type=int, default=2000,
+                   help="hot-remove abort window in cycles, for --scenario swap")
     p.add_argument("--waves", action="store_true", help="write an FST waveform")
     return p
 
 
 def main(argv=None):
     args = parser().parse_args(argv)
-    build = BUILD / "make_sim"
+    if args.abort_window < 0:
+        parser().error(f"argument --abort-window: must be non-negative, not {args.abort_window}")
+    build = BUILD / ("make_sim" if args.scenario == "migrate" else "make_sim_swap")
     src = generate_top(build)
+    testcase = {"migrate": "migrate_under_traffic", "swap": "hot_swap_walkthrough"}[args.scenario]
     os.environ.setdefault("COCOTB_LOG_LEVEL", "WARNING")
     try:
         run_bench([src], "mirrorswap_top", "sim.scenario", build_dir=build, waves=args.waves,
+                  testcase=testcase,
                   env={"MS_SEED": args.seed, "MS_SLOT": args.slot, "MS_LOAD": args.load,
                        "MS_LINES": args.lines, "MS_BACKPRESSURE": args.backpressure,
+                       "MS_ABORT_WINDOW": args.abort_window,
+                       "MS_PNG": build / "timeline.png",
                        "COCOTB_LOG_LEVEL": os.environ["COCOTB_LOG_LEVEL"]},
                   quiet=True)
     except AssertionError as e:

@@ -14,6 +14,8 @@ from sim.runner import BUILD, generate_top, run_bench
     (["--lines", "1000"], "must be a power of two from 512 to 32768, not 1000"),
     (["--lines", "256"], "must be a power of two from 512 to 32768, not 256"),
     (["--backpressure", "-0.1"], "must be between 0 and 1, not -0.1"),
+    (["--scenario", "nope"], "argument --scenario: invalid choice: 'nope'"),
+    (["--abort-window", "-1"], "argument --abort-window: must be non-negative, not -1"),
     (["--bogus"], "unrecognized arguments: --bogus"),
 ])
 def test_bad_arguments_exit_2_with_a_message(argv, message, capsys):
@@ -31,3 +33,14 @@ def test_scenario(seed, slot, load, backpressure):
     run_bench([src], "mirrorswap_top", "sim.scenario", build_dir=build,
               env={"MS_SEED": seed, "MS_SLOT": slot, "MS_LOAD": load, "MS_LINES": 1024,
                    "MS_BACKPRESSURE": backpressure})
+
+
+def test_hot_swap_walkthrough(tmp_path):
+    build = BUILD / "scenario_swap"
+    src = generate_top(build)
+    png = tmp_path / "timeline.png"
+    run_bench([src], "mirrorswap_top", "sim.scenario", build_dir=build,
+              testcase="hot_swap_walkthrough",
+              env={"MS_SEED": 2, "MS_LOAD": 0.6, "MS_LINES": 1024, "MS_ABORT_WINDOW": 500,
+                   "MS_PNG": png})
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
