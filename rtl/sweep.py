@@ -11,6 +11,7 @@ from .signatures import (AXI4Signature, Burst, Resp, SweepControlSignature,
 __all__ = ["SweepEngine"]
 
 _PAGE_LINES = 512  # 4 KiB of 8-byte lines: memory bursts never cross it (AXI rule)
+_MAX_BLOCKS = 8    # blocks from read issue to write response; every block queue holds this
 
 
 class SweepEngine(wiring.Component):
@@ -92,9 +93,12 @@ class SweepEngine(wiring.Component):
         wdesc_layout = data.StructLayout({"offset": 32, "len": 9, "err": 1, "err_line": 32})
 
         m.submodules.data = dfifo = SyncFIFOBuffered(width=self._data_width, depth=depth)
-        m.submodules.rdesc = rdesc = SyncFIFO(width=desc.size, depth=8)
-        m.submodules.wdesc = wdesc = SyncFIFO(width=wdesc_layout.size, depth=8)
-        m.submodules.bdesc = bdesc = SyncFIFO(width=desc.size, depth=4)
+        # Every block is in exactly one of these queues (or being written) from its read
+        # issue to its write response, and at most _MAX_BLOCKS are: none can overflow.
+        m.submodules.rdesc = rdesc = SyncFIFO(width=desc.size, depth=_MAX_BLOCKS)
+        m.submodules.wdesc = wdesc = SyncFIFO(width=wdesc_layout.size, depth=_MAX_BLOCKS)
+        m.submodules.bdesc = bdesc = SyncFIFO(width=desc.size, depth=_MAX_BLOCKS)
+        blocks = Signal(range(_MAX_BLOCKS + 1))
 
         running = Signal()
         stopping = Signal()      # cancelled: issue nothing more, drop buffered blocks
@@ -136,8 +140,8 @@ class SweepEngine(wiring.Component):
             host_hit = 0
         issue = Signal()
         m.d.comb += issue.eq(running & ~failing & ~stopping & (nxt < end) &
-                             (inflight + blk <= depth) & rdesc.w_rdy & ~ar_pending &
-                             (thr_cnt == 0) & ~host_hit)
+                             (inflight + blk <= depth) & (blocks < _MAX_BLOCKS) &
+                             ~ar_pending & (thr_cnt == 0) & ~host_hit)
         m.d.comb += [
             rd.araddr.eq(ar_addr), rd.arlen.eq(ar_len), rd.arsize.eq(3),
             rd.arburst.eq(Burst.INCR), rd.arvalid.eq(ar_pending),
@@ -181,6 +185,7 @@ class SweepEngine(wiring.Component):
         w_len = Signal(9)
         w_cnt = Signal(9)
         pop = Signal()
+        discarded = Signal()   # a block's buffered data was dropped (a failed or cancelled sweep)
         m.d.comb += [
             wr.awaddr.eq(w_offset << 3), wr.awlen.eq(w_len - 1), wr.awsize.eq(3),
             wr.awburst.eq(Burst.INCR),
@@ -221,9 +226,11 @@ class SweepEngine(wiring.Component):
                 with m.If(pop):
                     m.d.sync += w_cnt.eq(w_cnt + 1)
                     with m.If(w_cnt == w_len - 1):
+                        m.d.comb += discarded.eq(1)
                         m.next = "IDLE"
 
         m.d.sync += inflight.eq(inflight + Mux(issue, blk, 0) - pop)
+        m.d.sync += blocks.eq(blocks + issue - discarded - (wr.bvalid & wr.bready))
 
         # ---- write responses: the watermark ---------------------------------------------------
         bhead = data.View(desc, bdesc.r_data)
