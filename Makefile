@@ -22,7 +22,7 @@ SIM_ARGS := $(if $(SEED),--seed $(SEED)) $(if $(SLOT),--slot $(SLOT)) \
             $(if $(filter 1,$(WAVES)),--waves)
 JOBS ?= 2
 
-.PHONY: all setup verilog regs sim test clean
+.PHONY: all setup verilog regs sim soak test clean
 
 all: test
 
@@ -39,6 +39,10 @@ regs: $(STAMP)
 
 sim: $(STAMP)
 	$(PY) -m sim.run $(SIM_ARGS)
+
+# make soak options: SEED, MINUTES (default 3); reproduces exactly from the two
+soak: $(STAMP)
+	$(PY) -m sim.soak $(if $(SEED),--seed $(SEED)) $(if $(MINUTES),--minutes $(MINUTES))
 
 test: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) tests

@@ -120,8 +120,9 @@ class Bios:
         """Move the range of ACTIVE ``slot`` to a spare while the OS runs; return the spare.
 
         ESTABLISH, SWEEP in chunks of ``chunk_lines`` (``progress(done, total)`` after
-        each), RELEASE. A SWEEP stopped by a memory error is retried from SWEPT_UPTO up to
-        ``max_sweep_retries`` times. Any failure after ESTABLISH issues ABORT: the module
+        each), RELEASE. A SWEEP stopped by a memory error, or a watermark cleared by a
+        failed forwarded write, is retried from SWEPT_UPTO, up to ``max_sweep_retries``
+        times in all. Any failure after ESTABLISH issues ABORT: the module
         keeps serving its range and :class:`FlowError` is raised with the cause.
         """
         await self.hw.check_agent(slot)
@@ -138,10 +139,24 @@ class Bios:
         await self.command(slot, Op.ESTABLISH, spare)
         try:
             retries = 0
+            reached = 0
             while True:
                 done = await self.hw.read_reg(slot, "SWEPT_UPTO")
                 if done >= size:
-                    break
+                    try:
+                        await self.command(slot, Op.RELEASE)
+                        break
+                    except error_for(Err.NOT_SWEPT):
+                        # the watermark was cleared after the last SWEEP: sweep again
+                        done = await self.hw.read_reg(slot, "SWEPT_UPTO")
+                if done < reached:
+                    # a forwarded write failed at the spare and cleared the watermark
+                    retries += 1
+                    log.warning("slot %d: SWEPT_UPTO fell from %d to %d (write error at "
+                                "slot %d), retry %d", slot, reached, done, spare, retries)
+                    if retries > max_sweep_retries:
+                        raise FlowError(f"slot {spare} keeps failing forwarded writes")
+                reached = done
                 count = min(chunk_lines, size - done)
                 await self.hw.write_reg(slot, "SWEEP_START", done)
                 await self.hw.write_reg(slot, "SWEEP_COUNT", count)
@@ -154,11 +169,11 @@ class Bios:
                     log.warning("slot %d: sweep memory error at line %d, retry %d", slot,
                                 await self.hw.read_reg(slot, "ERR_ADDR"), retries)
                     continue
+                reached = done + count
                 if progress is not None:
                     result = progress(min(done + count, size), size)
                     if inspect.isawaitable(result):
                         await result
-            await self.command(slot, Op.RELEASE)
         except Exception as e:
             if (await self.hw.status(slot)).mode == Mode.MIRROR_MASTER:
                 await self.command(slot, Op.ABORT)

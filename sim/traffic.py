@@ -23,10 +23,16 @@ class HostTraffic:
 
     ``load`` (0 to 1) sets how much of the time a worker is busy: idle gaps between its
     transactions average ``(1 - load) / load`` times a transaction's length.
+
+    ``on_op(kind)`` is called after every completed transaction (for coverage).
+    ``read_error_ok(addr)`` says whether a read may answer SLVERR (a fault is being
+    injected there); such a read is counted, not checked. ``quiesce()`` waits until no
+    transaction is in flight and starts none until ``resume()``: a check of the memories
+    against the reference is only exact then.
     """
 
     def __init__(self, tb, scoreboard, memory_map, *, seed=1, load=0.5, workers=4,
-                 unowned_rate=0.02):
+                 unowned_rate=0.02, on_op=None, read_error_ok=None):
         if not 0 < load <= 1:
             raise ValueError(f"Load must be in (0, 1], not {load}")
         self.tb = tb
@@ -41,7 +47,12 @@ class HostTraffic:
         self.unlocked = Event()
         self._stop = False
         self._tasks = []
-        self.by_kind = {"read": 0, "write": 0, "narrow": 0, "unowned": 0}
+        self.on_op = on_op
+        self.read_error_ok = read_error_ok
+        self.in_flight = 0
+        self._held = False
+        self.by_kind = {"read": 0, "write": 0, "narrow": 0, "unowned": 0,
+                        "expected read error": 0}
 
     def start(self):
         self._stop = False
@@ -52,6 +63,14 @@ class HostTraffic:
         for t in self._tasks:
             await t
         self._tasks = []
+
+    async def quiesce(self):
+        self._held = True
+        while self.in_flight:
+            await ClockCycles(self.tb.dut.clk, 1)
+
+    def resume(self):
+        self._held = False
 
     def _pick(self, rng):
         r = rng.choice(self.ranges)
@@ -72,44 +91,65 @@ class HostTraffic:
 
     async def _worker(self, k):
         rng = random.Random(self.rng.random())
-        host = self.tb.host
         while not self._stop:
-            axi_id = rng.randrange(16)
-            if rng.random() < self.unowned_rate:
-                await self._unowned(rng, axi_id)
+            if self._held:
+                await ClockCycles(self.tb.dut.clk, 8)
                 continue
-            line, lines = self._pick(rng)
-            span = set(range(line, line + lines))
-            await self._lock(span)
+            self.in_flight += 1
             try:
-                addr = line * 8
-                if rng.random() < 0.5:
-                    if rng.random() < 0.25:
-                        size = rng.choice((0, 1, 2))
-                        offset = rng.randrange(8)
-                        length = rng.randint(1, lines * 8 - offset)
-                        data = rng.randbytes(length)
-                        w = await host.write(addr + offset, data, awid=axi_id, size=size)
-                        self._expect_ok(w.resp, "narrow write", addr + offset)
-                        self.sb.wrote(addr + offset, data)
-                        self.by_kind["narrow"] += 1
-                    else:
-                        data = rng.randbytes(lines * 8)
-                        w = await host.write(addr, data, awid=axi_id)
-                        self._expect_ok(w.resp, "write", addr)
-                        self.sb.wrote(addr, data)
-                        self.by_kind["write"] += 1
-                else:
-                    expected = self.sb.expect(addr, lines * 8)
-                    r = await host.read(addr, lines * 8, arid=axi_id)
-                    self._expect_ok(r.resp, "read", addr)
-                    self.sb.check(addr, expected, r.data)
-                    self.by_kind["read"] += 1
+                lines = await self._transaction(rng)
             finally:
-                self._unlock(span)
+                self.in_flight -= 1
             gap = (1 - self.load) / self.load * (lines + 4)
             if gap >= 1:
                 await ClockCycles(self.tb.dut.clk, int(rng.expovariate(1 / gap)) + 1)
+
+    async def _transaction(self, rng):
+        """One random host transaction, checked; returns the lines it touched."""
+        host = self.tb.host
+        axi_id = rng.randrange(16)
+        if rng.random() < self.unowned_rate:
+            await self._unowned(rng, axi_id)
+            return 1
+        line, lines = self._pick(rng)
+        span = set(range(line, line + lines))
+        await self._lock(span)
+        try:
+            addr = line * 8
+            if rng.random() < 0.5:
+                if rng.random() < 0.25:
+                    size = rng.choice((0, 1, 2))
+                    offset = rng.randrange(8)
+                    length = rng.randint(1, lines * 8 - offset)
+                    data = rng.randbytes(length)
+                    w = await host.write(addr + offset, data, awid=axi_id, size=size)
+                    self._expect_ok(w.resp, "narrow write", addr + offset)
+                    self.sb.wrote(addr + offset, data)
+                    self._count("narrow")
+                else:
+                    data = rng.randbytes(lines * 8)
+                    w = await host.write(addr, data, awid=axi_id)
+                    self._expect_ok(w.resp, "write", addr)
+                    self.sb.wrote(addr, data)
+                    self._count("write")
+            else:
+                expected = self.sb.expect(addr, lines * 8)
+                r = await host.read(addr, lines * 8, arid=axi_id)
+                if (r.resp == AxiResp.SLVERR and self.read_error_ok is not None
+                        and self.read_error_ok(addr)):
+                    self._count("expected read error")
+                else:
+                    self._expect_ok(r.resp, "read", addr)
+                    self.sb.check(addr, expected, r.data)
+                    self._count("read")
+        finally:
+            self._unlock(span)
+        return lines
+
+    def _count(self, kind):
+        self.by_kind[kind] += 1
+        if self.on_op is not None:
+            self.on_op(kind)
 
     def _expect_ok(self, resp, what, addr):
         if resp != AxiResp.OKAY:
@@ -127,4 +167,4 @@ class HostTraffic:
         if resp != AxiResp.DECERR:
             self.sb.error(f"unowned access at {addr:#x} answered {resp!r}, not DECERR")
         self.sb.decerr()
-        self.by_kind["unowned"] += 1
+        self._count("unowned")
