@@ -16,6 +16,7 @@ def _run(name, top_kwargs, testcase=None, env=None):
 
 @pytest.mark.parametrize("testcase", ["no_output_x_after_reset", "refused_commands_change_nothing",
                                       "concurrent_reads_and_writes_across_agents",
+                                      "every_command_in_every_mode",
                                       "unowned_and_bad_bursts"])
 def test_top(testcase):
     _run(f"top_{testcase}", {}, testcase)
