@@ -64,6 +64,27 @@ def to_verilog(component, name):
     return _HEADER + yosys.run(["-q", "-"], script, ignore_warnings=True)
 
 
+def parameter_report(top):
+    """The elaboration parameters of a generated top level, as text."""
+    from . import regmap
+    rows = [
+        ("module", "mirrorswap_top"),
+        ("AGENTS", top.agents),
+        ("data width (bits per line)", regmap.LINE_BYTES * 8),
+        ("host byte address width", f"{top.addr_width} bits"),
+        ("AXI ID width", top.id_width),
+        ("max module capacity", f"2^{top.max_capacity_log2} lines "
+                                f"({(1 << top.max_capacity_log2) * regmap.LINE_BYTES} bytes)"),
+        ("memory port address width", 32),
+        ("register space", f"{1 << regmap.REG_ADDR_WIDTH} bytes (AXI4-Lite, 32-bit)"),
+        ("CONFIG register", f"{top.config_value:#010x}"),
+        ("range alignment", f"{regmap.RANGE_ALIGN} lines (4 KiB)"),
+        ("sweep burst / buffer", f"{top._sweep_burst} / {top._sweep_depth} lines"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "".join(f"{k:<{width}}  {v}\n" for k, v in rows)
+
+
 def _positive(text):
     value = int(text, 0)
     if value <= 0:
@@ -91,6 +112,9 @@ def main(argv=None):
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     with open(args.output, "w") as f:
         f.write(text)
+    report = os.path.splitext(args.output)[0] + ".params.txt"
+    with open(report, "w") as f:
+        f.write(parameter_report(top))
     print(f"wrote {args.output}: {args.agents} agents, 64-bit lines, "
           f"{args.addr_width}-bit host addresses, {args.id_width}-bit IDs, "
           f"modules up to 2^{args.max_capacity_log2} lines", file=sys.stderr)

@@ -134,3 +134,12 @@ def test_verilator_lint_clean(default_top, tmp_path):
                              "mirrorswap_top"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[:3000]
 
+
+
+def test_make_verilog_writes_a_parameter_report(tmp_path):
+    out = tmp_path / "mirrorswap_top.v"
+    gen_main(["--agents", "8", "--max-capacity-log2", "14", "-o", str(out)])
+    report = (tmp_path / "mirrorswap_top.params.txt").read_text()
+    assert "AGENTS" in report and " 8\n" in report
+    assert "2^14 lines (131072 bytes)" in report
+    assert "CONFIG register             0x000e0808" in report
