@@ -22,7 +22,7 @@ SIM_ARGS := $(if $(SEED),--seed $(SEED)) $(if $(SLOT),--slot $(SLOT)) \
             $(if $(filter 1,$(WAVES)),--waves)
 JOBS ?= 2
 
-.PHONY: all setup verilog lint regs sim soak test clean
+.PHONY: all setup verilog lint synth regs sim soak test clean
 
 all: test
 
@@ -36,6 +36,9 @@ verilog: $(STAMP)
 
 lint: $(STAMP)
 	$(PY) -m rtl.lint
+
+synth: $(STAMP)
+	$(PY) -m rtl.synth
 
 regs: $(STAMP)
 	$(PY) -m rtl.regs_gen

@@ -107,6 +107,7 @@ class SweepEngine(wiring.Component):
         nxt = Signal(32)
         end = Signal(32)
         lo = Signal(32)
+        claim_hi = Signal(32)    # nxt + burst, kept as a register
         inflight = Signal(range(depth + 1))
         thr_cnt = Signal(16)
         ar_pending = Signal()
@@ -116,32 +117,45 @@ class SweepEngine(wiring.Component):
         m.d.comb += [
             self.claim.active.eq(running),
             self.claim.lo.eq(lo),
-            self.claim.hi.eq(nxt + burst),
+            self.claim.hi.eq(claim_hi),
             ctrl.failed.eq(failing),
             ctrl.err_line.eq(err_line),
         ]
 
         # ---- read issue -----------------------------------------------------------------------
+        # The terms of the issue decision are registered (timing: each is a 32-bit add or
+        # compare). That is exact because an issue is always followed by at least one cycle
+        # without issue (``ar_pending`` until the AR handshake, ``settle`` after a start), in
+        # which they are recomputed from the new ``nxt``. The host check may be one cycle
+        # old, which is safe: the claim covers [nxt, nxt+burst) all along, so no host write
+        # can *start* on those lines, and one already under way was seen a cycle ago.
         to_page = Signal(range(_PAGE_LINES + 1))
         remain = Signal(33)
-        blk = Signal(range(burst + 1))
         upto_burst = Signal(range(burst + 1))
+        blk = Signal(range(burst + 1))        # registered: lines of the next block
+        more = Signal()                       # registered: nxt < end
+        room = Signal()                       # registered: a full block fits the buffer
+        host_hit = Signal()                   # registered: the host write overlaps
+        settle = Signal()
         m.d.comb += [
             to_page.eq(_PAGE_LINES - nxt[:9]),
             remain.eq(end - nxt),
             upto_burst.eq(Mux(remain < burst, remain, burst)),
-            blk.eq(Mux(to_page < upto_burst, to_page, upto_burst)),
         ]
-        with m.If(self.throttle != 0):
-            m.d.comb += blk.eq(1)
-        host_hit = (self.host.active & (self.host.agent == self._agent) &
-                    (self.host.lo < nxt + blk) & (self.host.hi >= nxt))
+        m.d.sync += [
+            blk.eq(Mux(self.throttle != 0, 1, Mux(to_page < upto_burst, to_page, upto_burst))),
+            more.eq(nxt < end),
+            room.eq(inflight <= depth - burst),
+            host_hit.eq(self.host.active & (self.host.agent == self._agent) &
+                        (self.host.lo < self.claim.hi) & (self.host.hi >= nxt)),
+            settle.eq(0),
+        ]
         if not self._hazard_check:
             host_hit = 0
         issue = Signal()
-        m.d.comb += issue.eq(running & ~failing & ~stopping & (nxt < end) &
-                             (inflight + blk <= depth) & (blocks < _MAX_BLOCKS) &
-                             ~ar_pending & (thr_cnt == 0) & ~host_hit)
+        m.d.comb += issue.eq(running & ~failing & ~stopping & more & ~settle & room &
+                             (blocks < _MAX_BLOCKS) & ~ar_pending & (thr_cnt == 0) &
+                             ~host_hit)
         m.d.comb += [
             rd.araddr.eq(ar_addr), rd.arlen.eq(ar_len), rd.arsize.eq(3),
             rd.arburst.eq(Burst.INCR), rd.arvalid.eq(ar_pending),
@@ -153,7 +167,8 @@ class SweepEngine(wiring.Component):
             m.d.sync += thr_cnt.eq(thr_cnt - 1)
         with m.If(issue):
             m.d.sync += [ar_pending.eq(1), ar_addr.eq(nxt << 3), ar_len.eq(blk - 1),
-                         nxt.eq(nxt + blk), thr_cnt.eq(self.throttle)]
+                         nxt.eq(nxt + blk), claim_hi.eq(claim_hi + blk),
+                         thr_cnt.eq(self.throttle), settle.eq(1)]
 
         # ---- read data: into the buffer, block by block ------------------------------------------
         rhead = data.View(desc, rdesc.r_data)
@@ -256,6 +271,7 @@ class SweepEngine(wiring.Component):
         with m.If(ctrl.start):
             m.d.sync += [running.eq(1), stopping.eq(0), failing.eq(0), err_line.eq(0),
                          nxt.eq(ctrl.start_line), end.eq(ctrl.start_line + ctrl.count),
-                         lo.eq(ctrl.start_line), thr_cnt.eq(0)]
+                         lo.eq(ctrl.start_line), claim_hi.eq(ctrl.start_line + burst),
+                         thr_cnt.eq(0), settle.eq(1)]
 
         return m

