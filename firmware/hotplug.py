@@ -69,6 +69,8 @@ class HotPlug:
         self.cancel = set()
         self.history = []        # FlowRecord of every press that started something
         self.reserved = set()    # spares taken by running migrations
+        self.lost = []           # (slot, MemoryRange): modules pulled while serving a range
+        self.listening = False   # events that arrive from now on are handled
         self._picking = False
         self._stop = False
 
@@ -81,8 +83,10 @@ class HotPlug:
         self._stop = True
 
     async def run(self):
-        """The event loop; returns after :meth:`stop`."""
+        """The event loop; returns after :meth:`stop`. Events pending when it starts are
+        dropped (``enable`` clears them); ``listening`` is set once it is ready."""
         await self.enable()
+        self.listening = True
         n = await self.hw.agents()
         while not self._stop:
             await self.bus.wait_irq(self.poll_cycles)
@@ -101,8 +105,16 @@ class HotPlug:
         if events & Event.POWER_FAULT:
             log.warning("slot %d: power fault", slot)
         if events & Event.PRESENCE_CHANGED:
-            log.info("slot %d: module %s", slot,
-                     "inserted" if (await self.hw.status(slot)).present else "removed")
+            present = (await self.hw.status(slot)).present
+            log.info("slot %d: module %s", slot, "inserted" if present else "removed")
+            mm = self.bios.memory_map
+            if not present and mm is not None and slot in mm.owner_slots():
+                # the one case that loses data: the module serving a range was pulled
+                lost = mm.range_of(slot)
+                self.lost.append((slot, lost))
+                log.error("slot %d was pulled while serving lines %d-%d: their data is "
+                          "lost, accesses to them answer errors", slot, lost.base_line,
+                          lost.end_line - 1)
         if events & Event.MEM_ERROR:
             log.warning("slot %d: memory error at line %d", slot,
                         await self.hw.read_reg(slot, "ERR_ADDR"))

@@ -29,6 +29,8 @@ async def setup(dut, capacities=(12, 12, 12, 13), traffic_load=None):
         sb.memory.write(r.base_line * 8, data)
     hp = HotPlug(tb.bios, abort_window_cycles=WINDOW, chunk_lines=1024)
     cocotb.start_soon(hp.run())
+    while not hp.listening:
+        await tb.cycles(10)
     traffic = None
     if traffic_load:
         traffic = HostTraffic(tb, sb, mm, seed=SEED, load=traffic_load)
@@ -205,6 +207,11 @@ async def active_module_pulled_answers_errors(dut):
         w = await tb.host.write(line * 8, b"\x01" * 8)
         assert w.resp != AxiResp.OKAY
     assert (await tb.bios.hw.status(1)).mode == Mode.OFF
+    for _ in range(100):       # the event loop reports it when it handles the event
+        if hp.lost:
+            break
+        await tb.cycles(20)
+    assert hp.lost == [(1, lost)], "the firmware reports the loss"
     for r in mm.ranges:
         if r != lost:
             got = await tb.host.read(r.base_line * 8, 64)
