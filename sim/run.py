@@ -1,17 +1,30 @@
-"""``make sim``: build the top level and run the main scenario in Icarus.
+"""``make sim``: build the top level and run the main scenario (sim/scenario.py) in Icarus.
 
-python -m sim.run [--seed N] [--slot N] [--load X] [--lines N] [--backpressure X] [--waves]
+python -m sim.run [--seed N] [--slot N] [--load X] [--lines N] [--backpressure X]
+                  [--scenario migrate|swap] [--abort-window N] [--waves]
+
+The simulator's output streams to the terminal as it runs (the sweep's progress bar and
+the summary are printed by the scenario). Exit status: 0 when the scenario passed, 1 when
+it failed, 2 for bad arguments.
 """
 
 import argparse
+import logging
 import os
 import sys
 
-from sim.runner import BUILD, generate_top, run_bench
+from sim.runner import BenchFailed, bench_dir, generate_top, run_bench
+
+__all__ = ["parser", "main"]
+
+MIN_LINES, MAX_LINES = 512, 1 << 15
 
 
 def _fraction(text):
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, not {text!r}")
     if not 0 <= value <= 1:
         raise argparse.ArgumentTypeError(f"must be between 0 and 1, not {text}")
     return value
@@ -25,10 +38,15 @@ def _load(text):
 
 
 def _lines(text):
-    value = int(text, 0)
-    if value < 512 or value & (value - 1) or value > 1 << 15:
+    # 512 lines (4 KiB) is the range granularity; 2^15 keeps the spare (twice as large)
+    # within the default 2^16-line slots
+    try:
+        value = int(text, 0)
+    except ValueError:
+        value = None
+    if value is None or value < MIN_LINES or value & (value - 1) or value > MAX_LINES:
         raise argparse.ArgumentTypeError(
-            f"must be a power of two from 512 to 32768, not {text}")
+            f"must be a power of two from {MIN_LINES} to {MAX_LINES}, not {text}")
     return value
 
 
@@ -39,40 +57,50 @@ def parser():
         "again."))
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--slot", type=int, choices=range(3), default=1,
-                   help="module to migrate, 0-2 (slot 3 is the spare; default 1)")
+                   help="module to migrate, 0-2 (the BIOS makes the largest module, slot 3, "
+                        "the spare, so it owns nothing to migrate; default 1)")
     p.add_argument("--load", type=_load, default=0.5,
                    help="host load, above 0 up to 1 (default 0.5)")
     p.add_argument("--lines", type=_lines, default=4096,
                    help="lines per module, a power of two (default 4096; the spare has twice)")
     p.add_argument("--backpressure", type=_fraction, default=0.1,
-                   help="pause probability on every memory channel (default 0.1)")
+                   help="pause probability on every AXI channel (default 0.1)")
     p.add_argument("--scenario", choices=("migrate", "swap"), default="migrate",
                    help="migrate: one migration by firmware call (default); swap: the "
                         "hot-plug walk-through by buttons, with a timeline and its picture")
     p.add_argument("--abort-window", type=int, default=2000,
                    help="hot-remove abort window in cycles, for --scenario swap")
-    p.add_argument("--waves", action="store_true", help="write an FST waveform")
+    p.add_argument("--waves", action="store_true",
+                   help="write an FST waveform (its path is printed at the end)")
     return p
 
 
 def main(argv=None):
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
     if args.abort_window < 0:
-        parser().error(f"argument --abort-window: must be non-negative, not {args.abort_window}")
-    build = BUILD / ("make_sim" if args.scenario == "migrate" else "make_sim_swap")
+        p.error(f"argument --abort-window: must be non-negative, not {args.abort_window}")
+    # show the waveform's path (logged by sim.runner at INFO) but not the INFO lines of
+    # cocotb's runner (its commands), which sets its own logger to INFO
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("make sim: %(message)s"))
+    handler.addFilter(lambda r: r.levelno >= logging.WARNING or r.name.startswith("sim."))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
+    build = bench_dir("make_sim" if args.scenario == "migrate" else "make_sim_swap")
     src = generate_top(build)
     testcase = {"migrate": "migrate_under_traffic", "swap": "hot_swap_walkthrough"}[args.scenario]
-    os.environ.setdefault("COCOTB_LOG_LEVEL", "WARNING")
+    # the scenario prints its own report; cocotb's and the GPI's INFO lines would drown it
+    levels = {"COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING"),
+              "GPI_LOG_LEVEL": os.environ.get("GPI_LOG_LEVEL", "ERROR")}
     try:
         run_bench([src], "mirrorswap_top", "sim.scenario", build_dir=build, waves=args.waves,
                   testcase=testcase,
                   env={"MS_SEED": args.seed, "MS_SLOT": args.slot, "MS_LOAD": args.load,
                        "MS_LINES": args.lines, "MS_BACKPRESSURE": args.backpressure,
                        "MS_ABORT_WINDOW": args.abort_window,
-                       "MS_PNG": build / "timeline.png",
-                       "COCOTB_LOG_LEVEL": os.environ["COCOTB_LOG_LEVEL"]},
+                       "MS_PNG": build / "timeline.png", **levels},
                   quiet=True)
-    except AssertionError as e:
+    except BenchFailed as e:
         print(f"make sim: FAILED: {e}", file=sys.stderr)
         return 1
     return 0

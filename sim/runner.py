@@ -1,65 +1,162 @@
-"""Build and run cocotb benches in Icarus on generated Verilog."""
+"""Build and run cocotb benches in Icarus on Verilog generated from the Amaranth sources.
 
+One build folder per bench and parameter set, under ``build/sim/`` (:func:`bench_dir`).
+Verilog is regenerated only when missing or older than the RTL sources, and written
+atomically (temporary file + ``os.replace``), so pytest-xdist workers sharing a folder
+never see half a file and never need a lock: two workers generating at once write the
+same text and the last rename wins.
+"""
+
+import logging
 import os
+import re
 import tempfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 from cocotb_tools.runner import get_results, get_runner
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "sim"
+RTL = ROOT / "rtl"
 
-__all__ = ["ROOT", "BUILD", "write_verilog", "generate_top", "run_bench"]
+__all__ = ["ROOT", "BUILD", "BenchFailed", "bench_dir", "write_verilog", "generate_component",
+           "generate_top", "run_bench", "failed_tests"]
+
+log = logging.getLogger(__name__)
+
+
+class BenchFailed(AssertionError):
+    """A cocotb bench did not pass: a test failed, none ran, or the simulator died.
+
+    An AssertionError, so that a pytest entry calling :func:`run_bench` fails (not errors)
+    and shows the message.
+    """
+
+
+def bench_dir(name, **params):
+    """``build/sim/<name>[_<key>-<value>...]``: one folder per bench and parameter set."""
+    if not re.fullmatch(r"[\w.-]+", name):
+        raise ValueError(f"Bench name must be a plain folder name, not {name!r}")
+    suffix = "".join(f"_{k}-{v}" for k, v in sorted(params.items()))
+    return BUILD / f"{name}{suffix}"
+
+
+def _atomic_write(path, text):
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp") as f:
+        f.write(text)
+    os.replace(f.name, path)
 
 
 def write_verilog(component, name, build_dir):
-    """Write ``component`` as ``<build_dir>/<name>.v``, only when its text changed.
-
-    Written to a temporary file and renamed, so that parallel pytest workers never see
-    half a file.
-    """
+    """Write ``component`` as ``<build_dir>/<name>.v`` (module ``name``), only if the text
+    changed, so that the simulator's build sees an unchanged file as unchanged."""
     from rtl.gen import to_verilog
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     path = build_dir / f"{name}.v"
     text = to_verilog(component, name)
     if not path.exists() or path.read_text() != text:
-        with tempfile.NamedTemporaryFile("w", dir=build_dir, delete=False, suffix=".tmp") as f:
-            f.write(text)
-        os.replace(f.name, path)
+        _atomic_write(path, text)
+    return path
+
+
+def _rtl_mtime():
+    return max(p.stat().st_mtime for p in RTL.rglob("*") if p.suffix in (".py", ".rdl"))
+
+
+def generate_component(component_factory, name, build_dir, *, key=""):
+    """``<build_dir>/<name>.v`` from ``component_factory()``, elaborated only when needed.
+
+    The file is up to date when it is newer than every RTL source and was made with the
+    same ``key`` (a text naming the parameters, kept in ``<name>.key``; the caller uses one
+    ``build_dir`` per parameter set anyway). Otherwise the factory is called and the file
+    rewritten if its text changed.
+    """
+    build_dir = Path(build_dir)
+    path = build_dir / f"{name}.v"
+    stamp = build_dir / f"{name}.key"
+    if (path.exists() and stamp.exists() and stamp.read_text() == key
+            and path.stat().st_mtime >= _rtl_mtime()):
+        return path
+    write_verilog(component_factory(), name, build_dir)
+    # touch even when the text is unchanged: it is now known to match the newer sources
+    os.utime(path)
+    _atomic_write(stamp, key)
     return path
 
 
 def generate_top(build_dir, **params):
-    """The ``mirrorswap_top`` Verilog for ``params`` (MirrorswapTop keyword arguments)."""
-    from rtl.top import MirrorswapTop
-    return write_verilog(MirrorswapTop(**params), "mirrorswap_top", build_dir)
+    """The ``mirrorswap_top`` Verilog for ``params`` (keyword arguments of
+    ``rtl.top.MirrorswapTop``) in ``build_dir``."""
+    def factory():
+        from rtl.top import MirrorswapTop
+        return MirrorswapTop(**params)
+    return generate_component(factory, "mirrorswap_top", build_dir,
+                              key=repr(sorted(params.items())))
+
+
+def failed_tests(results_xml):
+    """Names of the failed or errored test cases in a cocotb results file, with the first
+    line of each failure message."""
+    failed = []
+    for case in ElementTree.parse(results_xml).getroot().iter("testcase"):
+        for bad in list(case.findall("failure")) + list(case.findall("error")):
+            message = (bad.get("message") or bad.text or "").strip().splitlines()
+            failed.append(f"{case.get('name')}: {message[0] if message else 'failed'}")
+    return failed
 
 
 def run_bench(sources, toplevel, test_module, *, build_dir, testcase=None, env=None,
-              waves=None, test_dir=None, quiet=False):
-    """Build ``sources`` and run the cocotb ``test_module`` on ``toplevel`` in Icarus.
+              parameters=None, waves=None, test_dir=None, quiet=False):
+    """Build ``sources`` and run the cocotb tests of ``test_module`` on ``toplevel``.
 
-    ``waves`` (or ``WAVES=1`` in the environment) writes an FST file into ``build_dir``.
-    Raises AssertionError unless at least one cocotb test ran and none failed.
+    Icarus, timescale 1 ns / 1 ps. ``testcase`` (a name or list) selects tests; ``env`` is
+    added to the simulator's environment (the tests read their knobs from it, e.g.
+    ``MS_SEED``); ``parameters`` are HDL parameters. ``waves`` (default: ``WAVES=1`` in the
+    environment) writes ``<build_dir>/<toplevel>.fst``, whose path is logged. ``quiet``
+    sends the build log to ``<build_dir>/build.log`` instead of stdout; the simulation's
+    own output always streams to stdout.
+
+    Returns the number of tests that ran. Raises :class:`BenchFailed` unless at least one
+    test ran and none failed, naming each failed test and its message.
     """
     if waves is None:
         waves = os.environ.get("WAVES") == "1"
     build_dir = Path(build_dir)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    results_xml = build_dir / "results.xml"
     runner = get_runner("icarus")
-    runner.build(verilog_sources=[str(s) for s in sources], hdl_toplevel=toplevel,
+    runner.build(sources=[str(s) for s in sources], hdl_toplevel=toplevel,
                  build_dir=build_dir, timescale=("1ns", "1ps"), waves=waves, always=True,
+                 parameters=dict(parameters or {}),
                  log_file=build_dir / "build.log" if quiet else None)
     # cocotbext-axi 0.1.28 on cocotb 2.1 warns about deprecated fields on every access
     extra_env = {"PYTHONWARNINGS": "ignore::DeprecationWarning"}
     extra_env.update({k: str(v) for k, v in (env or {}).items()})
-    results = runner.test(hdl_toplevel=toplevel, test_module=test_module, testcase=testcase,
-                          build_dir=build_dir, test_dir=test_dir or build_dir, waves=waves,
-                          extra_env=extra_env, results_xml=build_dir / "results.xml")
+    try:
+        runner.test(hdl_toplevel=toplevel, test_module=test_module, testcase=testcase,
+                    build_dir=build_dir, test_dir=test_dir or build_dir, waves=waves,
+                    extra_env=extra_env, results_xml=results_xml)
+    except SystemExit as e:
+        # Under pytest the runner checks the results itself and calls sys.exit(); turn that
+        # into a failure that says which tests failed (below, or here if none ran).
+        if not results_xml.exists():
+            raise BenchFailed(f"{test_module}: the simulator exited with {e.code} and "
+                              f"wrote no results") from None
+    except RuntimeError as e:
+        # the simulator process itself failed (crash, $fatal); results may still be there
+        if not results_xml.exists():
+            raise BenchFailed(f"{test_module}: {e}") from None
     if waves:
         for fst in sorted(build_dir.glob("*.fst")):
-            print(f"waveform: {fst}")
-    tests, failed = get_results(results)
-    assert tests > 0, f"no cocotb test ran in {test_module}"
-    assert failed == 0, f"{failed} of {tests} cocotb tests failed in {test_module}"
+            log.info("waveform: %s", fst)
+    tests, failed = get_results(results_xml)
+    if tests == 0:
+        raise BenchFailed(f"no cocotb test ran in {test_module}"
+                          + (f" (testcase {testcase!r})" if testcase else ""))
+    if failed:
+        names = "; ".join(failed_tests(results_xml))
+        raise BenchFailed(f"{failed} of {tests} cocotb tests failed in {test_module}: {names}")
     return tests
+

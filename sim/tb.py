@@ -1,6 +1,12 @@
-"""The bench for ``mirrorswap_top``: clock, reset, bus models, memory slots."""
+"""The bench for ``mirrorswap_top``: clock, reset, bus models, memory slots.
+
+In the habit of the verilog-axi / taxi benches: one :class:`TopTB` owns the clock, the
+reset, every bus model and the back-pressure generators; tests are coroutines that take a
+``TopTB`` and drive it.
+"""
 
 import random
+import re
 
 import cocotb
 from cocotb.clock import Clock
@@ -9,8 +15,9 @@ from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiMaster, AxiRam, 
 
 from rtl import regmap
 from rtl.regmap import Err, Mode, Op, agent_offset, agent_reg
+from sim.memory import add_read_latency, check_capacity
 
-__all__ = ["SlotModel", "TopTB", "pauses"]
+__all__ = ["SlotModel", "TopTB", "pauses", "agents_of"]
 
 _STATUS = agent_reg("STATUS")
 _CMD = agent_reg("CMD")
@@ -22,6 +29,15 @@ def pauses(rng, probability):
         yield rng.random() < probability
 
 
+def agents_of(dut):
+    """Number of agents of a ``mirrorswap_top``: its ``m_axi_mem<i>`` ports."""
+    found = {int(m.group(1)) for name in dir(dut)
+             if (m := re.fullmatch(r"m_axi_mem(\d+)_awvalid", name))}
+    if not found or found != set(range(len(found))):
+        raise ValueError(f"{dut._name} has no consecutive m_axi_mem<i> ports: {sorted(found)}")
+    return len(found)
+
+
 class SlotModel:
     """One memory slot: a module (present, capacity), its supply, its button, its RAM.
 
@@ -30,6 +46,15 @@ class SlotModel:
     when its power drops, and a freshly inserted one holds random garbage. The RAM model
     (the module and its memory controller) is held in reset while the slot has no power:
     it answers nothing and forgets what it had in flight.
+
+    The RAM is sized for the largest module the slot takes (``max_log2``), because modules
+    of different sizes come and go while the AxiRam stays bound to the port;
+    :attr:`capacity` records any access past the seated module's end (the RTL must make
+    none) and :attr:`latency` adds row-miss read latency (0 cycles by default).
+
+    Members: ``ram`` (the AxiRam; backdoor ``ram.read/write`` at module-local byte
+    addresses), ``pins``, ``lines`` (0 when no module is seated), ``capacity``,
+    ``latency``.
     """
 
     def __init__(self, tb, index, capacity_log2, rng, power_good_delay=20, max_log2=16):
@@ -44,6 +69,8 @@ class SlotModel:
         self.ram = AxiRam(AxiBus.from_prefix(dut, f"m_axi_mem{index}"), dut.clk,
                           self.pins["power_good"], reset_active_level=False,
                           size=(1 << max_log2) * 8)
+        self.capacity = check_capacity(self.ram, lambda: self.lines)
+        self.latency = add_read_latency(self.ram, dut.clk)
         self.capacity_log2 = None
         self.pins["button"].value = 0
         self.pins["power_good"].value = 0
@@ -58,6 +85,7 @@ class SlotModel:
         return 0 if self.capacity_log2 is None else 1 << self.capacity_log2
 
     def insert(self, capacity_log2):
+        """Seat a fresh module of 2**capacity_log2 lines: it holds random garbage."""
         self.capacity_log2 = capacity_log2
         self.garbage()
         self.pins["capacity_log2"].value = capacity_log2
@@ -70,6 +98,7 @@ class SlotModel:
         self.capacity_log2 = None
 
     def garbage(self):
+        """What DRAM holds after power-up, and what an unpowered module keeps: noise."""
         if self.lines:
             self.ram.write(0, self.rng.randbytes(self.lines * 8))
 
@@ -88,8 +117,9 @@ class SlotModel:
                 self.garbage()   # DRAM without power forgets
 
     async def press_button(self, hold=200, bounces=3, settle=100):
-        """A human press: contact bounce, a hold, bounce again on release, and the button
-        left alone for ``settle`` cycles (longer than DEBOUNCE: a finger is not faster)."""
+        """A human press: ``bounces`` short random pulses (contact bounce, 0 for a clean
+        edge), a hold of ``hold`` cycles, bounce again on release, and the button left
+        alone for ``settle`` cycles (longer than DEBOUNCE: a finger is not faster)."""
         clk = self.tb.dut.clk
         button = self.pins["button"]
         for level, cycles in ([(1, self.rng.randint(1, 4)), (0, self.rng.randint(1, 3))] *
@@ -104,38 +134,93 @@ class SlotModel:
 class TopTB:
     """Everything a ``mirrorswap_top`` bench needs.
 
-    Members: ``host`` (AxiMaster on ``s_axi``), ``regs`` (AxiLiteMaster on ``s_axil``),
-    ``slots`` (:class:`SlotModel` per agent), ``mems`` (their RAMs), ``bus`` and ``bios``
-    (the firmware on the register port).
+    Starts a 10 ns clock on ``clk`` and binds: ``host`` (AxiMaster on ``s_axi``), ``regs``
+    (AxiLiteMaster on ``s_axil``), ``slots`` (a :class:`SlotModel` per agent, i.e. per
+    ``m_axi_mem<i>`` port of the DUT) and ``mems`` (their RAMs), and, when the firmware
+    package is importable, ``bus`` (``firmware.regbus.AxiLiteBus`` on ``regs``, seeing
+    ``irq``) and ``bios`` (``firmware.bios.Bios`` on it); otherwise both are None.
+
+    Parameters
+    ----------
+    capacities_log2 : sequence of (int or None), optional
+        Module per slot (None: empty slot). Default: 2^12 lines in every slot but the
+        last, which holds 2^13 (the BIOS makes the largest module the spare).
+    seed : int
+        Seeds :attr:`rng`, from which every random choice of the bench is drawn
+        (garbage, bounce, back-pressure), so a run reproduces from its seed.
+    power_good_delay : int
+        Cycles from ``power_en`` to ``power_good``.
+    max_capacity_log2 : int
+        Largest module a slot takes (the RTL's elaboration parameter).
     """
 
-    def __init__(self, dut, capacities_log2=(13, 12, 12, 13), seed=1, power_good_delay=20):
+    def __init__(self, dut, capacities_log2=None, seed=1, power_good_delay=20,
+                 max_capacity_log2=16):
         self.dut = dut
         self.rng = random.Random(seed)
-        self.agents = len(capacities_log2)
+        self.agents = agents_of(dut)
+        if capacities_log2 is None:
+            capacities_log2 = (12,) * (self.agents - 1) + (13,)
+        if len(capacities_log2) != self.agents:
+            raise ValueError(f"{self.agents} slots need {self.agents} capacities, not "
+                             f"{len(capacities_log2)}: {tuple(capacities_log2)}")
         cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
         self.host = AxiMaster(AxiBus.from_prefix(dut, "s_axi"), dut.clk, dut.rst)
         self.regs = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
-        self.slots = [SlotModel(self, i, c, random.Random(self.rng.random()), power_good_delay)
+        self.slots = [SlotModel(self, i, c, random.Random(self.rng.random()), power_good_delay,
+                                max_capacity_log2)
                       for i, c in enumerate(capacities_log2)]
         self.mems = [s.ram for s in self.slots]
-        from firmware.bios import Bios
-        from firmware.regbus import AxiLiteBus as RegBus
-        self.bus = RegBus(self.regs, dut.clk, dut.irq)
-        self.bios = Bios(self.bus)
+        try:
+            from firmware.bios import Bios
+            from firmware.regbus import AxiLiteBus as RegBus
+        except ImportError:      # benches of the bare RTL need no firmware
+            self.bus = self.bios = None
+        else:
+            self.bus = RegBus(self.regs, dut.clk, dut.irq)
+            self.bios = Bios(self.bus)
 
-    def set_backpressure(self, probability, seed=None):
-        """Random pauses on every channel of every memory port and on the host's R and B."""
-        rng = random.Random(seed if seed is not None else self.rng.random())
+    # ---- back-pressure and latency --------------------------------------------------------
+    def _channels(self, host=True):
         for mem in self.mems:
-            for ch in (mem.read_if.ar_channel, mem.read_if.r_channel,
-                       mem.write_if.aw_channel, mem.write_if.w_channel,
-                       mem.write_if.b_channel):
-                ch.set_pause_generator(pauses(rng, probability) if probability else None)
-        for ch in (self.host.read_if.r_channel, self.host.write_if.b_channel):
-            ch.set_pause_generator(pauses(rng, probability / 2) if probability else None)
+            yield from (mem.read_if.ar_channel, mem.read_if.r_channel,
+                        mem.write_if.aw_channel, mem.write_if.w_channel,
+                        mem.write_if.b_channel)
+        if host:
+            # on the master's own request channels a pause is an idle cycle between
+            # transfers; on R and B it is the host not ready
+            yield from (self.host.write_if.aw_channel, self.host.write_if.w_channel,
+                        self.host.read_if.ar_channel, self.host.read_if.r_channel,
+                        self.host.write_if.b_channel)
+
+    def set_backpressure(self, pattern, seed=None, host=True):
+        """Pauses on every AXI channel of every memory port and (``host``) of the host port.
+
+        ``pattern`` is a pause probability per cycle (0 or None: none), each channel
+        drawing from its own generator seeded from ``seed`` (default: the bench's rng);
+        or a callable returning a fresh pause iterator per channel, for fixed patterns such
+        as ``lambda: itertools.cycle([1, 1, 1, 0])``.
+        """
+        rng = random.Random(seed if seed is not None else self.rng.random())
+        for ch in self._channels(host):
+            if not pattern:
+                ch.set_pause_generator(None)
+            elif callable(pattern):
+                ch.set_pause_generator(pattern())
+            else:
+                ch.set_pause_generator(pauses(random.Random(rng.random()), pattern))
+
+    def set_memory_latency(self, cycles):
+        """Row-miss read latency of every module (see :class:`sim.memory.ReadLatency`)."""
+        for slot in self.slots:
+            slot.latency.cycles = cycles
+
+    def capacity_violations(self):
+        """Text of every slot whose module saw an access past its end (empty: none)."""
+        return [f"slot {s.index}: {s.capacity}" for s in self.slots if s.capacity.violations]
 
     async def reset(self):
+        """Hold ``rst`` for 4 cycles (the SPEC needs one), then let 4 cycles pass."""
         self.dut.rst.value = 1
         await ClockCycles(self.dut.clk, 4)
         self.dut.rst.value = 0
