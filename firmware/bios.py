@@ -1,10 +1,17 @@
-"""The BIOS flows of SPEC section 6, over the register interface only."""
+"""The BIOS flows of SPEC section 6, over the register interface only.
+
+:class:`Bios` holds the flows that run to completion when called (boot, migration, the
+slot table). The hot-plug event loop (:mod:`firmware.hotplug`) sits on top of it: it
+decides *when* to run a flow from buttons and interrupts and owns the LEDs of a running
+flow, and calls :meth:`Bios.migrate`, :meth:`Bios.pick_spare` and :meth:`Bios.command`
+for the *how*.
+"""
 
 import inspect
 import logging
 
 from rtl.regmap import Err, Event, Led, Mode, Op, agent_reg
-from .errors import CommandTimeout, FlowError, NoSpareError, error_for
+from .errors import Busy, CommandTimeout, FlowError, NoSpareError, error_for
 from .hw import Hardware
 from .memmap import MemoryMap
 
@@ -14,24 +21,43 @@ log = logging.getLogger(__name__)
 _CMD = agent_reg("CMD")
 
 
+def _positive_int(name, value, minimum=1):
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, not {value!r}")
+
+
 class Bios:
     """The BIOS model: boot, migration, and the status of every slot.
 
     Every step is a register access on ``bus``; the model keeps no state the hardware
-    does not also hold, except the memory map it published.
+    does not also hold, except the memory map it published (:attr:`memory_map`, None
+    before :meth:`boot`). Several flows may run at once on disjoint agents (each
+    :meth:`command` touches only its own agent's registers).
 
     Parameters
     ----------
     bus : firmware.regbus.RegisterBus
     poll_cycles : int
-        Cycles between two STATUS polls while a command is busy.
+        Cycles between two STATUS polls while waiting for the hardware.
     timeout_cycles : int
-        A command busy longer than this raises :class:`CommandTimeout`.
+        A command busy longer than this raises :class:`~firmware.errors.CommandTimeout`.
+
+    Members
+    -------
+    hw : firmware.hw.Hardware
+        Typed register access on ``bus``.
+    memory_map : firmware.memmap.MemoryMap or None
+        What :meth:`boot` published; :meth:`migrate` updates which slot serves a range.
+
+    Raises
+    ------
+    ValueError
+        ``poll_cycles`` or ``timeout_cycles`` is not a positive integer.
     """
 
-    def __init__(self, bus, *, poll_cycles=8, timeout_cycles=10_000_000):
-        if poll_cycles <= 0:
-            raise ValueError(f"Poll interval must be positive, not {poll_cycles}")
+    def __init__(self, bus, *, poll_cycles=4, timeout_cycles=10_000_000):
+        _positive_int("Poll interval", poll_cycles)
+        _positive_int("Command timeout", timeout_cycles)
         self.hw = Hardware(bus)
         self.bus = bus
         self.poll_cycles = poll_cycles
@@ -40,23 +66,55 @@ class Bios:
 
     # ---- commands ---------------------------------------------------------------------------
     async def command(self, agent, op, peer=0):
-        """Issue ``op`` on ``agent`` and wait for it; raise the CommandError of its err.
+        """Issue ``op`` on ``agent``, wait until it is no longer busy, check its ``err``.
 
-        Returns the agent's status once the command is no longer busy.
+        ``busy`` rises with the CMD write's response, so the first STATUS read after that
+        response already belongs to this command (a refused command is never busy: it
+        finishes with the write). The cmd_done event is cleared before the write, so that a
+        stale one is not mistaken for this command's, and after it, so that it does not
+        hold ``irq`` up. Commands to one agent are meant to be issued one at a time: an
+        agent found busy raises :class:`~firmware.errors.Busy` without a write.
+
+        Returns
+        -------
+        AgentStatus
+            The agent's status once the command finished with OK.
+
+        Raises
+        ------
+        CommandError
+            The subclass for the command's ``err`` (:func:`~firmware.errors.error_for`).
+        Busy
+            The agent was running another command (nothing written), or refused this one
+            with BUSY.
+        CommandTimeout
+            Still busy after ``timeout_cycles``.
         """
         await self.hw.check_agent(agent)
+        # put() names the field and the bad value for an opcode or peer that does not fit
+        value = _CMD.peer.put(_CMD.opcode.put(0, op), peer)
+        if (await self.hw.status(agent)).busy:
+            # The write would be refused with BUSY, but the running command overwrites err
+            # when it finishes, so polling could not tell the refusal from that result.
+            raise Busy(agent, op)
         await self.hw.clear_events(agent, Event.CMD_DONE)
-        await self.hw.write_reg(agent, "CMD", _CMD.peer.put(_CMD.opcode.put(0, op), peer))
+        await self.hw.write_reg(agent, "CMD", value)
+        status = await self.hw.status(agent)
+        if (status.busy and status.err is Err.BUSY
+                and Event.CMD_DONE in await self.hw.events(agent)):
+            # Another flow issued a command to this agent since the check above. An
+            # accepted command raises cmd_done only when busy falls; a refused one at once.
+            await self.hw.clear_events(agent, Event.CMD_DONE)
+            raise Busy(agent, op)
         waited = 0
-        while True:
-            status = await self.hw.status(agent)
-            if not status.busy:
-                break
+        while status.busy:
             if waited >= self.timeout_cycles:
-                raise CommandTimeout(f"agent {agent}: {Op(op).name} still busy after "
+                op_name = Op(op).name if op in set(Op) else f"opcode {op}"
+                raise CommandTimeout(f"agent {agent}: {op_name} still busy after "
                                      f"{waited} cycles")
             await self.bus.pause(self.poll_cycles)
             waited += self.poll_cycles
+            status = await self.hw.status(agent)
         await self.hw.clear_events(agent, Event.CMD_DONE)
         if status.err is not Err.OK:
             raise error_for(status.err)(agent, op)
@@ -65,13 +123,31 @@ class Bios:
     # ---- boot -------------------------------------------------------------------------------
     async def boot(self, *, power_good_timeout_cycles=100_000):
         """Power every present slot, make the largest module the spare, ASSIGN the others
-        consecutive ranges from line 0, and publish the memory map."""
+        consecutive ranges from line 0, and publish the memory map.
+
+        The spare is the module with the largest CAPACITY (ties: the lowest slot); it stays
+        IDLE. The others get ``BASE`` = the lines given so far, ``SIZE`` = their CAPACITY,
+        in slot order. With a single module there is no spare: it is assigned.
+
+        Returns
+        -------
+        MemoryMap
+            Also kept as :attr:`memory_map`.
+
+        Raises
+        ------
+        FlowError
+            A present slot did not reach power good and IDLE within
+            ``power_good_timeout_cycles``.
+        """
+        _positive_int("Power-good timeout", power_good_timeout_cycles)
         config = await self.hw.config()
         present = [a for a in range(config.agents) if (await self.hw.status(a)).present]
         for a in present:
+            # power LED blinking: "flow in progress", as on PCIe native hot-plug
             await self.hw.set_slot(a, power_en=1, power_led=Led.BLINK, attn_led=Led.OFF)
         for a in present:
-            await self._wait_mode(a, Mode.IDLE, power_good_timeout_cycles)
+            await self._wait_powered(a, power_good_timeout_cycles)
             await self.hw.set_slot(a, power_led=Led.ON)
         capacity = {a: await self.hw.read_reg(a, "CAPACITY") for a in present}
         spare = None
@@ -87,8 +163,23 @@ class Bios:
             await self.command(a, Op.ASSIGN)
             self.memory_map.add(base, capacity[a], a)
             base += capacity[a]
+        if not present:
+            log.warning("boot: no module present, nothing published")
         log.info("boot: %d modules, spare %s, %d lines published", len(present), spare, base)
         return self.memory_map
+
+    async def _wait_powered(self, agent, timeout_cycles):
+        waited = 0
+        while True:
+            status = await self.hw.status(agent)
+            if status.power_good and status.mode == Mode.IDLE:
+                return status
+            if waited >= timeout_cycles:
+                raise FlowError(f"slot {agent} did not reach power good and IDLE in "
+                                f"{timeout_cycles} cycles (power_good={int(status.power_good)}, "
+                                f"mode {status.mode.name})")
+            await self.bus.pause(self.poll_cycles)
+            waited += self.poll_cycles
 
     async def _wait_mode(self, agent, mode, timeout_cycles):
         waited = 0
@@ -101,7 +192,15 @@ class Bios:
 
     # ---- migration --------------------------------------------------------------------------
     async def pick_spare(self, size_lines, exclude=()):
-        """The largest IDLE module with CAPACITY >= ``size_lines`` (ties: lowest slot)."""
+        """The largest IDLE module with CAPACITY >= ``size_lines`` (ties: lowest slot),
+        not in ``exclude``; reads registers only.
+
+        Raises
+        ------
+        NoSpareError
+            No such module.
+        """
+        _positive_int("Range size", size_lines)
         best = None
         for a in range(await self.hw.agents()):
             if a in exclude:
@@ -109,83 +208,139 @@ class Bios:
             if (await self.hw.status(a)).mode != Mode.IDLE:
                 continue
             cap = await self.hw.read_reg(a, "CAPACITY")
+            # strictly larger only: on a tie the lower slot, found first, stays
             if cap >= size_lines and (best is None or cap > best[1]):
                 best = (a, cap)
         if best is None:
-            raise NoSpareError(f"no IDLE module holds {size_lines} lines")
+            raise NoSpareError(f"no IDLE module holds {size_lines} lines"
+                               + (f" (excluding slots {sorted(exclude)})" if exclude else ""))
         return best[0]
 
     async def migrate(self, slot, *, spare=None, chunk_lines=4096, progress=None,
                       max_sweep_retries=3):
         """Move the range of ACTIVE ``slot`` to a spare while the OS runs; return the spare.
 
-        ESTABLISH, SWEEP in chunks of ``chunk_lines`` (``progress(done, total)`` after
-        each), RELEASE. A SWEEP stopped by a memory error, or a watermark cleared by a
-        failed forwarded write, is retried from SWEPT_UPTO, up to ``max_sweep_retries``
-        times in all. Any failure after ESTABLISH issues ABORT: the module
-        keeps serving its range and :class:`FlowError` is raised with the cause.
+        The only registers written are CMD (ESTABLISH with the spare as peer, SWEEP,
+        RELEASE, ABORT on failure), SWEEP_START and SWEEP_COUNT of ``slot``, and EVENTS
+        (cmd_done). Each SWEEP starts at SWEPT_UPTO and covers up to ``chunk_lines``;
+        ``progress(done, total)`` (plain or async) is called after each. A SWEEP stopped
+        by a memory error, or a watermark cleared by a failed forwarded write, is retried
+        from SWEPT_UPTO, up to ``max_sweep_retries`` times in all.
+
+        Parameters
+        ----------
+        slot : int
+            The ACTIVE agent whose range moves.
+        spare : int, optional
+            The IDLE agent to move to; default :meth:`pick_spare` (never ``slot``).
+        chunk_lines : int
+            Lines per SWEEP command.
+        progress : callable, optional
+        max_sweep_retries : int
+
+        Raises
+        ------
+        ValueError
+            A bad argument; nothing was written.
+        FlowError
+            ``slot`` is not ACTIVE (nothing written), or the flow failed after ESTABLISH:
+            it was ABORTed, ``slot`` keeps serving its range, ``__cause__`` says why.
+        NoSpareError
+            No spare given and none fits; nothing written.
+        CommandError
+            ESTABLISH itself was refused (nothing changed).
         """
         await self.hw.check_agent(slot)
-        if not isinstance(chunk_lines, int) or chunk_lines <= 0:
-            raise ValueError(f"Chunk must be a positive number of lines, not {chunk_lines!r}")
+        _positive_int("Chunk", chunk_lines)
+        _positive_int("Sweep retries", max_sweep_retries, minimum=0)
+        if progress is not None and not callable(progress):
+            raise ValueError(f"Progress must be callable, not {progress!r}")
+        if spare is not None:
+            await self.hw.check_agent(spare, "Spare")
+            if spare == slot:
+                raise ValueError(f"Spare must be another slot than the one migrating, "
+                                 f"not {spare}")
         status = await self.hw.status(slot)
         if status.mode != Mode.ACTIVE:
             raise FlowError(f"slot {slot} is {status.mode.name}, not ACTIVE")
         size = await self.hw.read_reg(slot, "SIZE")
         if spare is None:
             spare = await self.pick_spare(size, exclude=(slot,))
-        else:
-            await self.hw.check_agent(spare)
         await self.command(slot, Op.ESTABLISH, spare)
         try:
-            retries = 0
-            reached = 0
-            while True:
-                done = await self.hw.read_reg(slot, "SWEPT_UPTO")
-                if done >= size:
-                    try:
-                        await self.command(slot, Op.RELEASE)
-                        break
-                    except error_for(Err.NOT_SWEPT):
-                        # the watermark was cleared after the last SWEEP: sweep again
-                        done = await self.hw.read_reg(slot, "SWEPT_UPTO")
-                if done < reached:
-                    # a forwarded write failed at the spare and cleared the watermark
-                    retries += 1
-                    log.warning("slot %d: SWEPT_UPTO fell from %d to %d (write error at "
-                                "slot %d), retry %d", slot, reached, done, spare, retries)
-                    if retries > max_sweep_retries:
-                        raise FlowError(f"slot {spare} keeps failing forwarded writes")
-                reached = done
-                count = min(chunk_lines, size - done)
-                await self.hw.write_reg(slot, "SWEEP_START", done)
-                await self.hw.write_reg(slot, "SWEEP_COUNT", count)
-                try:
-                    await self.command(slot, Op.SWEEP)
-                except error_for(Err.MEM_ERROR):
-                    retries += 1
-                    if retries > max_sweep_retries:
-                        raise
-                    log.warning("slot %d: sweep memory error at line %d, retry %d", slot,
-                                await self.hw.read_reg(slot, "ERR_ADDR"), retries)
-                    continue
-                reached = done + count
-                if progress is not None:
-                    result = progress(min(done + count, size), size)
-                    if inspect.isawaitable(result):
-                        await result
+            await self._sweep_and_release(slot, spare, size, chunk_lines, progress,
+                                          max_sweep_retries)
         except Exception as e:
-            if (await self.hw.status(slot)).mode == Mode.MIRROR_MASTER:
-                await self.command(slot, Op.ABORT)
-            raise FlowError(f"migration of slot {slot} to slot {spare} failed and was "
-                            f"aborted: {e}") from e
+            await self._abort(slot, spare, e)
         if self.memory_map is not None:
-            self.memory_map.rehome(slot, spare)
+            try:
+                self.memory_map.rehome(slot, spare)
+            except KeyError:
+                # a range set up by hand, outside boot(): the hardware moved it all the same
+                log.warning("slot %d served no published range; memory map unchanged", slot)
         log.info("slot %d: range moved to slot %d", slot, spare)
         return spare
 
+    async def _sweep_and_release(self, slot, spare, size, chunk_lines, progress,
+                                 max_sweep_retries):
+        """SWEEP from SWEPT_UPTO until swept, then RELEASE; raise on what cannot be retried
+        (the caller ABORTs)."""
+        retries = 0
+        reached = 0
+        while True:
+            done = await self.hw.read_reg(slot, "SWEPT_UPTO")
+            if done >= size:
+                try:
+                    await self.command(slot, Op.RELEASE)
+                    return
+                except error_for(Err.NOT_SWEPT):
+                    # a forwarded write failed after the last SWEEP and cleared the
+                    # watermark: sweep again (counted below as the watermark fell)
+                    done = await self.hw.read_reg(slot, "SWEPT_UPTO")
+            if done < reached:
+                # a forwarded write failed at the spare and cleared the watermark
+                retries += 1
+                log.warning("slot %d: SWEPT_UPTO fell from %d to %d (write error at slot %d), "
+                            "retry %d", slot, reached, done, spare, retries)
+                if retries > max_sweep_retries:
+                    raise FlowError(f"slot {spare} keeps failing forwarded writes")
+            reached = done
+            count = min(chunk_lines, size - done)
+            await self.hw.write_reg(slot, "SWEEP_START", done)
+            await self.hw.write_reg(slot, "SWEEP_COUNT", count)
+            try:
+                await self.command(slot, Op.SWEEP)
+            except error_for(Err.MEM_ERROR):
+                retries += 1
+                if retries > max_sweep_retries:
+                    raise
+                log.warning("slot %d: sweep memory error at line %d, retry %d", slot,
+                            await self.hw.read_reg(slot, "ERR_ADDR"), retries)
+                continue
+            reached = done + count
+            if progress is not None:
+                result = progress(reached, size)
+                if inspect.isawaitable(result):
+                    await result
+
+    async def _abort(self, slot, spare, cause):
+        """ABORT a failed migration if the mirror is still there, then raise FlowError."""
+        text = f"migration of slot {slot} to slot {spare} failed"
+        try:
+            if (await self.hw.status(slot)).mode == Mode.MIRROR_MASTER:
+                await self.command(slot, Op.ABORT)
+        except Exception as abort_error:
+            # e.g. a SWEEP that timed out is still busy and ABORT answers BUSY
+            log.error("slot %d: ABORT after a failed migration failed too: %s", slot,
+                      abort_error)
+            raise FlowError(f"{text} and could not be aborted ({abort_error}): "
+                            f"{cause}") from cause
+        log.warning("slot %d: %s, aborted: %s", slot, text, cause)
+        raise FlowError(f"{text} and was aborted: {cause}") from cause
+
     # ---- status -----------------------------------------------------------------------------
     async def slot_table(self):
+        """One dict per agent with the keys of :func:`format_slot_table`."""
         rows = []
         for a in range(await self.hw.agents()):
             st = await self.hw.status(a)
@@ -198,12 +353,23 @@ class Bios:
             })
         return rows
 
+    @staticmethod
+    def format_slot_table(rows):
+        return format_slot_table(rows)
+
+
+_COLUMNS = ("slot", "present", "power_good", "mode", "base", "size", "capacity", "peer",
+            "swept_upto", "err")
+
 
 def format_slot_table(rows):
-    """A text table of :meth:`Bios.slot_table` rows."""
-    cols = ["slot", "present", "power_good", "mode", "base", "size", "capacity", "peer",
-            "swept_upto", "err"]
-    cells = [[str(int(r[c]) if isinstance(r[c], bool) else r[c]) for c in cols] for r in rows]
-    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(cols)]
-    line = lambda values: "  ".join(v.rjust(w) for v, w in zip(values, widths))
-    return "\n".join([line(cols)] + [line(row) for row in cells])
+    """A text table of :meth:`Bios.slot_table` rows, one line per slot, right-aligned
+    columns, booleans as 0/1."""
+    cells = [[str(int(r[c]) if isinstance(r[c], bool) else r[c]) for c in _COLUMNS]
+             for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(_COLUMNS)]
+
+    def line(values):
+        return "  ".join(v.rjust(w) for v, w in zip(values, widths))
+
+    return "\n".join([line(_COLUMNS)] + [line(row) for row in cells])

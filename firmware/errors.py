@@ -1,4 +1,8 @@
-"""Exceptions of the BIOS model: one class per command error code of SPEC section 4."""
+"""Exceptions of the BIOS model: one class per command error code of SPEC section 4.
+
+The classes are built from :class:`rtl.regmap.Err`, so a code added to the register map
+without a class here fails at import (see ``_BY_ERR``).
+"""
 
 from rtl.regmap import Err, Op
 
@@ -6,7 +10,20 @@ __all__ = ["CommandError", "CommandTimeout", "NoSpareError", "FlowError", "error
 
 
 class CommandError(Exception):
-    """A command finished with an error code; nothing changed in the hardware."""
+    """A command finished with a non-OK ``err``.
+
+    SPEC section 4: a refused command changes no state (for MEM_ERROR: the sweep keeps
+    what it copied before the failing line, and the mirror stays in place).
+
+    Members
+    -------
+    agent : int
+        The agent whose CMD was written.
+    op : Op or int
+        The opcode written (an int when it is not a valid :class:`Op`).
+    err : Err
+        The error code read from STATUS.err; each subclass fixes it.
+    """
 
     err = None
 
@@ -20,7 +37,8 @@ class CommandError(Exception):
 
 
 def _subclass(name, err):
-    return type(name, (CommandError,), {"err": err, "__doc__": f"err {err.name}."})
+    return type(name, (CommandError,), {
+        "err": err, "__doc__": f"A command finished with err {err.name} ({int(err)})."})
 
 
 BadState = _subclass("BadState", Err.BAD_STATE)
@@ -36,24 +54,35 @@ Busy = _subclass("Busy", Err.BUSY)
 
 _BY_ERR = {cls.err: cls for cls in (BadState, BadPeer, CapacityError, NotSwept, MemError,
                                      Overlap, BadRange, PowerError, BadOpcode, Busy)}
+if set(_BY_ERR) != set(Err) - {Err.OK}:
+    # a code added to regs.rdl needs its class here, or error_for would hit a KeyError
+    raise ImportError(f"no CommandError class for "
+                      f"{sorted(e.name for e in set(Err) - {Err.OK} - set(_BY_ERR))}")
 __all__ += [cls.__name__ for cls in _BY_ERR.values()]
 
 
 def error_for(err):
-    """The exception class for a non-OK error code."""
+    """The :class:`CommandError` subclass for a non-OK error code (an ``Err`` or int)."""
     err = Err(err)
     if err is Err.OK:
         raise ValueError("Err.OK is not an error")
     return _BY_ERR[err]
 
 
-class CommandTimeout(Exception):
-    """A command stayed busy longer than the BIOS waits."""
+class CommandTimeout(TimeoutError):
+    """A command stayed busy longer than the BIOS waits (``Bios.timeout_cycles``)."""
 
 
 class NoSpareError(Exception):
-    """No IDLE module is large enough to take the range."""
+    """No IDLE module other than the source is large enough to take the range.
+
+    Raised before any register is written.
+    """
 
 
 class FlowError(Exception):
-    """A flow failed and was rolled back; ``__cause__`` says why."""
+    """A flow failed; ``__cause__`` is the failure that stopped it.
+
+    A migration that fails after ESTABLISH was ABORTed before this is raised: the source
+    keeps serving its range (unless the message says the ABORT failed too).
+    """

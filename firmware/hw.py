@@ -1,4 +1,7 @@
-"""Typed access to the mirrorswap registers over a :class:`~firmware.regbus.RegisterBus`."""
+"""Typed access to the mirrorswap registers over a :class:`~firmware.regbus.RegisterBus`.
+
+Offsets and field positions come only from :mod:`rtl.regmap`.
+"""
 
 from dataclasses import dataclass
 
@@ -8,10 +11,19 @@ __all__ = ["AgentStatus", "Config", "Hardware"]
 
 _STATUS = agent_reg("STATUS")
 _SLOT = agent_reg("SLOT_CTRL")
+_CONFIG = global_reg("CONFIG")
 
 
 @dataclass(frozen=True)
 class AgentStatus:
+    """One agent's STATUS register, decoded.
+
+    ``mode``, ``busy``, ``swept``, ``peer`` and ``err`` are those of SPEC section 3
+    (``err`` is the error of the last finished command; it and the mode change are valid
+    once ``busy`` is 0). :meth:`decode` and :meth:`encode` are inverse on every value
+    whose unused bits are 0.
+    """
+
     mode: Mode
     busy: bool
     swept: bool
@@ -27,26 +39,46 @@ class AgentStatus:
                    peer=f["peer"], err=Err(f["err"]), present=bool(f["present"]),
                    power_good=bool(f["power_good"]))
 
+    def encode(self):
+        """The STATUS value this status decodes from (a register model's view)."""
+        value = 0
+        for name in ("mode", "busy", "swept", "peer", "err", "present", "power_good"):
+            value = getattr(_STATUS, name).put(value, int(getattr(self, name)))
+        return value
+
 
 @dataclass(frozen=True)
 class Config:
+    """The global CONFIG register: elaboration parameters of the hardware."""
+
     agents: int
     line_bytes: int
     max_capacity_log2: int
 
+    @classmethod
+    def decode(cls, value):
+        return cls(_CONFIG.agents.get(value), _CONFIG.line_bytes.get(value),
+                   _CONFIG.max_capacity_log2.get(value))
+
 
 class Hardware:
-    """Registers by name, fields by name; no policy (that is :class:`firmware.bios.Bios`)."""
+    """Registers by name, fields by name; no policy (that is :class:`firmware.bios.Bios`).
+
+    Caches the agent count from the first CONFIG read (an elaboration parameter, so it
+    cannot change while the design runs); every other value is read from the hardware
+    each time.
+
+    Parameters
+    ----------
+    bus : firmware.regbus.RegisterBus
+    """
 
     def __init__(self, bus):
         self.bus = bus
         self._agents = None
 
     async def config(self):
-        value = await self.bus.read32(global_reg("CONFIG").offset)
-        cfg = global_reg("CONFIG")
-        config = Config(cfg.agents.get(value), cfg.line_bytes.get(value),
-                        cfg.max_capacity_log2.get(value))
+        config = Config.decode(await self.bus.read32(_CONFIG.offset))
         self._agents = config.agents
         return config
 
@@ -55,10 +87,11 @@ class Hardware:
             await self.config()
         return self._agents
 
-    async def check_agent(self, agent):
+    async def check_agent(self, agent, what="Slot"):
+        """:class:`ValueError` unless ``agent`` is an agent index of this hardware."""
         n = await self.agents()
-        if not isinstance(agent, int) or not 0 <= agent < n:
-            raise ValueError(f"Slot must be an integer from 0 to {n - 1}, not {agent!r}")
+        if not isinstance(agent, int) or isinstance(agent, bool) or not 0 <= agent < n:
+            raise ValueError(f"{what} must be an integer from 0 to {n - 1}, not {agent!r}")
 
     async def read_global(self, name):
         return await self.bus.read32(global_reg(name).offset)
@@ -70,13 +103,17 @@ class Hardware:
         return await self.bus.read32(agent_offset(agent, name))
 
     async def write_reg(self, agent, name, value):
-        await self.bus.write32(agent_offset(agent, name), value)
+        await self.bus.write32(agent_offset(agent, name), int(value))
 
     async def status(self, agent):
         return AgentStatus.decode(await self.read_reg(agent, "STATUS"))
 
     async def set_slot(self, agent, *, power_en=None, power_led=None, attn_led=None):
-        """Read-modify-write SLOT_CTRL; fields left None keep their value."""
+        """Read-modify-write SLOT_CTRL; fields left None keep their value.
+
+        Switching power off on an agent that owns a range or is a mirror slave is refused
+        by the hardware (err POWER, SPEC section 4); this method does not check for it.
+        """
         value = await self.read_reg(agent, "SLOT_CTRL")
         for fld, new in ((_SLOT.power_en, power_en), (_SLOT.power_led, power_led),
                          (_SLOT.attn_led, attn_led)):
@@ -85,6 +122,7 @@ class Hardware:
         await self.write_reg(agent, "SLOT_CTRL", value)
 
     async def slot(self, agent):
+        """SLOT_CTRL as a dict of field name to value."""
         value = await self.read_reg(agent, "SLOT_CTRL")
         return {f.name: f.get(value) for f in _SLOT.fields}
 
@@ -92,4 +130,5 @@ class Hardware:
         return Event(await self.read_reg(agent, "EVENTS"))
 
     async def clear_events(self, agent, mask):
+        """EVENTS is write-1-to-clear: only the bits set in ``mask`` are cleared."""
         await self.write_reg(agent, "EVENTS", int(mask))

@@ -1,4 +1,11 @@
-"""Register buses: what the BIOS model uses to reach the hardware."""
+"""Register buses: what the BIOS model uses to reach the hardware.
+
+The BIOS only ever calls :meth:`RegisterBus.read32`, :meth:`RegisterBus.write32` and
+:meth:`RegisterBus.pause`, so the same flows run on a cocotb AXI4-Lite master
+(:class:`AxiLiteBus`) and on a board's memory-mapped register block
+(:class:`MemoryMappedBus`). cocotb is imported lazily, inside :class:`AxiLiteBus`, so that
+``import firmware`` works on a board without it.
+"""
 
 import abc
 import asyncio
@@ -10,10 +17,21 @@ __all__ = ["BusError", "RegisterBus", "AxiLiteBus", "MemoryMappedBus"]
 
 
 class BusError(Exception):
-    """The register bus answered an access with an error response."""
+    """The register bus answered an access with an error response (SLVERR or DECERR).
+
+    Members
+    -------
+    op : str
+        ``"read"`` or ``"write"``.
+    offset : int
+        Byte offset of the register on the bus.
+    resp
+        The response as the bus reported it (an ``AxiResp`` in simulation).
+    """
 
     def __init__(self, op, offset, resp):
-        super().__init__(f"{op} at register offset {offset:#05x} answered {resp}")
+        name = getattr(resp, "name", resp)
+        super().__init__(f"{op} at register offset {offset:#05x} answered {name}")
         self.op = op
         self.offset = offset
         self.resp = resp
@@ -21,6 +39,10 @@ class BusError(Exception):
 
 class RegisterBus(abc.ABC):
     """32-bit register access plus a way to let time pass and to run flows side by side.
+
+    Offsets are byte offsets on the AXI4-Lite register port, multiples of 4; values are
+    unsigned 32-bit integers. Both are checked before any access (:class:`ValueError`
+    naming the bad value), so a bad call never reaches the hardware.
 
     ``pause(cycles)`` waits for that many hardware clock cycles: clock edges in
     simulation, ``cycles / clock_hz`` seconds on a board. ``spawn(coro)`` runs a coroutine
@@ -30,13 +52,17 @@ class RegisterBus(abc.ABC):
     """
 
     @abc.abstractmethod
-    async def read32(self, offset): ...
+    async def read32(self, offset):
+        """The 32-bit register at byte ``offset``; :class:`BusError` on an error response."""
 
     @abc.abstractmethod
-    async def write32(self, offset, value): ...
+    async def write32(self, offset, value):
+        """Write ``value`` to the register at byte ``offset``; returns once the write is
+        acknowledged (so a STATUS read issued afterwards sees its effect)."""
 
     @abc.abstractmethod
-    async def pause(self, cycles): ...
+    async def pause(self, cycles):
+        """Let ``cycles`` clock cycles of the hardware pass."""
 
     def spawn(self, coro):
         return asyncio.ensure_future(coro)
@@ -54,7 +80,22 @@ class RegisterBus(abc.ABC):
 
 
 class AxiLiteBus(RegisterBus):
-    """A cocotbext-axi ``AxiLiteMaster`` in a cocotb simulation; ``irq``: the DUT's line."""
+    """A cocotbext-axi ``AxiLiteMaster`` in a cocotb simulation.
+
+    ``AxiLiteMaster.read``/``write`` never raise on an error response: they return a
+    named tuple whose ``resp`` is the worst response seen; anything but OKAY (0) raises
+    :class:`BusError` here.
+
+    Parameters
+    ----------
+    master : cocotbext.axi.AxiLiteMaster
+        Bound to the DUT's ``s_axil`` port.
+    clock : cocotb handle
+        The DUT's clock, for :meth:`pause`.
+    irq : cocotb handle, optional
+        The DUT's ``irq`` line, for :meth:`wait_irq`; without it, :meth:`wait_irq` just
+        waits.
+    """
 
     def __init__(self, master, clock, irq=None):
         self._master = master
@@ -93,28 +134,39 @@ class AxiLiteBus(RegisterBus):
 class MemoryMappedBus(RegisterBus):
     """Registers mapped into this process from a file (``/dev/mem``, a UIO device, ...).
 
+    Accesses are single aligned 32-bit loads and stores, little-endian, as the AXI4-Lite
+    port of the design sees them from a little-endian CPU. Every offset is checked against
+    the ``size`` bytes of the register block (:class:`ValueError`), because a stray store
+    through ``/dev/mem`` can hit anything.
+
     Parameters
     ----------
     path : str
         The file to map.
     base : int
-        Byte offset of the register block in that file (page aligned).
+        Byte offset of the register block in that file. mmap needs a page-aligned file
+        offset; an unaligned ``base`` is reached by mapping from the page below it.
     size : int
-        Bytes to map (the 4 KiB register space by default).
+        Bytes of the register block (the 4 KiB register space by default).
     clock_hz : float
         Clock of the design, to turn ``pause(cycles)`` into time.
+
+    Usable as a context manager; :meth:`close` unmaps and closes the file.
     """
 
     def __init__(self, path, base=0, size=4096, clock_hz=100e6):
-        if base % mmap.ALLOCATIONGRANULARITY:
-            raise ValueError(f"Base must be a multiple of {mmap.ALLOCATIONGRANULARITY}, "
-                             f"not {base:#x}")
-        if clock_hz <= 0:
-            raise ValueError(f"Clock must be positive, not {clock_hz}")
+        if not isinstance(base, int) or base < 0:
+            raise ValueError(f"Base must be a non-negative integer, not {base!r}")
+        if not isinstance(size, int) or size <= 0 or size % 4:
+            raise ValueError(f"Size must be a positive multiple of 4 bytes, not {size!r}")
+        if not clock_hz > 0:
+            raise ValueError(f"Clock must be positive, not {clock_hz!r}")
+        page_base = base - base % mmap.ALLOCATIONGRANULARITY
+        self._delta = base - page_base
         self._fd = os.open(path, os.O_RDWR | os.O_SYNC)
         try:
-            self._map = mmap.mmap(self._fd, size, mmap.MAP_SHARED,
-                                  mmap.PROT_READ | mmap.PROT_WRITE, offset=base)
+            self._map = mmap.mmap(self._fd, self._delta + size, mmap.MAP_SHARED,
+                                  mmap.PROT_READ | mmap.PROT_WRITE, offset=page_base)
         except Exception:
             os.close(self._fd)
             raise
@@ -125,20 +177,25 @@ class MemoryMappedBus(RegisterBus):
         self._map.close()
         os.close(self._fd)
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
     def _bounds(self, offset):
         if offset + 4 > self._size:
             raise ValueError(f"Register offset {offset:#x} is outside the {self._size:#x}-byte "
                              f"mapping")
+        return self._delta + offset
 
     async def read32(self, offset):
         self._check(offset)
-        self._bounds(offset)
-        return struct.unpack_from("<I", self._map, offset)[0]
+        return struct.unpack_from("<I", self._map, self._bounds(offset))[0]
 
     async def write32(self, offset, value):
         self._check(offset, value)
-        self._bounds(offset)
-        struct.pack_into("<I", self._map, offset, value)
+        struct.pack_into("<I", self._map, self._bounds(offset), value)
 
     async def pause(self, cycles):
         await asyncio.sleep(cycles / self._clock_hz)
