@@ -35,6 +35,33 @@ def _burst_geometry(m, addr, length, size, burst):
     return bad, last
 
 
+class _Request:
+    """A host AW or AR request latched at its handshake, decoded and checked.
+
+    Both host engines take a request the same way: latch the address channel, look its
+    start line up in an :class:`AddressDecoder`, and check the burst.
+    """
+
+    def __init__(self, m, s, ch, routes, agents, addr_width):
+        self._s, self._ch = s, ch
+        self.id = Signal.like(getattr(s, f"{ch}id"), name=f"{ch}_id")
+        self.addr = Signal.like(getattr(s, f"{ch}addr"), name=f"{ch}_addr")
+        self.len = Signal(8, name=f"{ch}_len")
+        self.size = Signal(3, name=f"{ch}_size")
+        self.burst = Signal(2, name=f"{ch}_burst")
+        m.submodules.decoder = self.dec = AddressDecoder(agents=agents,
+                                                         line_addr_width=addr_width - 3)
+        m.d.comb += [self.dec.routes.eq(routes), self.dec.line.eq(self.addr >> 3)]
+        self.bad, self.last_byte = _burst_geometry(m, self.addr, self.len, self.size,
+                                                   self.burst)
+
+    def latch(self):
+        s, ch = self._s, self._ch
+        return [self.id.eq(getattr(s, f"{ch}id")), self.addr.eq(getattr(s, f"{ch}addr")),
+                self.len.eq(getattr(s, f"{ch}len")), self.size.eq(getattr(s, f"{ch}size")),
+                self.burst.eq(getattr(s, f"{ch}burst"))]
+
+
 class HostWriteEngine(wiring.Component):
     """Serves host writes, one burst at a time, and forwards them to a mirror slave.
 
@@ -78,17 +105,9 @@ class HostWriteEngine(wiring.Component):
         mems = [getattr(self, f"mem{i}") for i in range(n)]
         claims = [getattr(self, f"sweep_claim{i}") for i in range(n)]
 
-        m.submodules.decoder = dec = AddressDecoder(agents=n,
-                                                    line_addr_width=self._addr_width - 3)
-        m.d.comb += dec.routes.eq(self.routes)
-
-        a_id = Signal.like(s.awid)
-        a_addr = Signal.like(s.awaddr)
-        a_len = Signal(8)
-        a_size = Signal(3)
-        a_burst = Signal(2)
-        m.d.comb += dec.line.eq(a_addr >> 3)
-        bad, last_byte = _burst_geometry(m, a_addr, a_len, a_size, a_burst)
+        req = _Request(m, s, "aw", self.routes, n, self._addr_width)
+        dec, a_id, a_addr, a_len = req.dec, req.id, req.addr, req.len
+        bad, last_byte = req.bad, req.last_byte
 
         agent = Signal(range(max(n, 2)))
         peer = Signal(4)
@@ -108,7 +127,7 @@ class HostWriteEngine(wiring.Component):
             m.d.comb += targets[i].eq((agent == i) | (forward & (peer == i)))
         for mem in mems:
             m.d.comb += [
-                mem.awaddr.eq(local), mem.awlen.eq(a_len), mem.awsize.eq(a_size),
+                mem.awaddr.eq(local), mem.awlen.eq(a_len), mem.awsize.eq(req.size),
                 mem.awburst.eq(Burst.INCR),
                 mem.wdata.eq(s.wdata), mem.wstrb.eq(s.wstrb), mem.wlast.eq(s.wlast),
             ]
@@ -127,8 +146,7 @@ class HostWriteEngine(wiring.Component):
             with m.State("IDLE"):
                 m.d.comb += [self.idle.eq(1), s.awready.eq(~self.hold)]
                 with m.If(s.awvalid & ~self.hold):
-                    m.d.sync += [a_id.eq(s.awid), a_addr.eq(s.awaddr), a_len.eq(s.awlen),
-                                 a_size.eq(s.awsize), a_burst.eq(s.awburst)]
+                    m.d.sync += req.latch()
                     m.next = "DECODE"
             with m.State("DECODE"):
                 route = self.routes[dec.agent]
@@ -249,10 +267,6 @@ class HostReadEngine(wiring.Component):
         s = self.s
         mems = [getattr(self, f"mem{i}") for i in range(n)]
 
-        m.submodules.decoder = dec = AddressDecoder(agents=n,
-                                                    line_addr_width=self._addr_width - 3)
-        m.d.comb += dec.routes.eq(self.routes)
-
         # A burst in flight: where its data comes from and what the host must see.
         entry = data.StructLayout({
             "agent": 4, "id": self._id_width, "len": 8, "size": 3,
@@ -262,13 +276,9 @@ class HostReadEngine(wiring.Component):
         m.submodules.queue = queue = SyncFIFO(width=entry.size, depth=self._outstanding)
 
         # ---- issue side: accept, decode, send the AR, queue the burst ----------------------
-        a_id = Signal.like(s.arid)
-        a_addr = Signal.like(s.araddr)
-        a_len = Signal(8)
-        a_size = Signal(3)
-        a_burst = Signal(2)
-        m.d.comb += dec.line.eq(a_addr >> 3)
-        bad, _ = _burst_geometry(m, a_addr, a_len, a_size, a_burst)
+        req = _Request(m, s, "ar", self.routes, n, self._addr_width)
+        dec, a_id, a_addr, a_len, a_size, bad = (req.dec, req.id, req.addr, req.len, req.size,
+                                                 req.bad)
 
         agent = Signal(range(max(n, 2)))
         local = Signal(32)
@@ -283,8 +293,7 @@ class HostReadEngine(wiring.Component):
             with m.State("IDLE"):
                 m.d.comb += s.arready.eq(~self.hold)
                 with m.If(s.arvalid & ~self.hold):
-                    m.d.sync += [a_id.eq(s.arid), a_addr.eq(s.araddr), a_len.eq(s.arlen),
-                                 a_size.eq(s.arsize), a_burst.eq(s.arburst)]
+                    m.d.sync += req.latch()
                     m.next = "DECODE"
             with m.State("DECODE"):
                 m.d.sync += [agent.eq(dec.agent), local.eq(Cat(a_addr[:3], dec.offset))]
