@@ -38,6 +38,14 @@ def agents_of(dut):
     return len(found)
 
 
+async def reset_dut(dut, cycles=3):
+    """Hold the synchronous ``rst`` of any bench's DUT for ``cycles``, then as long idle."""
+    dut.rst.value = 1
+    await ClockCycles(dut.clk, cycles)
+    dut.rst.value = 0
+    await ClockCycles(dut.clk, cycles)
+
+
 class SlotModel:
     """One memory slot: a module (present, capacity), its supply, its button, its RAM.
 
@@ -221,10 +229,7 @@ class TopTB:
 
     async def reset(self):
         """Hold ``rst`` for 4 cycles (the SPEC needs one), then let 4 cycles pass."""
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 4)
-        self.dut.rst.value = 0
-        await ClockCycles(self.dut.clk, 4)
+        await reset_dut(self.dut, cycles=4)
 
     async def cycles(self, n):
         await ClockCycles(self.dut.clk, n)

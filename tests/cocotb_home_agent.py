@@ -16,6 +16,7 @@ from cocotbext.axi import (AxiBus, AxiMasterRead, AxiMasterWrite, AxiRam, AxiRea
                            AxiResp, AxiWriteBus)
 
 from rtl.signatures import HOST_ID, SWEEP_ID
+from sim.tb import reset_dut
 
 MEM_BYTES = 1 << 16
 
@@ -61,10 +62,7 @@ class HomeAgentTB:
                 self.ids["aw"].add(int(wmem.awid.value))
 
     async def reset(self):
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 3)
-        self.dut.rst.value = 0
-        await ClockCycles(self.dut.clk, 3)
+        await reset_dut(self.dut)
 
 
 async def _worker(tb, name, lo, hi, count, ref, tolerate=None):

@@ -7,6 +7,7 @@ from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiResp
 
 from rtl import regmap
 from rtl.regmap import agent_offset, agent_reg, global_reg
+from sim.tb import reset_dut
 
 AGENTS = 4
 CONFIG = 0x00100804
@@ -40,10 +41,7 @@ class RegsTB:
                     self.pulses.append(("power_refused", i))
 
     async def reset(self):
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 3)
-        self.dut.rst.value = 0
-        await ClockCycles(self.dut.clk, 2)
+        await reset_dut(self.dut)
 
     async def read(self, offset):
         r = await self.axil.read(offset, 4)

@@ -5,6 +5,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, ReadOnly, ReadWrite
 
 from rtl.regmap import Event, Led
+from sim.tb import reset_dut
 
 
 class SlotTB:
@@ -30,10 +31,7 @@ class SlotTB:
                 self.events.append((self.cycle, ev))
 
     async def reset(self):
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 3)
-        self.dut.rst.value = 0
-        await ClockCycles(self.dut.clk, 3)
+        await reset_dut(self.dut)
 
     async def button_level(self, level, cycles):
         await ReadWrite()

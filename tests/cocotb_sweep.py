@@ -11,6 +11,7 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, ReadOnly
 from cocotbext.axi import AxiRamRead, AxiRamWrite, AxiReadBus, AxiWriteBus
+from sim.tb import reset_dut
 
 LINES = 2048
 AGENT = 2
@@ -52,12 +53,10 @@ class SweepTB:
                                    int(d.rd_arlen.value) + 1))
 
     async def reset(self):
-        self.dut.rst.value = 1
-        await ClockCycles(self.dut.clk, 3)
-        self.dut.rst.value = 0
-        await ClockCycles(self.dut.clk, 3)
+        await reset_dut(self.dut)
 
-    async def sweep(self, start, count, timeout=200_000):
+    async def start(self, start, count):
+        """Pulse ``ctrl.start`` for lines [start, start+count)."""
         d = self.dut
         await RisingEdge(d.clk)
         d.ctrl_start_line.value = start
@@ -65,6 +64,10 @@ class SweepTB:
         d.ctrl_start.value = 1
         await RisingEdge(d.clk)
         d.ctrl_start.value = 0
+
+    async def sweep(self, start, count, timeout=200_000):
+        d = self.dut
+        await self.start(start, count)
         t0 = self.cycle
         for _ in range(timeout):
             await RisingEdge(d.clk)
@@ -144,11 +147,7 @@ async def waits_for_host_write_and_claims_lines(dut):
     d.host_agent.value = AGENT
     d.host_lo.value = 70
     d.host_hi.value = 71
-    d.ctrl_start_line.value = 0
-    d.ctrl_count.value = 256
-    d.ctrl_start.value = 1
-    await RisingEdge(d.clk)
-    d.ctrl_start.value = 0
+    await tb.start(0, 256)
     await ClockCycles(d.clk, 300)
     assert max(first + lines for _, first, lines in tb.reads) <= 70, tb.reads
     assert int(d.claim_active.value) == 1
@@ -170,11 +169,7 @@ async def cancel_stops_early(dut):
     tb = await make(dut)
     dut.throttle.value = 20
     d = dut
-    d.ctrl_start_line.value = 0
-    d.ctrl_count.value = 1000
-    d.ctrl_start.value = 1
-    await RisingEdge(d.clk)
-    d.ctrl_start.value = 0
+    await tb.start(0, 1000)
     await ClockCycles(d.clk, 100)
     d.ctrl_cancel.value = 1
     await RisingEdge(d.clk)
