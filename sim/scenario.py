@@ -52,10 +52,12 @@ class ProgressBar:
     def __call__(self, done, total):
         self.calls.append((_cycle(), done))
         filled = self.width * done // total
-        _say(f"\r  sweep [{'#' * filled}{'.' * (self.width - filled)}] "
-             f"{100 * done // total:3d}%  {done}/{total} lines", end="")
-        if done >= total:
-            _say()
+        bar = (f"  sweep [{'#' * filled}{'.' * (self.width - filled)}] "
+               f"{100 * done // total:3d}%  {done}/{total} lines")
+        if sys.stdout.isatty():
+            _say("\r" + bar, end="\n" if done >= total else "")
+        else:   # a log or a pipe: one line per step, not one line of carriage returns
+            _say(bar)
 
 
 async def _read_back(tb, sb, lines, *, rng, what, outstanding=4):
