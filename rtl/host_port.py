@@ -18,7 +18,8 @@ _PAGE_BYTES = 4096
 def _burst_geometry(m, addr, length, size, burst):
     """Validity of a host burst and the byte span it covers.
 
-    Returns ``(bad, first_byte, last_byte)``: ``bad`` when the burst is not INCR, its beat
+    Returns ``(bad, last_byte)``: ``last_byte`` is the burst's last byte address, ``bad``
+    is set when the burst is not INCR, its beat
     is wider than the bus, or it crosses a 4 KiB page (an AXI rule; since ranges are 4 KiB
     aligned, this also means a valid burst never leaves the range it starts in).
     """

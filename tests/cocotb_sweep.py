@@ -65,19 +65,24 @@ class SweepTB:
         await RisingEdge(d.clk)
         d.ctrl_start.value = 0
 
-    async def sweep(self, start, count, timeout=200_000):
+    async def wait_done(self, timeout, what="sweep"):
+        """Wait for ``ctrl.done`` for at most ``timeout`` cycles; (failed, err_line)."""
         d = self.dut
-        await self.start(start, count)
-        t0 = self.cycle
         for _ in range(timeout):
-            await RisingEdge(d.clk)
-            await ReadOnly()
+            await ReadOnly()          # this cycle first: done may already be up
             if int(d.ctrl_done.value):
                 failed = int(d.ctrl_failed.value)
                 err_line = int(d.ctrl_err_line.value)
                 await RisingEdge(d.clk)
-                return self.cycle - t0, failed, err_line
-        raise AssertionError("sweep did not finish")
+                return failed, err_line
+            await RisingEdge(d.clk)
+        raise AssertionError(f"{what} did not finish")
+
+    async def sweep(self, start, count, timeout=200_000):
+        await self.start(start, count)
+        t0 = self.cycle
+        failed, err_line = await self.wait_done(timeout)
+        return self.cycle - t0, failed, err_line
 
 
 async def make(dut, **kwargs):
@@ -154,12 +159,7 @@ async def waits_for_host_write_and_claims_lines(dut):
     assert int(d.claim_lo.value) <= 70 < int(d.claim_hi.value)
     # a host write to another agent's lines does not hold this sweep
     d.host_agent.value = AGENT + 1
-    for _ in range(2000):
-        await RisingEdge(d.clk)
-        if int(d.ctrl_done.value):
-            break
-    else:
-        raise AssertionError("sweep did not finish")
+    await tb.wait_done(2000)
     d.host_active.value = 0
     _check_copy(tb, 0, 256)
 
@@ -174,10 +174,5 @@ async def cancel_stops_early(dut):
     d.ctrl_cancel.value = 1
     await RisingEdge(d.clk)
     d.ctrl_cancel.value = 0
-    for _ in range(500):
-        await RisingEdge(d.clk)
-        if int(d.ctrl_done.value):
-            break
-    else:
-        raise AssertionError("cancelled sweep did not finish")
+    await tb.wait_done(500, "cancelled sweep")
     assert len(tb.reads) < 20
