@@ -20,9 +20,11 @@ class MirrorController(wiring.Component):
     time, so that commands on different agents see each other's effects in order. For each
     command the sequencer raises ``hold`` (the host port accepts no new request), waits for
     ``quiet`` (nothing in flight on the host port), then runs the checks of SPEC section 4
-    in their order and applies the command in that same cycle, so a mode change never
-    overlaps a host transaction: this is what makes RELEASE atomic. A refused command
-    changes nothing but ``err``. SWEEP starts the agent's sweep engine and stays busy until
+    in their order (two registered stages, for timing) and applies the command, still
+    holding the port, so a mode change never overlaps a host transaction: this is what
+    makes RELEASE atomic. While the checks run, ``freeze`` stalls register writes so that
+    what they read cannot change under them. A refused command changes nothing but
+    ``err``. SWEEP starts the agent's sweep engine and stays busy until
     the engine is done.
 
     Invariants: an agent's ``busy`` is 1 from the CMD write until ``err`` and the mode
@@ -49,7 +51,7 @@ class MirrorController(wiring.Component):
         self._max_capacity_log2 = max_capacity_log2
         self._line_addr_width = line_addr_width
         members = {
-            "hold": Out(1), "quiet": In(1),
+            "hold": Out(1), "quiet": In(1), "freeze": Out(1),
             "fwd_err": In(ErrorReportSignature()),
             "wr_err": In(ErrorReportSignature()),
             "rd_err": In(ErrorReportSignature()),
@@ -114,49 +116,75 @@ class MirrorController(wiring.Component):
             ]
 
         # ---- command checks, per agent, for its pending command ----------------------------
+        # The checks compare 32-bit ranges across every pair of agents; they are computed in
+        # two registered stages (``s1_*``: sums and plain compares; ``s2_*``: compares of
+        # those sums) so that none is on one long path with the command's execution. They are
+        # exact because the sequencer *freezes* everything they read for the two cycles
+        # before and the cycle of execution (see ``freeze`` below).
         result = [Signal(Err, name=f"result{i}") for i in range(n)]
         law = self._line_addr_width
+        align = RANGE_ALIGN - 1
+        s1_end = [Signal(34, name=f"s1_end{i}") for i in range(n)]
+        for i in range(n):
+            m.d.sync += s1_end[i].eq(regs[i].base + regs[i].size)
         for i in range(n):
             r = regs[i]
             p = pend_peer[i]
             base, size = r.base, r.size
-            end = Signal(34, name=f"end{i}")
-            m.d.comb += end.eq(base + size)
-            sweep_end = Signal(34, name=f"sweep_end{i}")
-            m.d.comb += sweep_end.eq(r.sweep_start + r.sweep_count)
-            align = RANGE_ALIGN - 1
+            s1_sweep_end = Signal(34, name=f"s1_sweep_end{i}")
+            s1_peer_cap = Signal(32, name=f"s1_peer_cap{i}")
+            s1_shape_bad = Signal(name=f"s1_shape_bad{i}")
+            s1_sweep_bad = Signal(name=f"s1_sweep_bad{i}")
+            s1_not_swept = Signal(name=f"s1_not_swept{i}")
+            m.d.sync += [
+                s1_sweep_end.eq(r.sweep_start + r.sweep_count),
+                s1_peer_cap.eq(cap_a[p]),
+                s1_shape_bad.eq((size == 0) | ((base & align) != 0) | ((size & align) != 0) |
+                                (size > capacity[i])),
+                s1_sweep_bad.eq((r.sweep_count == 0) | (r.sweep_start > swept_upto[i])),
+                s1_not_swept.eq(swept_upto[i] < size),
+            ]
             overlap = Const(0)
             for k in range(n):
                 if k != i:
-                    ok_end = Signal(34, name=f"end{i}_{k}")
-                    m.d.comb += ok_end.eq(regs[k].base + regs[k].size)
-                    overlap = overlap | (owns(mode[k]) & (base < ok_end) & (regs[k].base < end))
+                    overlap = overlap | (owns(mode[k]) & (base < s1_end[k]) &
+                                         (regs[k].base < s1_end[i]))
+            s2_assign_bad = Signal(name=f"s2_assign_bad{i}")
+            s2_overlap = Signal(name=f"s2_overlap{i}")
+            s2_sweep_bad = Signal(name=f"s2_sweep_bad{i}")
+            s2_capacity = Signal(name=f"s2_capacity{i}")
+            s2_not_swept = Signal(name=f"s2_not_swept{i}")
+            m.d.sync += [
+                s2_assign_bad.eq(s1_shape_bad | (s1_end[i] > (1 << law))),
+                s2_overlap.eq(overlap),
+                s2_sweep_bad.eq(s1_sweep_bad | (s1_sweep_end > size)),
+                s2_capacity.eq(s1_peer_cap < size),
+                s2_not_swept.eq(s1_not_swept),
+            ]
             with m.Switch(pend_op[i]):
                 with m.Case(Op.ASSIGN):
                     with m.If(mode[i] != Mode.IDLE):
                         m.d.comb += result[i].eq(Err.BAD_STATE)
-                    with m.Elif((size == 0) | ((base & align) != 0) | ((size & align) != 0) |
-                                (size > capacity[i]) | (end > (1 << law))):
+                    with m.Elif(s2_assign_bad):
                         m.d.comb += result[i].eq(Err.BAD_RANGE)
-                    with m.Elif(overlap):
+                    with m.Elif(s2_overlap):
                         m.d.comb += result[i].eq(Err.OVERLAP)
                 with m.Case(Op.ESTABLISH):
                     with m.If(mode[i] != Mode.ACTIVE):
                         m.d.comb += result[i].eq(Err.BAD_STATE)
                     with m.Elif((p == i) | (p >= n) | (mode_a[p] != Mode.IDLE)):
                         m.d.comb += result[i].eq(Err.BAD_PEER)
-                    with m.Elif(cap_a[p] < size):
+                    with m.Elif(s2_capacity):
                         m.d.comb += result[i].eq(Err.CAPACITY)
                 with m.Case(Op.SWEEP):
                     with m.If(mode[i] != Mode.MIRROR_MASTER):
                         m.d.comb += result[i].eq(Err.BAD_STATE)
-                    with m.Elif((r.sweep_count == 0) | (r.sweep_start > swept_upto[i]) |
-                                (sweep_end > size)):
+                    with m.Elif(s2_sweep_bad):
                         m.d.comb += result[i].eq(Err.BAD_RANGE)
                 with m.Case(Op.RELEASE):
                     with m.If(mode[i] != Mode.MIRROR_MASTER):
                         m.d.comb += result[i].eq(Err.BAD_STATE)
-                    with m.Elif(swept_upto[i] < size):
+                    with m.Elif(s2_not_swept):
                         m.d.comb += result[i].eq(Err.NOT_SWEPT)
                 with m.Case(Op.ABORT):
                     with m.If(mode[i] != Mode.MIRROR_MASTER):
@@ -166,6 +194,12 @@ class MirrorController(wiring.Component):
                         m.d.comb += result[i].eq(Err.BAD_STATE)
 
         # ---- sequencer -----------------------------------------------------------------------
+        # DRAIN: hold the host port until nothing is in flight. CHECK1, CHECK2: the check
+        # stages fill. EXEC: the checks' result is applied. From CHECK1 to EXEC the state the
+        # checks read is frozen: no power transition (deferred by three cycles at most) and
+        # no register write (``freeze`` stalls the register port); sweep progress and
+        # memory-error reports only touch agents that have no command pending (a sweeping
+        # agent is busy; the host port is quiet).
         sel = Signal(range(n))
         exec_now = Signal()
         with m.FSM(name="seq"):
@@ -178,17 +212,22 @@ class MirrorController(wiring.Component):
             with m.State("DRAIN"):
                 m.d.comb += self.hold.eq(1)
                 with m.If(self.quiet):
-                    m.next = "EXEC"
+                    m.next = "CHECK1"
+            with m.State("CHECK1"):
+                m.d.comb += [self.hold.eq(1), self.freeze.eq(1)]
+                m.next = "CHECK2"
+            with m.State("CHECK2"):
+                m.d.comb += [self.hold.eq(1), self.freeze.eq(1)]
+                m.next = "EXEC"
             with m.State("EXEC"):
-                m.d.comb += [self.hold.eq(1), exec_now.eq(1)]
+                m.d.comb += [self.hold.eq(1), self.freeze.eq(1), exec_now.eq(1)]
                 m.next = "IDLE"
 
-        # Power transitions first: a command executed in the same cycle is applied after
-        # them in program order, and a power transition is level-triggered, so it is simply
-        # applied one cycle later. Partner fix-ups come before an agent's own transition so
-        # that an agent's own loss of power always wins.
+        # Power transitions wait while the sequencer is frozen: they are level-triggered, so
+        # one deferred by a command is simply applied after it. Partner fix-ups come before
+        # an agent's own transition so that an agent's own loss of power always wins.
         alive = [self.slots[i].present & self.slots[i].power_good for i in range(n)]
-        with m.If(~exec_now):
+        with m.If(~self.freeze):
             for i in range(n):
                 with m.If((mode[i] != Mode.OFF) & ~alive[i]):
                     for k in range(n):

@@ -39,8 +39,12 @@ def _burst_geometry(m, addr, length, size, burst):
 class _Request:
     """A host AW or AR request latched at its handshake, decoded and checked.
 
-    Both host engines take a request the same way: latch the address channel, look its
-    start line up in an :class:`AddressDecoder`, and check the burst.
+    Both host engines take a request the same way: latch the address channel (``latch()``,
+    at the handshake), look its start line up in an :class:`AddressDecoder` and check the
+    burst, and register the outcome (``decode()``, the next cycle: ``hit``, ``agent``,
+    ``offset``, ``bad``, ``last_line``), so that decoding is a pipeline stage of its own.
+    The routes do not change in between: they change only while the port is held and
+    idle.
     """
 
     def __init__(self, m, s, ch, routes, agents, addr_width):
@@ -53,8 +57,18 @@ class _Request:
         m.submodules.decoder = self.dec = AddressDecoder(agents=agents,
                                                          line_addr_width=addr_width - 3)
         m.d.comb += [self.dec.routes.eq(routes), self.dec.line.eq(self.addr >> 3)]
-        self.bad, self.last_byte = _burst_geometry(m, self.addr, self.len, self.size,
-                                                   self.burst)
+        self._bad, self._last_byte = _burst_geometry(m, self.addr, self.len, self.size,
+                                                     self.burst)
+        self.hit = Signal(name=f"{ch}_hit")
+        self.agent = Signal(range(max(agents, 2)), name=f"{ch}_agent")
+        self.offset = Signal(32, name=f"{ch}_offset")
+        self.bad = Signal(name=f"{ch}_bad")
+        self.span = Signal(32, name=f"{ch}_span")   # lines after the first one
+
+    def decode(self):
+        return [self.hit.eq(self.dec.hit), self.agent.eq(self.dec.agent),
+                self.offset.eq(self.dec.offset), self.bad.eq(self._bad),
+                self.span.eq((self._last_byte >> 3) - (self.addr >> 3))]
 
     def latch(self):
         s, ch = self._s, self._ch
@@ -107,8 +121,7 @@ class HostWriteEngine(wiring.Component):
         claims = [getattr(self, f"sweep_claim{i}") for i in range(n)]
 
         req = _Request(m, s, "aw", self.routes, n, self._addr_width)
-        dec, a_id, a_addr, a_len = req.dec, req.id, req.addr, req.len
-        bad, last_byte = req.bad, req.last_byte
+        a_id, a_addr, a_len = req.id, req.addr, req.len
 
         agent = Signal(range(max(n, 2)))
         peer = Signal(4)
@@ -150,21 +163,23 @@ class HostWriteEngine(wiring.Component):
                     m.d.sync += req.latch()
                     m.next = "DECODE"
             with m.State("DECODE"):
-                route = self.routes[dec.agent]
-                offset_bytes = Cat(a_addr[:3], dec.offset)
+                m.d.sync += req.decode()
+                m.next = "ROUTE"
+            with m.State("ROUTE"):
+                route = self.routes[req.agent]
                 m.d.sync += [
-                    agent.eq(dec.agent), peer.eq(route.peer),
+                    agent.eq(req.agent), peer.eq(route.peer),
                     forward.eq(route.mode == Mode.MIRROR_MASTER),
-                    local.eq(offset_bytes),
-                    lo.eq(dec.offset),
-                    hi.eq(dec.offset + (last_byte >> 3) - (a_addr >> 3)),
+                    local.eq(Cat(a_addr[:3], req.offset)),
+                    lo.eq(req.offset),
+                    hi.eq(req.offset + req.span),
                     aw_done.eq(0), w_done.eq(0), b_done.eq(0),
                     m_resp.eq(Resp.OKAY), p_resp.eq(Resp.OKAY),
                 ]
-                with m.If(bad):
+                with m.If(req.bad):
                     m.d.sync += resp.eq(Resp.SLVERR)
                     m.next = "DRAIN"
-                with m.Elif(~dec.hit):
+                with m.Elif(~req.hit):
                     m.d.sync += resp.eq(Resp.DECERR)
                     m.next = "DRAIN"
                 with m.Else():
@@ -278,8 +293,7 @@ class HostReadEngine(wiring.Component):
 
         # ---- issue side: accept, decode, send the AR, queue the burst ----------------------
         req = _Request(m, s, "ar", self.routes, n, self._addr_width)
-        dec, a_id, a_addr, a_len, a_size, bad = (req.dec, req.id, req.addr, req.len, req.size,
-                                                 req.bad)
+        a_id, a_addr, a_len, a_size, bad = req.id, req.addr, req.len, req.size, req.bad
 
         agent = Signal(range(max(n, 2)))
         local = Signal(32)
@@ -297,8 +311,11 @@ class HostReadEngine(wiring.Component):
                     m.d.sync += req.latch()
                     m.next = "DECODE"
             with m.State("DECODE"):
-                m.d.sync += [agent.eq(dec.agent), local.eq(Cat(a_addr[:3], dec.offset))]
-                with m.If(bad | ~dec.hit):
+                m.d.sync += req.decode()
+                m.next = "ROUTE"
+            with m.State("ROUTE"):
+                m.d.sync += [agent.eq(req.agent), local.eq(Cat(a_addr[:3], req.offset))]
+                with m.If(bad | ~req.hit):
                     m.next = "QUEUE_ERROR"
                 with m.Else():
                     m.next = "AR"

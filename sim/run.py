@@ -103,6 +103,11 @@ def main(argv=None):
     except BenchFailed as e:
         print(f"make sim: FAILED: {e}", file=sys.stderr)
         return 1
+    fst = build / "mirrorswap_top.fst"
+    if args.waves and args.scenario == "migrate" and fst.is_file():
+        from .waves import migration_picture
+        png = migration_picture(fst, build / "migration.png", slot=args.slot, spare=3)
+        print(f"make sim: waveform {fst}, rendered as {png}")
     return 0
 
 

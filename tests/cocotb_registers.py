@@ -19,6 +19,7 @@ class RegsTB:
         cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
         self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "bus"), dut.clk, dut.rst)
         self.pulses = []
+        dut.freeze.value = 0
         for i in range(AGENTS):
             for name in ("mode", "busy", "swept", "peer", "err", "present", "power_good",
                          "capacity", "swept_upto", "err_addr", "event_set", "range_lock",
@@ -161,6 +162,21 @@ async def range_lock(dut):
     tb.agent(2, "range_we").value = 0
     assert (await tb.read(agent_offset(2, "BASE")))[0] == 0x1200
     assert (await tb.read(agent_offset(2, "SIZE")))[0] == 0x200
+
+
+@cocotb.test()
+async def freeze_holds_writes(dut):
+    """While the sequencer freezes the registers a write is neither done nor answered."""
+    tb = await make(dut)
+    dut.freeze.value = 1
+    write = cocotb.start_soon(tb.write(agent_offset(1, "BASE"), 0x600))
+    await ClockCycles(dut.clk, 8)
+    assert not write.done(), "answered while frozen"
+    assert int(tb.agent(1, "base").value) == 0, "performed while frozen"
+    dut.freeze.value = 0
+    assert await write == AxiResp.OKAY
+    assert int(tb.agent(1, "base").value) == 0x600
+    assert (await tb.read(agent_offset(1, "BASE")))[0] == 0x600
 
 
 @cocotb.test()

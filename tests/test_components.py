@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from rtl.bram import AxiBlockRam
 from rtl.decoder import AddressDecoder
 from rtl.home_agent import HomeAgent
 from rtl.slot import SlotController
@@ -37,3 +38,9 @@ def test_slot_controller():
 def test_address_decoder():
     run_component(AddressDecoder(agents=4, line_addr_width=29), "address_decoder",
                   "cocotb_decoder", "address_decoder")
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_block_ram(seed):
+    run_component(AxiBlockRam(depth=256), "axi_block_ram", "cocotb_bram", f"bram_{seed}",
+                  {"MS_SEED": seed, "MS_DEPTH": 256})

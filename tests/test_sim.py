@@ -44,3 +44,34 @@ def test_hot_swap_walkthrough(tmp_path):
               env={"MS_SEED": 2, "MS_LOAD": 0.6, "MS_LINES": 1024, "MS_ABORT_WINDOW": 500,
                    "MS_PNG": png})
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_waveform_picture_of_a_migration(tmp_path):
+    """WAVES=1 writes an FST; sim.waves finds the migration in it and renders it."""
+    from rtl.regmap import Mode
+    from sim import waves
+    build = BUILD / "scenario_waves"
+    src = generate_top(build)
+    run_bench([src], "mirrorswap_top", "sim.scenario", build_dir=build, waves=True,
+              env={"MS_SEED": 5, "MS_SLOT": 0, "MS_LOAD": 0.5, "MS_LINES": 512})
+    fst = build / "mirrorswap_top.fst"
+    wave, variables = waves._open(fst)
+    start, release = waves.migration_window(wave, variables, 0)
+    assert start < release
+    modes = [variables[f"mirrorswap_top.ctrl.regs{i}__mode"].signal for i in (0, 3)]
+    before, after = release - 2 * waves.CLOCK_PS, release + 8 * waves.CLOCK_PS
+    assert [m.value_at(before) for m in modes] == [Mode.MIRROR_MASTER, Mode.MIRROR_SLAVE]
+    assert [m.value_at(after) for m in modes] == [Mode.IDLE, Mode.ACTIVE]
+    png = waves.migration_picture(fst, tmp_path / "migration.png", slot=0, spare=3)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(SystemExit) as exc:   # slot 1 did not migrate in this run
+        waves.main([str(fst), "--slot", "1", "-o", str(tmp_path / "x.png")])
+    assert exc.value.code == 2
+
+
+def test_waves_cli_needs_a_waveform(tmp_path, capsys):
+    from sim import waves
+    with pytest.raises(SystemExit) as exc:
+        waves.main([str(tmp_path / "missing.fst")])
+    assert exc.value.code == 2
+    assert "no such waveform" in capsys.readouterr().err

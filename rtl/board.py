@@ -1,0 +1,64 @@
+"""An example FPGA top: mirrorswap with block-RAM modules and one CPU-facing port."""
+
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out, connect
+
+from .bram import AxiBlockRam
+from .bridge import BoardBridge, HOST_WINDOW
+from .signatures import AXI4LiteSignature
+from .top import MirrorswapTop
+
+__all__ = ["ExampleBoardTop", "HOST_WINDOW"]
+
+
+class ExampleBoardTop(wiring.Component):
+    """:class:`MirrorswapTop` with an :class:`AxiBlockRam` behind every memory port.
+
+    Made to place and route on a real package (ECP5-85k, CABGA381) and to be driven from a
+    board's CPU: one AXI4-Lite port (:class:`BoardBridge`) reaches the control registers at
+    0x000000 and the host address space at ``HOST_WINDOW``; the slot pins stay pins, except
+    ``capacity_log2``, which is the block RAM's size (the modules are on chip, their SPD is
+    a constant). Block RAM keeps its contents while a slot is "unpowered".
+
+    Members
+    -------
+    bus : In(AXI4LiteSignature(addr_width=24))
+    slot<i>_present, slot<i>_power_good, slot<i>_button : In(1)
+    slot<i>_power_en, slot<i>_power_led, slot<i>_attn_led : Out(1)
+    irq : Out(1)
+    """
+
+    def __init__(self, *, agents=4, module_lines_log2=12):
+        self.agents = agents
+        self.module_lines_log2 = module_lines_log2
+        members = {"bus": In(AXI4LiteSignature(addr_width=24))}
+        for i in range(agents):
+            members.update({
+                f"slot{i}_present": In(1), f"slot{i}_power_good": In(1),
+                f"slot{i}_button": In(1), f"slot{i}_power_en": Out(1),
+                f"slot{i}_power_led": Out(1), f"slot{i}_attn_led": Out(1),
+            })
+        members["irq"] = Out(1)
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.core = core = MirrorswapTop(agents=self.agents)
+        m.submodules.bridge = bridge = BoardBridge(host_addr_width=core.addr_width,
+                                                   id_width=core.id_width)
+        connect(m, bridge.bus, wiring.flipped(self.bus))
+        connect(m, bridge.regs, core.s_axil)
+        connect(m, bridge.host, core.s_axi)
+        m.d.comb += self.irq.eq(core.irq)
+        for i in range(self.agents):
+            m.submodules[f"ram{i}"] = ram = AxiBlockRam(depth=1 << self.module_lines_log2,
+                                                        id_width=core.id_width)
+            connect(m, getattr(core, f"m_axi_mem{i}"), ram.bus)
+            slot = getattr(core, f"slot{i}")
+            for name in ("present", "power_good", "button"):
+                m.d.comb += getattr(slot, name).eq(getattr(self, f"slot{i}_{name}"))
+            for name in ("power_en", "power_led", "attn_led"):
+                m.d.comb += getattr(self, f"slot{i}_{name}").eq(getattr(slot, name))
+            m.d.comb += slot.capacity_log2.eq(self.module_lines_log2)
+        return m
