@@ -22,7 +22,7 @@ SIM_ARGS := $(if $(SEED),--seed $(SEED)) $(if $(SLOT),--slot $(SLOT)) \
             $(if $(filter 1,$(WAVES)),--waves)
 JOBS ?= 2
 
-.PHONY: all setup verilog lint synth regs sim soak test clean
+.PHONY: all setup verilog board lint synth regs sim soak test clean
 
 all: test
 
@@ -33,6 +33,12 @@ setup: $(STAMP)
 
 verilog: $(STAMP)
 	$(PY) -m rtl.gen $(GEN_ARGS) -o build/mirrorswap_top.v
+
+# the example FPGA top: block-RAM modules of 2^MODULE_LINES_LOG2 lines, one AXI4-Lite port
+board: $(STAMP)
+	$(PY) -m rtl.gen --board --agents $(AGENTS) \
+	    $(if $(MODULE_LINES_LOG2),--module-lines-log2 $(MODULE_LINES_LOG2)) \
+	    -o build/example_board_top.v
 
 lint: $(STAMP)
 	$(PY) -m rtl.lint

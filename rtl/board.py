@@ -30,6 +30,10 @@ class ExampleBoardTop(wiring.Component):
     """
 
     def __init__(self, *, agents=4, module_lines_log2=12):
+        if not isinstance(module_lines_log2, int) or not 9 <= module_lines_log2 <= 16:
+            raise ValueError(f"Block-RAM modules must have 2^9 to 2^16 lines, "
+                             f"not 2^{module_lines_log2!r}")
+        self.core = MirrorswapTop(agents=agents)   # checks ``agents``
         self.agents = agents
         self.module_lines_log2 = module_lines_log2
         members = {"bus": In(AXI4LiteSignature(addr_width=24))}
@@ -44,7 +48,7 @@ class ExampleBoardTop(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.core = core = MirrorswapTop(agents=self.agents)
+        m.submodules.core = core = self.core
         m.submodules.bridge = bridge = BoardBridge(host_addr_width=core.addr_width,
                                                    id_width=core.id_width)
         connect(m, bridge.bus, wiring.flipped(self.bus))

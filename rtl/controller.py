@@ -193,11 +193,15 @@ class MirrorController(wiring.Component):
                     with m.If(mode[i] != Mode.ACTIVE):
                         m.d.comb += result[i].eq(Err.BAD_STATE)
 
+        checked = [Signal(Err, name=f"checked{i}") for i in range(n)]
+        m.d.sync += [checked[i].eq(result[i]) for i in range(n)]
+
         # ---- sequencer -----------------------------------------------------------------------
-        # DRAIN: hold the host port until nothing is in flight. CHECK1, CHECK2: the check
-        # stages fill. EXEC: the checks' result is applied. From CHECK1 to EXEC the state the
-        # checks read is frozen: no power transition (deferred by three cycles at most) and
-        # no register write (``freeze`` stalls the register port); sweep progress and
+        # DRAIN: hold the host port until nothing is in flight. CHECK1..3: the check stages
+        # fill (the third registers each agent's result). EXEC: the result is applied. From CHECK1 to EXEC the state the
+        # checks read is frozen: no power transition (deferred by four cycles at most) and
+        # no register write (``freeze`` stalls the register port), so the result registered
+        # in CHECK3 is the result of the state at EXEC; sweep progress and
         # memory-error reports only touch agents that have no command pending (a sweeping
         # agent is busy; the host port is quiet).
         sel = Signal(range(n))
@@ -217,6 +221,9 @@ class MirrorController(wiring.Component):
                 m.d.comb += [self.hold.eq(1), self.freeze.eq(1)]
                 m.next = "CHECK2"
             with m.State("CHECK2"):
+                m.d.comb += [self.hold.eq(1), self.freeze.eq(1)]
+                m.next = "CHECK3"
+            with m.State("CHECK3"):
                 m.d.comb += [self.hold.eq(1), self.freeze.eq(1)]
                 m.next = "EXEC"
             with m.State("EXEC"):
@@ -253,6 +260,17 @@ class MirrorController(wiring.Component):
                     m.d.sync += mode[i].eq(Mode.OFF)
 
         # ---- per-agent bookkeeping -------------------------------------------------------------
+        # Memory-error reports come straight off the host port's response channels; they
+        # are registered first (timing). One cycle later is still before the port can be
+        # quiet, so a command never runs before a report of the traffic it drained.
+        def registered(rep, name):
+            valid, agent, line = (Signal(name=f"{name}_valid"), Signal(4, name=f"{name}_agent"),
+                                  Signal(32, name=f"{name}_line"))
+            m.d.sync += [valid.eq(rep.valid), agent.eq(rep.agent), line.eq(rep.line)]
+            return valid, agent, line
+        rd_err = registered(self.rd_err, "rd_err_q")
+        wr_err = registered(self.wr_err, "wr_err_q")
+        fwd_err = registered(self.fwd_err, "fwd_err_q")
         for i in range(n):
             r = regs[i]
             sw = sweeps[i]
@@ -260,12 +278,12 @@ class MirrorController(wiring.Component):
             # sweep progress and memory errors
             with m.If(sw.progress_valid & ~poisoned[i] & (sw.progress_end > swept_upto[i])):
                 m.d.sync += swept_upto[i].eq(sw.progress_end)
-            for rep in (self.rd_err, self.wr_err):
-                with m.If(rep.valid & (rep.agent == i)):
-                    m.d.sync += err_addr[i].eq(rep.line)
+            for valid, agent, line in (rd_err, wr_err):
+                with m.If(valid & (agent == i)):
+                    m.d.sync += err_addr[i].eq(line)
                     m.d.comb += mem_error[i].eq(1)
-            with m.If(self.fwd_err.valid & (self.fwd_err.agent == i)):
-                m.d.sync += [err_addr[i].eq(self.fwd_err.line), swept_upto[i].eq(0),
+            with m.If(fwd_err[0] & (fwd_err[1] == i)):
+                m.d.sync += [err_addr[i].eq(fwd_err[2]), swept_upto[i].eq(0),
                              poisoned[i].eq(1)]
                 m.d.comb += mem_error[i].eq(1)
             with m.If(r.power_refused):
@@ -295,14 +313,14 @@ class MirrorController(wiring.Component):
                     m.d.sync += err[i].eq(Err.OK)
             # execution of the pending command
             with m.If(exec_now & (sel == i)):
-                m.d.sync += [pend[i].eq(0), err[i].eq(result[i])]
-                with m.If((result[i] == Err.OK) & (pend_op[i] == Op.SWEEP)):
+                m.d.sync += [pend[i].eq(0), err[i].eq(checked[i])]
+                with m.If((checked[i] == Err.OK) & (pend_op[i] == Op.SWEEP)):
                     m.d.sync += [sweeping[i].eq(1), poisoned[i].eq(0), cancelled[i].eq(0)]
                     m.d.comb += sw.start.eq(1)
                 with m.Else():
                     m.d.sync += busy[i].eq(0)
                     m.d.comb += cmd_done[i].eq(1)
-                with m.If(result[i] == Err.OK):
+                with m.If(checked[i] == Err.OK):
                     with m.Switch(pend_op[i]):
                         with m.Case(Op.ASSIGN):
                             m.d.sync += mode[i].eq(Mode.ACTIVE)

@@ -101,20 +101,41 @@ def main(argv=None):
     parser.add_argument("--addr-width", type=_positive, default=32)
     parser.add_argument("--id-width", type=_positive, default=4)
     parser.add_argument("--max-capacity-log2", type=_positive, default=16)
-    parser.add_argument("-o", "--output", default="build/mirrorswap_top.v")
+    parser.add_argument("--board", action="store_true",
+                        help="write the example FPGA top instead (rtl/board.py: block-RAM "
+                             "modules, one AXI4-Lite port), module example_board_top")
+    parser.add_argument("--module-lines-log2", type=_positive, default=12,
+                        help="with --board: lines of each block-RAM module, log2 (default 12)")
+    parser.add_argument("-o", "--output", default=None,
+                        help="default build/mirrorswap_top.v (build/example_board_top.v "
+                             "with --board)")
     args = parser.parse_args(argv)
+    name = "example_board_top" if args.board else "mirrorswap_top"
+    args.output = args.output or f"build/{name}.v"
     try:
-        top = MirrorswapTop(agents=args.agents, addr_width=args.addr_width,
-                            id_width=args.id_width, max_capacity_log2=args.max_capacity_log2)
+        if args.board:
+            from .board import ExampleBoardTop
+            board = ExampleBoardTop(agents=args.agents,
+                                    module_lines_log2=args.module_lines_log2)
+            top = board.core
+        else:
+            top = MirrorswapTop(agents=args.agents, addr_width=args.addr_width,
+                                id_width=args.id_width,
+                                max_capacity_log2=args.max_capacity_log2)
     except (TypeError, ValueError) as e:
         parser.error(str(e))
-    text = to_verilog(top, "mirrorswap_top")
+    text = to_verilog(board if args.board else top, name)
     os.makedirs(os.path.dirname(os.path.abspath(args.output)), exist_ok=True)
     with open(args.output, "w") as f:
         f.write(text)
     report = os.path.splitext(args.output)[0] + ".params.txt"
     with open(report, "w") as f:
         f.write(parameter_report(top))
+        if args.board:
+            from .bridge import HOST_WINDOW
+            f.write(f"example_board_top           the core above; {args.agents} block-RAM "
+                    f"modules of 2^{args.module_lines_log2} lines; one AXI4-Lite port "
+                    f"(24-bit): registers at 0x000000, host byte 0 at {HOST_WINDOW:#08x}\n")
     print(f"wrote {args.output}: {args.agents} agents, 64-bit lines, "
           f"{args.addr_width}-bit host addresses, {args.id_width}-bit IDs, "
           f"modules up to 2^{args.max_capacity_log2} lines", file=sys.stderr)

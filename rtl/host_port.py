@@ -2,7 +2,7 @@
 
 from amaranth.hdl import Module, Signal, Mux, Cat
 from amaranth.lib import data, wiring
-from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.fifo import SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from .decoder import AddressDecoder
@@ -289,7 +289,8 @@ class HostReadEngine(wiring.Component):
             "resp": 2,     # OKAY: from the agent's module; else answer every beat with it
             "local": 32,   # module-local byte address of the first beat
         })
-        m.submodules.queue = queue = SyncFIFO(width=entry.size, depth=self._outstanding)
+        # registered output (timing): the head entry steers the R channel
+        m.submodules.queue = queue = SyncFIFOBuffered(width=entry.size, depth=self._outstanding)
 
         # ---- issue side: accept, decode, send the AR, queue the burst ----------------------
         req = _Request(m, s, "ar", self.routes, n, self._addr_width)
@@ -334,7 +335,8 @@ class HostReadEngine(wiring.Component):
                     m.next = "IDLE"
 
         # ---- response side: the oldest burst's beats, in order -----------------------------
-        head = data.View(entry, queue.r_data)
+        # (masked: the buffered FIFO's output register holds no defined value until written)
+        head = data.View(entry, Mux(queue.r_rdy, queue.r_data, 0))
         beat = Signal(8)
         beat_addr = Signal(32)   # module-local byte address of the current beat
         first = beat == 0
@@ -353,9 +355,17 @@ class HostReadEngine(wiring.Component):
                         mem.rready.eq(s.rready & queue.r_rdy),
                     ]
             m.d.comb += self.rd_err.valid.eq(s.rvalid & s.rready & (s.rresp != Resp.OKAY))
+        # next beat's address: aligned to the beat size, plus one beat (a decoded size, not
+        # a barrel shift: timing)
+        incr = Signal(4)         # beat bytes (sizes above 3 answer an error, not memory data)
+        low = Signal(3)          # the address bits below the beat size
+        with m.Switch(head.size):
+            for k in range(4):
+                with m.Case(k):
+                    m.d.comb += [incr.eq(1 << k), low.eq((1 << k) - 1)]
         with m.If(s.rvalid & s.rready):
             m.d.sync += [beat.eq(beat + 1),
-                         beat_addr.eq(((cur_addr >> head.size) + 1) << head.size)]
+                         beat_addr.eq(Cat(cur_addr[:3] & ~low, cur_addr[3:]) + incr)]
             with m.If(s.rlast):
                 m.d.sync += beat.eq(0)
                 m.d.comb += queue.r_en.eq(1)

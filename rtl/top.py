@@ -160,15 +160,18 @@ class MirrorswapTop(wiring.Component):
             ]
 
         # A sweep engine writes to its master's peer: home agent j takes the writes of the
-        # running sweep whose peer is j (at most one: a slave has one master).
+        # running sweep whose peer is j (at most one: a slave has one master). The choice
+        # is registered (timing); it lags a sweep's start by a cycle, long before the
+        # sweep's first write, and a sweep is done only once its writes are answered.
         for j in range(n):
             ha = has[j]
             sel = Signal(range(max(n, 2)), name=f"sweep_to_{j}")
             hit = Signal(name=f"sweep_to_{j}_valid")
+            m.d.sync += hit.eq(0)
             for i in range(n):
                 with m.If(ctrl.routes[i].peer == j):
                     with m.If(sweeps[i].claim.active):
-                        m.d.comb += [sel.eq(i), hit.eq(1)]
+                        m.d.sync += [sel.eq(i), hit.eq(1)]
             for name in _W_PORT:
                 value = getattr(sweeps[0].wr, name)
                 for i in range(1, n):
@@ -177,7 +180,7 @@ class MirrorswapTop(wiring.Component):
                     value = value & hit
                 m.d.comb += getattr(ha.sweep_wr, name).eq(value)
             for i in range(n):
-                mine = hit & (sel == i) & (ctrl.routes[i].peer == j)
+                mine = hit & (sel == i)
                 for name in _W_BACK:
                     with m.If(mine):
                         m.d.comb += getattr(sweeps[i].wr, name).eq(getattr(ha.sweep_wr, name))

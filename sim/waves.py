@@ -4,7 +4,7 @@
 reads the FST that ``make sim WAVES=1`` writes (with pywellen), finds the migration of
 ``slot`` (its mode going MIRROR_MASTER, then IDLE) and draws two panels: the whole
 migration, and a zoom on RELEASE (the host port held, both modes switching in one cycle).
-Rows are top-level ports and the controller's mode and SWEPT_UPTO of the two agents.
+Rows are top-level ports and the controller's hold, modes, SWEPT_UPTO and busy.
 """
 
 import argparse
@@ -78,7 +78,7 @@ def default_traces(slot, spare):
         Trace(f"SWEPT_UPTO {slot}", f"mirrorswap_top.ctrl.regs{slot}__swept_upto"),
         Trace(f"mem{slot} AR valid (reads)", f"mirrorswap_top.m_axi_mem{slot}_arvalid"),
         Trace(f"mem{spare} W valid (writes)", f"mirrorswap_top.m_axi_mem{spare}_wvalid"),
-        Trace("irq", "mirrorswap_top.irq"),
+        Trace(f"busy of agent {slot}", f"mirrorswap_top.ctrl.regs{slot}__busy"),
     ]
 
 
@@ -130,8 +130,13 @@ def migration_picture(fst, png, *, slot=1, spare=3, zoom_cycles=48):
                                                  CLOCK_PS))
     whole.set_title(f"Migration of agent {slot} to agent {spare}: ESTABLISH, SWEEP under host "
                     f"traffic, RELEASE (cycle 0 = {t0 // 1000} ns)", fontsize=10)
-    z0 = max(0, release - zoom_cycles // 2 * CLOCK_PS)
-    _draw(zoom, traces, variables, z0, z0 + zoom_cycles * CLOCK_PS, CLOCK_PS)
+    # the zoom starts a little before the sequencer took the host port for RELEASE
+    hold = variables["mirrorswap_top.ctrl.hold"].signal
+    rise = release
+    while rise > release - 1000 * CLOCK_PS and hold.value_at(rise - CLOCK_PS):
+        rise -= CLOCK_PS
+    z0 = max(0, min(rise - 8 * CLOCK_PS, release - zoom_cycles * 3 // 4 * CLOCK_PS))
+    _draw(zoom, traces, variables, z0, release + zoom_cycles // 4 * CLOCK_PS, CLOCK_PS)
     zoom.set_title(f"RELEASE, cycle by cycle: the host port is held, the modes switch in one "
                    f"cycle (cycle 0 = {z0 // 1000} ns)", fontsize=10)
     fig.tight_layout()

@@ -143,3 +143,23 @@ def test_make_verilog_writes_a_parameter_report(tmp_path):
     assert "AGENTS" in report and " 8\n" in report
     assert "2^14 lines (131072 bytes)" in report
     assert "CONFIG register             0x000e0808" in report
+
+
+def test_board_top_generation(tmp_path):
+    """``make board``: the example FPGA top, its pins, its report; bad sizes refused."""
+    out = tmp_path / "example_board_top.v"
+    gen_main(["--board", "--module-lines-log2", "10", "-o", str(out)])
+    text = out.read_text()
+    assert "module example_board_top(" in text
+    for port in ("bus_awaddr", "bus_rdata", "slot3_power_en", "slot0_button", "irq"):
+        assert re.search(rf"\b(input|output) .*\b{port};", text), port
+    assert "m_axi_mem0_awvalid;" not in text, "memory ports stay inside"
+    report = (tmp_path / "example_board_top.params.txt").read_text()
+    assert "block-RAM modules of 2^10 lines" in report
+
+
+def test_board_top_rejects_bad_module_size(capsys):
+    with pytest.raises(SystemExit) as exc:
+        gen_main(["--board", "--module-lines-log2", "20", "-o", "/dev/null"])
+    assert exc.value.code == 2
+    assert "Block-RAM modules must have 2^9 to 2^16 lines, not 2^20" in capsys.readouterr().err
