@@ -22,7 +22,7 @@ SIM_ARGS := $(if $(SEED),--seed $(SEED)) $(if $(SLOT),--slot $(SLOT)) \
             $(if $(filter 1,$(WAVES)),--waves)
 JOBS ?= 2
 
-.PHONY: all setup verilog board lint synth regs sim soak test clean
+.PHONY: all setup verilog board lint synth regs sim soak bench formal test clean
 
 all: test
 
@@ -56,8 +56,16 @@ sim: $(STAMP)
 soak: $(STAMP)
 	$(PY) -m sim.soak $(if $(SEED),--seed $(SEED)) $(if $(MINUTES),--minutes $(MINUTES))
 
+# make bench options: SIM (icarus, the default, or verilator), QUICK=1 (a smoke run)
+bench: $(STAMP)
+	$(PY) -m bench.run $(if $(SIM),--sim $(SIM)) $(if $(filter 1,$(QUICK)),--quick)
+
+formal: $(STAMP)
+	$(PY) -m formal.run
+
+# make test options: SIM (icarus, the default, or verilator), JOBS (default 2)
 test: $(STAMP)
-	$(PY) -m pytest -n $(JOBS) tests
+	$(if $(SIM),SIM=$(SIM)) $(PY) -m pytest -n $(JOBS) tests
 
 clean:
 	rm -rf build sim_build .pytest_cache

@@ -74,22 +74,15 @@ class BoardBridge(wiring.Component):
                     m.d.sync += [addr.eq(bus.araddr), aw_done.eq(0)]
                     m.next = "READ"
             with m.State("WRITE"):
-                with m.If(window):
-                    m.d.comb += [host.awvalid.eq(~aw_done), host.wvalid.eq(~w_done),
-                                 host.bready.eq(1)]
-                    m.d.sync += [aw_done.eq(aw_done | host.awready),
-                                 w_done.eq(w_done | host.wready)]
-                    with m.If(host.bvalid):
-                        m.d.sync += resp.eq(host.bresp)
-                        m.next = "B"
-                with m.Elif(reg_ok):
-                    m.d.comb += [regs.awvalid.eq(~aw_done), regs.wvalid.eq(~w_done),
-                                 regs.bready.eq(1)]
-                    m.d.sync += [aw_done.eq(aw_done | regs.awready),
-                                 w_done.eq(w_done | regs.wready)]
-                    with m.If(regs.bvalid):
-                        m.d.sync += resp.eq(regs.bresp)
-                        m.next = "B"
+                for cond, port in ((window, host), (reg_ok, regs)):
+                    with (m.If if port is host else m.Elif)(cond):
+                        m.d.comb += [port.awvalid.eq(~aw_done), port.wvalid.eq(~w_done),
+                                     port.bready.eq(1)]
+                        m.d.sync += [aw_done.eq(aw_done | port.awready),
+                                     w_done.eq(w_done | port.wready)]
+                        with m.If(port.bvalid):
+                            m.d.sync += resp.eq(port.bresp)
+                            m.next = "B"
                 with m.Else():
                     m.d.sync += resp.eq(Resp.SLVERR)
                     m.next = "B"

@@ -15,8 +15,18 @@ _W = ("wdata", "wstrb", "wlast")
 
 #: Read bursts a source may have outstanding at one agent.
 MAX_READS = 8
-#: Write bursts a source may have outstanding at one agent.
-MAX_WRITES = 7
+#: Write bursts a source may have outstanding at one agent (the sweep writes in short
+#: bursts and needs about latency/8 of them in flight to keep the port busy).
+MAX_WRITES = 15
+#: While the host reads little (see HOST_HEAVY), a sweep read burst may join the memory's
+#: queue as long as the two sources together have fewer beats outstanding than this.
+SWEEP_READ_QUEUE = 80
+#: The host reads heavily when it took more than HOST_HEAVY read beats in the last window
+#: of HOST_WINDOW cycles (a little over half); then the sweep keeps one burst in flight.
+HOST_WINDOW = 1024
+HOST_HEAVY = HOST_WINDOW * 17 // 32
+#: Contested grants the host may win in a row before a waiting sweep request goes first.
+SWEEP_AGE = 4
 
 
 class HomeAgent(wiring.Component):
@@ -25,9 +35,31 @@ class HomeAgent(wiring.Component):
     Two request sources reach a module: the host port (reads and writes of the range this
     agent serves, and writes forwarded to it as a mirror slave) and the sweep (reads of a
     master's lines, writes of the copy to a slave). Requests carry module-local byte
-    addresses already. The agent arbitrates round-robin, tags each request with an AXI ID
-    (``HOST_ID`` or ``SWEEP_ID``) and routes R and B back by that ID, so read data of the
-    two sources may interleave as AXI allows.
+    addresses already. The agent tags each request with an AXI ID (``HOST_ID`` or
+    ``SWEEP_ID``) and routes R and B back by that ID, so read data of the two sources may
+    interleave as AXI allows.
+
+    **The host goes first; the sweep uses what is left.** On the read address channel and
+    on the write channel (a write burst holds AW and W from its grant to its WLAST) a host
+    request wins over a sweep request presented in the same cycle. Arbitration alone does
+    not protect host reads, though: a memory serves the reads it has accepted in order,
+    so a host read waits behind every sweep beat already queued there. So while the host
+    has reads waiting or in flight here, a new sweep read burst goes to the memory only
+    when the sweep has none outstanding, or, while the host reads lightly (at most
+    ``HOST_HEAVY`` beats in the last ``HOST_WINDOW`` cycles), when the two sources
+    together have fewer than ``SWEEP_READ_QUEUE`` beats outstanding. When the host does
+    not read, the sweep keeps as many reads in flight as its engine allows (about the
+    memory latency's worth are needed for one line per cycle). On the write side the
+    sweep's bursts are short (see :class:`rtl.sweep.SweepEngine`), so a host write waits
+    at most that long for the channel. These are throughput heuristics; the guarantees
+    are the next paragraph's.
+
+    **Neither side starves.** A sweep request that may go (for reads: always when the
+    sweep has nothing outstanding) and has lost ``SWEEP_AGE`` contested grants in a row
+    to the host wins the next one. So under any host load the sweep gets at least one
+    grant in ``SWEEP_AGE + 1`` on each channel and always gets a read burst in flight,
+    and when both keep asking the host gets at least ``SWEEP_AGE`` grants in
+    ``SWEEP_AGE + 1``.
 
     **A module that disappears never hangs a source.** The agent counts what it owes each
     source (the length of every read burst accepted, write bursts whose data or response
@@ -99,37 +131,76 @@ class HomeAgent(wiring.Component):
             m.d.sync += [wpend[k].eq(wpend[k] + aw - wl), bpend[k].eq(bpend[k] + aw - b)]
         m.d.comb += owed.eq(rq[0].r_rdy | rq[1].r_rdy | (bpend[0] != 0) | (bpend[1] != 0))
 
-        # ---- read address: round-robin, grant locked while the memory has not accepted ----
-        rd_last = Signal()   # 1: the sweep had the last grant
-        rd_lock = Signal()
+        # ---- read address: host first, sweep limited while the host reads ----------------
+        # Beats each source has outstanding at the memory (at most MAX_READS bursts of at
+        # most 256 beats).
+        out = [Signal(range(MAX_READS * 256 + 1), name=f"rd_out{k}") for k in range(2)]
+        for k, src in enumerate(srcs_rd):
+            m.d.sync += out[k].eq(out[k] + Mux(src.arvalid & src.arready, src.arlen + 1, 0)
+                                  - (src.rvalid & src.rready))
+        # How much the host read in the last window. Being slow and one-sided matters:
+        # deciding from the host's instantaneous backlog would let a dip in it admit sweep
+        # bursts that then slow the host down further, which settles with the host
+        # getting less (as measured by the bench).
+        win = Signal(range(HOST_WINDOW))
+        win_beats = Signal(range(HOST_WINDOW + 1))
+        host_heavy = Signal()
+        h_r = self.host_rd.rvalid & self.host_rd.rready
+        m.d.sync += [win.eq(win + 1), win_beats.eq(win_beats + h_r)]
+        with m.If(win == HOST_WINDOW - 1):
+            m.d.sync += [host_heavy.eq(win_beats + h_r > HOST_HEAVY),
+                         win_beats.eq(0)]
+        # registered (timing); being a cycle late is harmless, the sweep engine never
+        # issues two bursts in consecutive cycles
+        sweep_room = Signal()
+        m.d.sync += sweep_room.eq((out[1] == 0) |
+                                  (~host_heavy & (out[0] + out[1] < SWEEP_READ_QUEUE)))
+        host_reading = rq[0].r_rdy | self.host_rd.arvalid
+        rd_host_ok = self.host_rd.arvalid & rq[0].w_rdy
+        rd_sweep_ok = (self.sweep_rd.arvalid & rq[1].w_rdy &
+                       (~host_reading | sweep_room))
+        rd_age = Signal(range(SWEEP_AGE + 1))   # contested read grants the host won in a row
+        rd_lock = Signal()       # an AR presented to the memory stays until it is accepted
         rd_lock_sel = Signal()
-        rd_sel = Signal()
+        rd_sel = Signal()        # 1: the sweep
+        rd_valid = Signal()
         with m.If(rd_lock):
-            m.d.comb += rd_sel.eq(rd_lock_sel)
-        with m.Elif(self.host_rd.arvalid & self.sweep_rd.arvalid):
-            m.d.comb += rd_sel.eq(rd_last == 0)
+            m.d.comb += [rd_sel.eq(rd_lock_sel),
+                         rd_valid.eq(1)]
+        with m.Elif(rd_host_ok & rd_sweep_ok):
+            m.d.comb += [rd_sel.eq(rd_age == SWEEP_AGE), rd_valid.eq(1)]
         with m.Else():
-            m.d.comb += rd_sel.eq(self.sweep_rd.arvalid)
+            m.d.comb += [rd_sel.eq(rd_sweep_ok), rd_valid.eq(rd_host_ok | rd_sweep_ok)]
         for name in _AR:
             m.d.comb += getattr(mem, name).eq(Mux(rd_sel, getattr(self.sweep_rd, name),
                                                   getattr(self.host_rd, name)))
         m.d.comb += mem.arid.eq(Mux(rd_sel, SWEEP_ID, HOST_ID))
         with m.If(mem.arvalid & mem.arready):
-            m.d.sync += [rd_last.eq(rd_sel), rd_lock.eq(0)]
+            m.d.sync += rd_lock.eq(0)
+            with m.If(rd_sel):
+                m.d.sync += rd_age.eq(0)
+            with m.Elif(rd_sweep_ok & (rd_age != SWEEP_AGE)):
+                m.d.sync += rd_age.eq(rd_age + 1)
         with m.Elif(mem.arvalid):
             m.d.sync += [rd_lock.eq(1), rd_lock_sel.eq(rd_sel)]
 
         # ---- write: a burst owns AW and W from its grant until both are through ---------------
+        # Host first, as for reads; ``room`` is part of being eligible so that a source
+        # with no room does not hold the channel from the other.
         wr_busy = Signal()
         wr_sel_q = Signal()
         aw_done = Signal()
         w_done = Signal()
-        wr_last = Signal()
-        wr_sel = Signal()
+        wr_age = Signal(range(SWEEP_AGE + 1))   # contested write grants the host won in a row
+        wr_sel = Signal()        # 1: the sweep
+        wr_host_ok = self.host_wr.awvalid & (bpend[0] < MAX_WRITES)
+        wr_sweep_ok = self.sweep_wr.awvalid & (bpend[1] < MAX_WRITES)
         with m.If(wr_busy):
             m.d.comb += wr_sel.eq(wr_sel_q)
-        with m.Elif(self.host_wr.awvalid & self.sweep_wr.awvalid):
-            m.d.comb += wr_sel.eq(wr_last == 0)
+        with m.Elif(wr_host_ok & wr_sweep_ok):
+            m.d.comb += wr_sel.eq(wr_age == SWEEP_AGE)
+        with m.Elif(wr_host_ok | wr_sweep_ok):
+            m.d.comb += wr_sel.eq(wr_sweep_ok)
         with m.Else():
             m.d.comb += wr_sel.eq(self.sweep_wr.awvalid)
         for name in _AW + _W:
@@ -145,8 +216,8 @@ class HomeAgent(wiring.Component):
 
         with m.If(~dead):
             m.d.comb += [
-                mem.arvalid.eq(Mux(rd_sel, self.sweep_rd.arvalid & rq[1].w_rdy,
-                                   self.host_rd.arvalid & rq[0].w_rdy)),
+                mem.arvalid.eq(rd_valid & Mux(rd_sel, self.sweep_rd.arvalid & rq[1].w_rdy,
+                                              self.host_rd.arvalid & rq[0].w_rdy)),
                 self.host_rd.arready.eq(mem.arready & ~rd_sel & rq[0].w_rdy),
                 self.sweep_rd.arready.eq(mem.arready & rd_sel & rq[1].w_rdy),
                 mem.awvalid.eq(src_awvalid & ~aw_done & room),
@@ -169,11 +240,16 @@ class HomeAgent(wiring.Component):
             w_now = w_done | wlast_fire
             with m.If(owner):
                 with m.If(aw_now & w_now):
-                    m.d.sync += [wr_busy.eq(0), aw_done.eq(0), w_done.eq(0),
-                                 wr_last.eq(wr_sel)]
+                    m.d.sync += [wr_busy.eq(0), aw_done.eq(0), w_done.eq(0)]
                 with m.Else():
                     m.d.sync += [wr_busy.eq(1), wr_sel_q.eq(wr_sel), aw_done.eq(aw_now),
                                  w_done.eq(w_now)]
+                # the age is counted at the grant (the burst's first cycle)
+                with m.If(~wr_busy):
+                    with m.If(wr_sel):
+                        m.d.sync += wr_age.eq(0)
+                    with m.Elif(wr_sweep_ok & (wr_age != SWEEP_AGE)):
+                        m.d.sync += wr_age.eq(wr_age + 1)
         with m.Else():
             # Answer locally; whatever the memory still sends is taken and dropped.
             m.d.comb += [mem.rready.eq(1), mem.bready.eq(1)]

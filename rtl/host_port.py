@@ -261,7 +261,7 @@ class HostReadEngine(wiring.Component):
     ``idle`` says none is in flight.
     """
 
-    def __init__(self, *, agents, addr_width=32, data_width=64, id_width=4, outstanding=4):
+    def __init__(self, *, agents, addr_width=32, data_width=64, id_width=4, outstanding=8):
         self._agents = agents
         self._addr_width = addr_width
         self._id_width = id_width

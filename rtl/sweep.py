@@ -12,19 +12,29 @@ __all__ = ["SweepEngine"]
 
 _PAGE_LINES = 512  # 4 KiB of 8-byte lines: memory bursts never cross it (AXI rule)
 _MAX_BLOCKS = 8    # blocks from read issue to write response; every block queue holds this
+_MAX_SUB_BURSTS = 16   # write sub-bursts awaiting their response (enough for latency ~100)
 
 
 class SweepEngine(wiring.Component):
     """Copies lines ``[start, start+count)`` from a master's module to its slave's.
 
-    Reads go to the master's memory port in bursts of up to ``burst`` lines (never across
-    a 4 KiB page), with up to ``depth`` lines in flight; each block is written to the
-    slave's port once all of its data has arrived. ``throttle`` > 0 copies one line at a
-    time with at least ``throttle`` idle cycles between two line reads.
+    Reads go to the master's memory port in bursts (*blocks*) of up to ``burst`` lines
+    (never across a 4 KiB page), with up to ``depth`` lines and 8 blocks in flight; each
+    block is written to the slave's port once all of its data has arrived, in write bursts
+    of up to ``write_burst`` lines whose AW goes out with the first W beat, so the write
+    side runs at one line per cycle while a host write forwarded to the slave waits at
+    most ``write_burst`` cycles for the port (the home agent gives the host priority).
+
+    ``throttle`` > 0 copies one line at a time with at least ``throttle`` idle cycles
+    between two line reads: at most 1/(throttle+1) lines per cycle. Each line then being
+    a block of its own, the 8 blocks in flight (read issue to write response) also bound
+    the rate, to about 8 / (read latency + write-response latency + ~6) lines per cycle,
+    which is below the THROTTLE cap for small values at a high memory latency (THROTTLE
+    1 at latency 20 gives about 0.17 lines per cycle).
 
     **Atomicity with host writes.** A host write and a sweep copy of the same line never
     overlap in time. The engine *claims* lines ``[lo, next+burst)``: every line from the
-    oldest block whose slave write is not yet acknowledged up to the next block it may
+    oldest write burst not yet acknowledged by the slave up to the next block it may
     issue. The host write path does not start a write (memory AW) to a master's lines that
     overlap its engine's claim, and the engine does not issue a block read while the host
     write in progress (``host``: from memory AW until both B responses) overlaps it. So a
@@ -34,8 +44,9 @@ class SweepEngine(wiring.Component):
     than the master's. Both sides progress: the engine waits for at most one host write,
     the host write waits only until the engine has moved past its lines.
 
-    **Watermark.** Blocks complete in order (one AXI ID per port), so ``progress_end`` is a
-    line below which every line of this sweep is copied. On a memory error (read at the
+    **Watermark.** Write bursts complete in order (one AXI ID per port), so
+    ``progress_end`` (the end of the last acknowledged one) is a line below which every
+    line of this sweep is copied. On a memory error (read at the
     master or write at the slave) the engine stops issuing, drains what is in flight,
     reports nothing at or past the failing line, and finishes with ``failed`` and
     ``err_line``.
@@ -48,6 +59,9 @@ class SweepEngine(wiring.Component):
         Lines per memory burst, at most 256.
     depth : int
         Lines of read data buffered; bounds the lines in flight.
+    write_burst : int
+        Lines per write burst to the slave (at most ``burst`` are used): the longest a
+        forwarded host write waits for the slave's write channel.
     hazard_check : bool
         Only for tests: ``False`` builds the deliberately broken variant that ignores the
         host write in progress, to show that the race tests detect the lost update.
@@ -62,8 +76,8 @@ class SweepEngine(wiring.Component):
     wr : Out(AXI4Signature(write half))  to the slave's home agent
     """
 
-    def __init__(self, *, agent, burst=32, depth=128, addr_width=32, data_width=64,
-                 id_width=4, hazard_check=True):
+    def __init__(self, *, agent, burst=32, depth=128, write_burst=8, addr_width=32,
+                 data_width=64, id_width=4, hazard_check=True):
         if not isinstance(burst, int) or not 1 <= burst <= 256:
             raise ValueError(f"Burst must be an integer from 1 to 256 lines, not {burst!r}")
         if not isinstance(depth, int) or depth < burst:
@@ -71,7 +85,11 @@ class SweepEngine(wiring.Component):
                              f"not {depth!r}")
         self._agent = agent
         self._hazard_check = hazard_check
+        if not isinstance(write_burst, int) or not 1 <= write_burst <= 256:
+            raise ValueError(f"Write burst must be an integer from 1 to 256 lines, "
+                             f"not {write_burst!r}")
         self._burst = burst
+        self._write_burst = write_burst
         self._depth = depth
         self._data_width = data_width
         half = dict(addr_width=addr_width, data_width=data_width, id_width=id_width)
@@ -90,7 +108,7 @@ class SweepEngine(wiring.Component):
         ctrl, rd, wr = self.ctrl, self.rd, self.wr
 
         desc = data.StructLayout({"offset": 32, "len": 9})
-        bdesc_layout = data.StructLayout({"offset": 32, "end": 32})
+        bdesc_layout = data.StructLayout({"offset": 32, "end": 32, "last": 1})
         wdesc_layout = data.StructLayout({"offset": 32, "len": 9, "err": 1, "err_line": 32})
 
         m.submodules.data = dfifo = SyncFIFOBuffered(width=self._data_width, depth=depth)
@@ -98,7 +116,10 @@ class SweepEngine(wiring.Component):
         # issue to its write response, and at most _MAX_BLOCKS are: none can overflow.
         m.submodules.rdesc = rdesc = SyncFIFO(width=desc.size, depth=_MAX_BLOCKS)
         m.submodules.wdesc = wdesc = SyncFIFO(width=wdesc_layout.size, depth=_MAX_BLOCKS)
-        m.submodules.bdesc = bdesc = SyncFIFO(width=bdesc_layout.size, depth=_MAX_BLOCKS)
+        # Write sub-bursts from AW to B response; AW waits while this is full.
+        m.submodules.bdesc = bdesc = SyncFIFO(width=bdesc_layout.size, depth=_MAX_SUB_BURSTS)
+        bhead = data.View(bdesc_layout, bdesc.r_data)
+        bhead_last = bhead.last  # the block's last sub-burst
         blocks = Signal(range(_MAX_BLOCKS + 1))
 
         running = Signal()
@@ -195,64 +216,89 @@ class SweepEngine(wiring.Component):
                 ]
 
         # ---- write side -------------------------------------------------------------------------
+        # A block is written in sub-bursts of up to ``write_burst`` lines, each AW presented
+        # together with its first W beat, so short bursts cost no bandwidth; they bound how
+        # long a host write waits for the slave's write channel (see HomeAgent).
+        wburst = min(self._write_burst, burst)
         whead = data.View(wdesc_layout, wdesc.r_data)
-        w_offset = Signal(32)
-        w_len = Signal(9)
-        w_end = Signal(32)
-        w_cnt = Signal(9)
+        w_offset = Signal(32)    # first line of the current sub-burst
+        w_lenm1 = Signal(8)      # its lines - 1 (awlen)
+        w_end = Signal(32)       # w_offset + its lines, kept as a register
+        w_left = Signal(9)       # lines of the block after this sub-burst
+        w_rem = Signal(9)        # beats after the current one (DISCARD: of the whole block)
+        w_last = Signal()        # the current beat is the last: registered (timing)
+        aw_pend = Signal()       # the sub-burst's AW is not yet accepted
+        w_fin = Signal()         # all of its W beats are sent
         pop = Signal()
         discarded = Signal()   # a block's buffered data was dropped (a failed or cancelled sweep)
         m.d.comb += [
-            wr.awaddr.eq(w_offset << 3), wr.awlen.eq(w_len - 1), wr.awsize.eq(3),
+            wr.awaddr.eq(w_offset << 3), wr.awlen.eq(w_lenm1), wr.awsize.eq(3),
             wr.awburst.eq(Burst.INCR),
-            wr.wdata.eq(dfifo.r_data), wr.wstrb.eq(~0), wr.wlast.eq(w_cnt == w_len - 1),
-            bdesc.w_data.eq(Cat(w_offset, w_end)),
+            wr.wdata.eq(dfifo.r_data), wr.wstrb.eq(~0), wr.wlast.eq(w_last),
+            bdesc.w_data.eq(Cat(w_offset, w_end, w_left == 0)),
             dfifo.r_en.eq(pop),
         ]
+
+        def sub_burst(offset, left):
+            # the next sub-burst: lines [offset, offset + min(left, wburst))
+            n = Mux(left > wburst, wburst, left)
+            m.d.sync += [w_offset.eq(offset), w_lenm1.eq(n - 1), w_end.eq(offset + n),
+                         w_left.eq(left - n), w_rem.eq(n - 1), w_last.eq(n == 1),
+                         aw_pend.eq(1), w_fin.eq(0)]
+
         def next_block(otherwise):
             # Taking the next block in the cycle the previous one ends saves a bubble per
-            # burst: the write side then runs at one line per cycle but for each AW.
+            # burst: the write side then runs at one line per cycle.
             with m.If(wdesc.r_rdy):
                 m.d.comb += wdesc.r_en.eq(1)
-                m.d.sync += [w_offset.eq(whead.offset), w_len.eq(whead.len),
-                             w_end.eq(whead.offset + whead.len), w_cnt.eq(0)]
                 with m.If(whead.err | failing | stopping):
+                    m.d.sync += [w_offset.eq(whead.offset), w_rem.eq(whead.len - 1),
+                                 w_last.eq(whead.len == 1)]
                     with m.If(whead.err & ~failing):
                         m.d.sync += [failing.eq(1), err_line.eq(whead.err_line)]
                     m.next = "DISCARD"
                 with m.Else():
-                    m.next = "AW"
+                    sub_burst(whead.offset, whead.len)
+                    m.next = "BURST"
             with m.Else():
                 m.next = otherwise
 
         with m.FSM(name="write"):
             with m.State("IDLE"):
                 next_block("IDLE")
-            with m.State("AW"):
-                m.d.comb += [wr.awvalid.eq(1), bdesc.w_en.eq(wr.awready)]
-                with m.If(wr.awready):
-                    m.next = "W"
-            with m.State("W"):
-                m.d.comb += [wr.wvalid.eq(dfifo.r_rdy), pop.eq(wr.wvalid & wr.wready)]
+            with m.State("BURST"):
+                # AW waits for room to record the burst until its response
+                aw_fire = wr.awvalid & wr.awready
+                m.d.comb += [wr.awvalid.eq(aw_pend & bdesc.w_rdy), bdesc.w_en.eq(aw_fire),
+                             wr.wvalid.eq(dfifo.r_rdy & ~w_fin),
+                             pop.eq(wr.wvalid & wr.wready)]
+                with m.If(aw_fire):
+                    m.d.sync += aw_pend.eq(0)
                 with m.If(pop):
-                    m.d.sync += w_cnt.eq(w_cnt + 1)
+                    m.d.sync += [w_rem.eq(w_rem - 1), w_last.eq(w_rem == 1)]
                     with m.If(wr.wlast):
+                        m.d.sync += w_fin.eq(1)
+                with m.If((~aw_pend | aw_fire) & (w_fin | (pop & wr.wlast))):
+                    with m.If(w_left != 0):
+                        sub_burst(w_end, w_left)
+                    with m.Else():
                         next_block("IDLE")
             with m.State("DISCARD"):
                 m.d.comb += pop.eq(dfifo.r_rdy)
                 with m.If(pop):
-                    m.d.sync += w_cnt.eq(w_cnt + 1)
-                    with m.If(w_cnt == w_len - 1):
+                    m.d.sync += [w_rem.eq(w_rem - 1), w_last.eq(w_rem == 1)]
+                    with m.If(w_last):
                         m.d.comb += discarded.eq(1)
                         m.next = "IDLE"
 
         m.d.sync += inflight.eq(inflight + Mux(issue, blk, 0) - pop)
-        m.d.sync += blocks.eq(blocks + issue - discarded - (wr.bvalid & wr.bready))
+        b_fire = wr.bvalid & wr.bready
+        m.d.sync += blocks.eq(blocks + issue - discarded - (b_fire & bhead_last))
 
         # ---- write responses: the watermark ---------------------------------------------------
         # The report is registered (timing: the controller compares it with SWEPT_UPTO); it
         # reaches the controller no later than ``done``, which waits for the queue to drain.
-        bhead = data.View(bdesc_layout, bdesc.r_data)
+        # Sub-bursts are answered in order, so each response moves the watermark.
         bend = bhead.end
         progress_valid = Signal()
         progress_end = Signal(32)

@@ -6,6 +6,7 @@ from amaranth.lib.wiring import In, Out, connect
 
 from . import regmap
 from .controller import MirrorController
+from .axi_slice import slice_between
 from .home_agent import HomeAgent
 from .host_port import HostReadEngine, HostWriteEngine
 from .registers import ControlRegisters
@@ -142,8 +143,12 @@ class MirrorswapTop(wiring.Component):
             connect(m, ctrl=getattr(ctrl, f"sweep{i}"), sweep=sw.ctrl)
             connect(m, ha=ha.mem, pins=wiring.flipped(getattr(self, f"m_axi_mem{i}")))
             connect(m, wr=getattr(wr, f"mem{i}"), ha=ha.host_wr)
-            connect(m, rd=getattr(rd, f"mem{i}"), ha=ha.host_rd)
-            connect(m, sweep=sw.rd, ha=ha.sweep_rd)
+            # Every request and response between an agent and its sources passes a
+            # register slice: agents, engines and the sweep sit far apart on a chip, and
+            # their handshakes would otherwise chain through several blocks in one cycle.
+            slice_between(m, f"ha{i}_host_rd", getattr(rd, f"mem{i}"), ha.host_rd)
+            slice_between(m, f"ha{i}_host_wr", getattr(wr, f"mem{i}"), ha.host_wr)
+            slice_between(m, f"ha{i}_sweep_rd", sw.rd, ha.sweep_rd)
             connect(m, sweep=sw.claim, wr=getattr(wr, f"sweep_claim{i}"))
             connect(m, wr=wr.claim, sweep=sw.host)
             connect(m, slot=slot.pins, pins=wiring.flipped(getattr(self, f"slot{i}")))
@@ -164,7 +169,7 @@ class MirrorswapTop(wiring.Component):
         # is registered (timing); it lags a sweep's start by a cycle, long before the
         # sweep's first write, and a sweep is done only once its writes are answered.
         for j in range(n):
-            ha = has[j]
+            port = slice_between(m, f"ha{j}_sweep_wr", None, has[j].sweep_wr).s
             sel = Signal(range(max(n, 2)), name=f"sweep_to_{j}")
             hit = Signal(name=f"sweep_to_{j}_valid")
             m.d.sync += hit.eq(0)
@@ -178,10 +183,10 @@ class MirrorswapTop(wiring.Component):
                     value = Mux(sel == i, getattr(sweeps[i].wr, name), value)
                 if name in ("awvalid", "wvalid"):
                     value = value & hit
-                m.d.comb += getattr(ha.sweep_wr, name).eq(value)
+                m.d.comb += getattr(port, name).eq(value)
             for i in range(n):
                 mine = hit & (sel == i)
                 for name in _W_BACK:
                     with m.If(mine):
-                        m.d.comb += getattr(sweeps[i].wr, name).eq(getattr(ha.sweep_wr, name))
+                        m.d.comb += getattr(sweeps[i].wr, name).eq(getattr(port, name))
         return m

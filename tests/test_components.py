@@ -4,9 +4,11 @@ from pathlib import Path
 
 import pytest
 
+from rtl.axi_slice import RegisterSlice
 from rtl.bram import AxiBlockRam
 from rtl.decoder import AddressDecoder
 from rtl.home_agent import HomeAgent
+from rtl.signatures import AXI4Signature
 from rtl.slot import SlotController
 from rtl.sweep import SweepEngine
 from sim.runner import BUILD, run_bench, write_verilog
@@ -44,3 +46,16 @@ def test_address_decoder():
 def test_block_ram(seed):
     run_component(AxiBlockRam(depth=256), "axi_block_ram", "cocotb_bram", f"bram_{seed}",
                   {"MS_SEED": seed, "MS_DEPTH": 256})
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_register_slice(seed):
+    sig = AXI4Signature(addr_width=16, data_width=64, id_width=4)
+    run_component(RegisterSlice(sig), "register_slice", "cocotb_axi_slice",
+                  f"register_slice_{seed}", {"MS_SEED": seed})
+
+
+def test_register_slice_rejects_unknown_channel():
+    with pytest.raises(ValueError, match="Unknown AXI channels"):
+        RegisterSlice(AXI4Signature(addr_width=16, data_width=64, id_width=4),
+                      channels=("r", "x"))

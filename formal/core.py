@@ -1,0 +1,92 @@
+"""``mirror_core``: the data path of one running mirror pair, built from the RTL classes.
+
+The no-lost-write proof runs on this wrapper instead of the whole top level: on the top, the
+firmware has to ASSIGN, ESTABLISH and SWEEP over AXI4-Lite before a copy even starts, and a
+bounded proof that deep did not finish in minutes (see formal/README.md). The wrapper keeps
+every block a host write and a sweep copy pass through, wired as ``rtl/top.py`` wires them
+(less the register slices between agents and sources, see formal/README.md):
+
+    s_axi (write half) -> HostWriteEngine -> HomeAgent 0 -> m_axi_mem0   (master)
+                                          \\-> HomeAgent 1 -> m_axi_mem1  (slave: forwarded)
+    SweepEngine 0: reads HomeAgent 0 (sweep port), writes HomeAgent 1 (sweep port)
+    claims: SweepEngine 0 <-> HostWriteEngine (both directions)
+
+and replaces the controller by constants: agent 0 MIRROR_MASTER of [0, 512) with peer 1,
+agent 1 MIRROR_SLAVE of the same range with peer 0, ``hold`` low, both modules alive. The
+sweep is started from the ``sweep_start`` port with ``sweep_first`` / ``sweep_count`` and
+reports ``sweep_done`` and its watermark (``sweep_progress_valid`` / ``sweep_progress_end``)
+as the controller would see them.
+"""
+
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out, connect
+
+from rtl.home_agent import HomeAgent
+from rtl.host_port import HostWriteEngine
+from rtl.regmap import Mode
+from rtl.signatures import AXI4Signature
+from rtl.sweep import SweepEngine
+
+__all__ = ["MirrorCore"]
+
+RANGE_LINES = 512
+
+
+class MirrorCore(wiring.Component):
+    def __init__(self, *, addr_width=32, id_width=2, sweep_burst=2, sweep_depth=4,
+                 hazard_check=True):
+        self._aw = addr_width
+        self._idw = id_width
+        self._burst = sweep_burst
+        self._depth = sweep_depth
+        self._hazard_check = hazard_check
+        super().__init__({
+            "s_axi": In(AXI4Signature(addr_width=addr_width, data_width=64,
+                                      id_width=id_width, read=False)),
+            "m_axi_mem0": Out(AXI4Signature(addr_width=32, data_width=64, id_width=id_width)),
+            "m_axi_mem1": Out(AXI4Signature(addr_width=32, data_width=64, id_width=id_width)),
+            "sweep_start": In(1), "sweep_first": In(32), "sweep_count": In(32),
+            "sweep_done": Out(1), "sweep_progress_valid": Out(1),
+            "sweep_progress_end": Out(32),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        axi = dict(addr_width=32, data_width=64, id_width=self._idw)
+        m.submodules.wr = wr = HostWriteEngine(agents=2, addr_width=self._aw,
+                                               id_width=self._idw,
+                                               hazard_check=self._hazard_check)
+        m.submodules.ha0 = ha0 = HomeAgent(**axi)
+        m.submodules.ha1 = ha1 = HomeAgent(**axi)
+        m.submodules.sweep0 = sw = SweepEngine(agent=0, burst=self._burst, depth=self._depth,
+                                               hazard_check=self._hazard_check, **axi)
+
+        connect(m, wr.s, wiring.flipped(self.s_axi))
+        routes = [(Mode.MIRROR_MASTER, 1), (Mode.MIRROR_SLAVE, 0)]
+        for i, (mode, peer) in enumerate(routes):
+            m.d.comb += [wr.routes[i].mode.eq(mode), wr.routes[i].peer.eq(peer),
+                         wr.routes[i].base.eq(0), wr.routes[i].size.eq(RANGE_LINES)]
+        m.d.comb += [wr.hold.eq(0), ha0.alive.eq(1), ha1.alive.eq(1), sw.throttle.eq(0)]
+
+        connect(m, ha=ha0.mem, pins=wiring.flipped(self.m_axi_mem0))
+        connect(m, ha=ha1.mem, pins=wiring.flipped(self.m_axi_mem1))
+        connect(m, wr=wr.mem0, ha=ha0.host_wr)
+        connect(m, wr=wr.mem1, ha=ha1.host_wr)
+        connect(m, sweep=sw.rd, ha=ha0.sweep_rd)
+        connect(m, sweep=sw.wr, ha=ha1.sweep_wr)
+        connect(m, sweep=sw.claim, wr=wr.sweep_claim0)
+        connect(m, wr=wr.claim, sweep=sw.host)
+        # agent 1 has no sweep of its own and no host reads here
+        m.d.comb += [wr.sweep_claim1.active.eq(0), ha0.host_rd.rready.eq(1),
+                     ha1.host_rd.rready.eq(1), ha1.sweep_rd.rready.eq(1),
+                     ha0.sweep_wr.bready.eq(1)]
+
+        m.d.comb += [
+            sw.ctrl.start.eq(self.sweep_start), sw.ctrl.start_line.eq(self.sweep_first),
+            sw.ctrl.count.eq(self.sweep_count), sw.ctrl.cancel.eq(0),
+            self.sweep_done.eq(sw.ctrl.done),
+            self.sweep_progress_valid.eq(sw.ctrl.progress_valid),
+            self.sweep_progress_end.eq(sw.ctrl.progress_end),
+        ]
+        return m

