@@ -234,7 +234,7 @@ async def sweep_rate(dut):
     the sweep and, as the reference, without one (the mirror established, no sweep); then
     the 64 Ki-line range at latency 20 without host traffic."""
     rng = random.Random(SEED)
-    count = 1024 if QUICK else 8192
+    count = 512 if QUICK else 8192
     tb = None
     for latency in (1, 20, 60):
         if tb is None:
@@ -262,7 +262,7 @@ async def sweep_rate(dut):
                    lines_per_cycle=count / cycles, host_read=host["read"],
                    host_write=host["write"], alone_read=alone["read"],
                    alone_write=alone["write"], wall_s=wall, cycles_per_s=cycles / wall)
-    big = 8192 if QUICK else RANGE_LINES
+    big = 4096 if QUICK else RANGE_LINES
     tb.set_memory_latency(20, 20)
     await establish(tb)
     wall = time.perf_counter()
@@ -282,7 +282,7 @@ async def read_latency(dut):
     rng = random.Random(SEED + 1)
     tb = await setup(dut, 20)
     mon = PortLatency(dut)
-    samples = 100 if QUICK else 1000
+    samples = 60 if QUICK else 1000
     span = 2000 if QUICK else 20000     # cycles each throttled sweep should last
     await probe(tb, "read", 0, RANGE_LINES, rng, samples=samples)
     record("read_latency", throttle=None, sweep_lines_per_cycle=None, **stats(mon.read))
@@ -372,12 +372,12 @@ async def sim_speed(dut):
     """Simulated cycles per wall-clock second of the full design: idle (clock, no
     traffic), a SWEEP alone, a SWEEP under 50 % host load. Memory latency 20."""
     tb = await setup(dut, 20)
-    n = 3000 if QUICK else 20000
+    n = 2000 if QUICK else 20000
     wall = time.perf_counter()
     await ClockCycles(dut.clk, n)
     wall = time.perf_counter() - wall
     record("sim_speed", what="idle (clock only)", cycles=n, wall_s=wall, cycles_per_s=n / wall)
-    count = 2048 if QUICK else 16384
+    count = 1024 if QUICK else 16384
     for load in (0.0, 0.5):
         await establish(tb)
         traffic = HostLoad(tb, 0, RANGE_LINES, load, random.Random(SEED))

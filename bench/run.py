@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:          # the simulator imports bench.* through PYTHONPATH
     sys.path.insert(0, str(ROOT))
 
-from sim.runner import BUILD, SIMULATORS, BenchFailed, generate_top, run_bench  # noqa: E402
+from sim.runner import BUILD, SIMULATORS, BenchFailed, run_bench, shared_top  # noqa: E402
 
 DEFAULT_OUT = ROOT / "build" / "bench"
 MODULE = "bench.cocotb_bench"
@@ -42,7 +42,7 @@ MEMORY_MODEL = (
 def run_sim(sim, out_jsonl, quick, tests, log):
     """Run ``tests`` of the bench module under ``sim``; results appended to out_jsonl.
     Returns the wall time in seconds."""
-    top = generate_top(BUILD / "bench_top")
+    top = shared_top()
     env = {"MS_BENCH_OUT": str(out_jsonl), "MS_BENCH_QUICK": "1" if quick else "0",
            "COCOTB_LOG_LEVEL": "WARNING"}
     t = time.perf_counter()

@@ -82,12 +82,15 @@ class RegisterSlice(wiring.Component):
 def slice_between(m, name, manager, subordinate, *, channels=("aw", "w", "b", "ar", "r")):
     """Adds a :class:`RegisterSlice` named ``name`` to ``m`` between an AXI ``manager``
     interface (one whose signature is the manager's view) and ``subordinate``; returns it.
-    ``manager`` may be ``None``: the caller then drives the slice's ``s`` side itself."""
+    Either side may be ``None``: the caller then drives the slice's ``s`` (or ``m``) side
+    itself."""
+    assert manager is not None or subordinate is not None
     signature = (manager if manager is not None else subordinate).signature
     if manager is None:
         signature = signature.flip()
     rs = m.submodules[name] = RegisterSlice(signature, channels=channels)
     if manager is not None:
         wiring.connect(m, manager=manager, slice=rs.s)
-    wiring.connect(m, slice=rs.m, subordinate=subordinate)
+    if subordinate is not None:
+        wiring.connect(m, slice=rs.m, subordinate=subordinate)
     return rs

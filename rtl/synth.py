@@ -8,6 +8,8 @@ Fmax per block.
 """
 
 import argparse
+import hashlib
+import json
 import re
 import subprocess
 import sys
@@ -70,6 +72,19 @@ def run_block(name, component, pins=False):
     return cells, fmax
 
 
+def _rtl_hash():
+    h = hashlib.sha256()
+    for path in sorted((ROOT / "rtl").glob("*.py")) + [ROOT / "rtl" / "regs.rdl"]:
+        h.update(path.name.encode() + path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _row(what, cells, fmax):
+    fmax_text = "comb." if fmax is None else f"{fmax:.1f}"
+    return (f"| {what} | {cells.get('LUT4', 0)} | {cells.get('TRELLIS_FF', 0)} | "
+            f"{cells.get('DP16KD', 0)} | {cells.get('CCU2C', 0)} | {fmax_text} |")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="make synth", description=__doc__.split("\n")[0])
     parser.add_argument("--only", help="synthesize only this block (e.g. home_agent)")
@@ -79,20 +94,33 @@ def main(argv=None):
     if not chosen:
         parser.error(f"argument --only: no block {args.only!r}; "
                      f"choose from {', '.join(b[0] for b in blocks())}")
-    rows = ["| block | LUT4 | FF | DP16KD | CCU2C | Fmax (MHz) |", "|---|---|---|---|---|---|"]
-    worst = None
+    rtl = _rtl_hash()
     for name, what, factory, pins in chosen:
         print(f"synth: {name} ...", flush=True)
         cells, fmax = run_block(name, factory(), pins)
-        fmax_text = "comb." if fmax is None else f"{fmax:.1f}"
-        if fmax is not None and name == "mirrorswap_top":
-            worst = fmax
-        rows.append(f"| {what} | {cells.get('LUT4', 0)} | {cells.get('TRELLIS_FF', 0)} | "
-                    f"{cells.get('DP16KD', 0)} | {cells.get('CCU2C', 0)} | {fmax_text} |")
+        # one result per block, so `--only` refreshes its row and keeps the others
+        (OUT / f"{name}.result.json").write_text(json.dumps(
+            {"cells": cells, "fmax": fmax, "rtl": rtl}))
+    rows = ["| block | LUT4 | FF | DP16KD | CCU2C | Fmax (MHz) |", "|---|---|---|---|---|---|"]
+    worst, stale = None, []
+    for name, what, _, _ in blocks():
+        result = OUT / f"{name}.result.json"
+        if not result.exists():
+            continue
+        r = json.loads(result.read_text())
+        if r["rtl"] != rtl:
+            stale.append(name)
+            what += " (older RTL)"
+        rows.append(_row(what, r["cells"], r["fmax"]))
+        if name == "mirrorswap_top" and r["rtl"] == rtl:
+            worst = r["fmax"]
     text = ("# ECP5 synthesis report\n\nyowasp-yosys `synth_ecp5`, nextpnr-ecp5 on "
             f"LFE5U-85F-8 (CABGA381), target {TARGET_MHZ} MHz, placer seed 1; out of context "
-            "except the example FPGA top, whose ports are placed on package pins.\n\n"
-            + "\n".join(rows) + "\n")
+            "except the example FPGA top, whose ports are placed on package pins. "
+            f"RTL `{rtl}`.\n\n" + "\n".join(rows) + "\n")
+    if stale:
+        text += (f"\nRows marked *older RTL* were synthesized from other sources than "
+                 f"these; `make synth` (or `--only NAME`) refreshes them: {', '.join(stale)}.\n")
     (OUT / "report.md").write_text(text)
     print(text)
     if worst is not None and worst < TARGET_MHZ:

@@ -168,6 +168,11 @@ class MirrorswapTop(wiring.Component):
         # running sweep whose peer is j (at most one: a slave has one master). The choice
         # is registered (timing); it lags a sweep's start by a cycle, long before the
         # sweep's first write, and a sweep is done only once its writes are answered.
+        # Each sweep's write port has a slice of its own too, before the routing: the
+        # sweep's W ready then comes from a flip-flop next to it rather than through the
+        # routing multiplexer, which fed its write-side state machine (the critical path).
+        sweep_wr = [slice_between(m, f"sweep{i}_wr", sweeps[i].wr, None,
+                                  channels=("aw", "w", "b")).m for i in range(n)]
         for j in range(n):
             port = slice_between(m, f"ha{j}_sweep_wr", None, has[j].sweep_wr).s
             sel = Signal(range(max(n, 2)), name=f"sweep_to_{j}")
@@ -178,9 +183,9 @@ class MirrorswapTop(wiring.Component):
                     with m.If(sweeps[i].claim.active):
                         m.d.sync += [sel.eq(i), hit.eq(1)]
             for name in _W_PORT:
-                value = getattr(sweeps[0].wr, name)
+                value = getattr(sweep_wr[0], name)
                 for i in range(1, n):
-                    value = Mux(sel == i, getattr(sweeps[i].wr, name), value)
+                    value = Mux(sel == i, getattr(sweep_wr[i], name), value)
                 if name in ("awvalid", "wvalid"):
                     value = value & hit
                 m.d.comb += getattr(port, name).eq(value)
@@ -188,5 +193,5 @@ class MirrorswapTop(wiring.Component):
                 mine = hit & (sel == i)
                 for name in _W_BACK:
                     with m.If(mine):
-                        m.d.comb += getattr(sweeps[i].wr, name).eq(getattr(port, name))
+                        m.d.comb += getattr(sweep_wr[i], name).eq(getattr(port, name))
         return m

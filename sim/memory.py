@@ -239,6 +239,16 @@ class PipelinedMemory:
         # a beat due half a cycle before edge `latency` is driven at that edge
         return max(self._now() + latency * self._period - self._period // 2, last)
 
+    @staticmethod
+    def _request(ax, ch, max_size):
+        """(id, address, beats, bytes per beat, burst type) of an AR or AW beat; fields a
+        narrow interface leaves out take their AXI defaults."""
+        from cocotbext.axi import AxiBurstType
+        return (int(getattr(ax, f"{ch}id", 0)), int(getattr(ax, f"{ch}addr")),
+                int(getattr(ax, f"{ch}len", 0)) + 1,
+                2 ** int(getattr(ax, f"{ch}size", max_size)),
+                AxiBurstType(int(getattr(ax, f"{ch}burst", AxiBurstType.INCR))))
+
     async def _process_read(self):
         from cocotbext.axi import AxiBurstType, AxiResp
         rif = self.ram.read_if
@@ -246,12 +256,8 @@ class PipelinedMemory:
         lanes = rif.byte_lanes
         last = 0
         while True:
-            ar = await rif.ar_channel.recv()
-            arid = int(getattr(ar, "arid", 0))
-            addr = int(ar.araddr)
-            length = int(getattr(ar, "arlen", 0)) + 1
-            size = 2 ** int(getattr(ar, "arsize", rif.max_burst_size))
-            burst = AxiBurstType(int(getattr(ar, "arburst", AxiBurstType.INCR)))
+            arid, addr, length, size, burst = self._request(
+                await rif.ar_channel.recv(), "ar", rif.max_burst_size)
             due = self._due(self.read_latency, last)
             cur = (addr // size) * size
             for n in range(length):
@@ -279,12 +285,8 @@ class PipelinedMemory:
         lanes = wif.byte_lanes
         last = 0
         while True:
-            aw = await wif.aw_channel.recv()
-            awid = int(getattr(aw, "awid", 0))
-            addr = int(aw.awaddr)
-            length = int(getattr(aw, "awlen", 0)) + 1
-            size = 2 ** int(getattr(aw, "awsize", wif.max_burst_size))
-            burst = AxiBurstType(int(getattr(aw, "awburst", AxiBurstType.INCR)))
+            awid, addr, length, size, burst = self._request(
+                await wif.aw_channel.recv(), "aw", wif.max_burst_size)
             b = wif.b_channel._transaction_obj()
             b.bid = awid
             b.bresp = AxiResp.OKAY

@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-from sim.runner import BenchFailed, bench_dir, generate_top, run_bench
+from sim.runner import BenchFailed, bench_dir, run_bench, shared_top
 
 __all__ = ["parser", "main"]
 
@@ -87,7 +87,7 @@ def main(argv=None):
     handler.addFilter(lambda r: r.levelno >= logging.WARNING or r.name.startswith("sim."))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
     build = bench_dir("make_sim" if args.scenario == "migrate" else "make_sim_swap")
-    src = generate_top(build)
+    src = shared_top()
     testcase = {"migrate": "migrate_under_traffic", "swap": "hot_swap_walkthrough"}[args.scenario]
     # the scenario prints its own report; cocotb's and the GPI's INFO lines would drown it
     levels = {"COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING"),

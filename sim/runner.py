@@ -30,7 +30,8 @@ BUILD = ROOT / "build" / "sim"
 RTL = ROOT / "rtl"
 
 __all__ = ["ROOT", "BUILD", "SIMULATORS", "BenchFailed", "simulator", "bench_dir",
-           "write_verilog", "generate_component", "generate_top", "run_bench", "failed_tests"]
+           "write_verilog", "generate_component", "generate_top", "shared_top", "run_bench",
+           "failed_tests"]
 
 SIMULATORS = ("icarus", "verilator")
 
@@ -170,6 +171,20 @@ def generate_top(build_dir, **params):
         return MirrorswapTop(**params)
     return generate_component(factory, "mirrorswap_top", build_dir,
                               key=repr(sorted(params.items())))
+
+
+def shared_top(**params):
+    """The ``mirrorswap_top`` Verilog for ``params``, generated once for every bench that
+    uses these parameters: ``build/sim/tops/<params>/``, under a file lock so pytest-xdist
+    workers elaborate it once between them (the others wait and find it up to date)."""
+    build = BUILD / "tops" / bench_dir("top", **params).name
+    build.mkdir(parents=True, exist_ok=True)
+    with open(build / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return generate_top(build, **params)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def failed_tests(results_xml):

@@ -358,7 +358,7 @@ async def soak(dut):
 
 
 def main(argv=None):
-    from sim.runner import BUILD, generate_top, run_bench
+    from sim.runner import BUILD, run_bench, shared_top
     p = argparse.ArgumentParser(prog="make soak", description=(
         "Random host traffic with migrations back and forth, hot swaps by button, injected "
         "memory faults, stalls and power losses, checked by the scoreboard, with functional "
@@ -371,7 +371,7 @@ def main(argv=None):
         p.error(f"argument --minutes: must be positive, not {args.minutes}")
     episodes = max(1, round(args.minutes * EPISODES_PER_MINUTE))
     build = BUILD / "soak"
-    src = generate_top(build)
+    src = shared_top()
     print(f"soak: seed {args.seed}, {episodes} episodes (about {args.minutes} minutes); "
           f"reproduce with: make soak SEED={args.seed} MINUTES={args.minutes}", flush=True)
     os.environ.setdefault("COCOTB_LOG_LEVEL", "WARNING")

@@ -9,12 +9,12 @@ import json
 from pathlib import Path
 
 import bench.run as bench_run
-from sim.runner import BUILD, ROOT, generate_top, run_bench
+from sim.runner import BUILD, ROOT, run_bench, shared_top
 
 
 def test_literal_copy_loses_a_write_and_sweep_does_not():
     build = BUILD / "bench_race"
-    top = generate_top(BUILD / "bench_top")
+    top = shared_top()
     assert run_bench([top], "mirrorswap_top", "bench.cocotb_race", build_dir=build,
                      test_dir=ROOT, env={"COCOTB_LOG_LEVEL": "WARNING"}) == 2
 

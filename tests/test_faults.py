@@ -2,11 +2,11 @@
 
 from pathlib import Path
 
-from sim.runner import BUILD, generate_top, run_bench
+from sim.runner import BUILD, run_bench, shared_top
 
 
 def test_memory_faults():
     build = BUILD / "faults"
-    src = generate_top(build)
+    src = shared_top()
     run_bench([src], "mirrorswap_top", "cocotb_faults", build_dir=build,
               test_dir=Path(__file__).parent)

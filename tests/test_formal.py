@@ -2,8 +2,10 @@
 
 Each test generates the Verilog from the current Amaranth sources and runs one property of
 ``formal/run.py`` at its ``quick_depth`` (see formal/README.md for what each one proves and
-the full depths). The whole-top release proof is left to ``make formal`` (over two minutes
-on its own). Skipped only when the formal tools are not installed in the virtualenv.
+the full depths). Left to ``make formal`` for time (each takes over two minutes on its
+own): the whole-top release proof and its cover, and the no-lost-write cover (a sweep
+completing with a host write to the tracked line during the copy). The broken variant
+below already shows, for the same harness, that such overlapping writes are reached. Skipped only when the formal tools are not installed in the virtualenv.
 """
 
 from pathlib import Path
@@ -27,13 +29,6 @@ def _run(name):
 def test_no_lost_write():
     r = _run("no_lost_write")
     assert r.status == "PASS", f"no_lost_write: {r.status} {r.failed}, trace {r.trace}"
-
-
-def test_no_lost_write_cover_reached():
-    """Not vacuous: a sweep completes with a host write to the tracked line during it."""
-    r = _run("no_lost_write_cover")
-    assert r.status == "PASS", f"cover not reached: {r.status}"
-    assert r.trace and Path(r.trace).exists()
 
 
 def test_broken_variant_loses_a_write():

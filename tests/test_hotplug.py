@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.runner import BUILD, generate_top, run_bench
+from sim.runner import BUILD, run_bench, shared_top
 
 TESTS = ["hot_remove_moves_the_module_out", "second_press_in_the_abort_window_cancels",
          "presses_during_a_running_flow_are_ignored", "no_spare_is_refused_and_shown",
@@ -16,6 +16,6 @@ TESTS = ["hot_remove_moves_the_module_out", "second_press_in_the_abort_window_ca
 @pytest.mark.parametrize("testcase", TESTS)
 def test_hotplug(testcase):
     build = BUILD / f"hotplug_{testcase}"
-    src = generate_top(build)
+    src = shared_top()
     run_bench([src], "mirrorswap_top", "cocotb_hotplug", build_dir=build, testcase=testcase,
               test_dir=Path(__file__).parent)

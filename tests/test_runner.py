@@ -121,7 +121,7 @@ def test_run_passes_the_options_to_the_scenario_and_reports_failure(monkeypatch,
         raise runner.BenchFailed("1 of 1 cocotb tests failed in sim.scenario: "
                                  "migrate_under_traffic: 3 mismatches")
 
-    monkeypatch.setattr(run, "generate_top", lambda build: tmp_path / "mirrorswap_top.v")
+    monkeypatch.setattr(run, "shared_top", lambda: tmp_path / "mirrorswap_top.v")
     monkeypatch.setattr(run, "run_bench", fake_run_bench)
     status = run.main(["--seed", "7", "--slot", "2", "--load", "0.25", "--lines", "1024",
                        "--waves"])

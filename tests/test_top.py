@@ -4,12 +4,12 @@ from pathlib import Path
 
 import pytest
 
-from sim.runner import BUILD, generate_top, run_bench
+from sim.runner import BUILD, run_bench, shared_top
 
 
 def _run(name, top_kwargs, testcase=None, env=None):
     build = BUILD / name
-    src = generate_top(build, **top_kwargs)
+    src = shared_top(**top_kwargs)
     run_bench([src], "mirrorswap_top", "cocotb_top", build_dir=build, testcase=testcase,
               env=env, test_dir=Path(__file__).parent)
 
