@@ -5,7 +5,8 @@ Each test generates the Verilog from the current Amaranth sources and runs one p
 the full depths). Left to ``make formal`` for time (each takes over two minutes on its
 own): the whole-top release proof and its cover, and the no-lost-write cover (a sweep
 completing with a host write to the tracked line during the copy). The broken variant
-below already shows, for the same harness, that such overlapping writes are reached. Skipped only when the formal tools are not installed in the virtualenv.
+below already shows, for the same harness, that such overlapping writes are reached.
+Skipped only when the formal tools are not installed in the virtualenv.
 """
 
 from pathlib import Path
