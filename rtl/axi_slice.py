@@ -76,7 +76,12 @@ class RegisterSlice(wiring.Component):
                 m.d.sync += [out_valid.eq(s_valid), out_data.eq(s_data)]
         with m.Elif(s_valid & ~skid_valid):
             # the output is stalled: park the beat accepted this cycle
-            m.d.sync += [skid_valid.eq(1), skid_data.eq(s_data)]
+            m.d.sync += skid_valid.eq(1)
+        # The skid register follows the input whenever it is empty, so its enable is a
+        # local flip-flop rather than the far side's READY (timing: that enable reaches
+        # every payload bit, next to the manager).
+        with m.If(~skid_valid):
+            m.d.sync += skid_data.eq(s_data)
 
 
 def slice_between(m, name, manager, subordinate, *, channels=("aw", "w", "b", "ar", "r")):

@@ -193,8 +193,24 @@ class MirrorController(wiring.Component):
                     with m.If(mode[i] != Mode.ACTIVE):
                         m.d.comb += result[i].eq(Err.BAD_STATE)
 
+        sel = Signal(range(n))   # the agent whose command the sequencer runs
         checked = [Signal(Err, name=f"checked{i}") for i in range(n)]
         m.d.sync += [checked[i].eq(result[i]) for i in range(n)]
+        # An ESTABLISH gives the slave the master's range. Which agent is that slave, and
+        # the range, are registered along with ``checked`` (exact for the same reason), so
+        # EXEC drives the far register block's write enable from two flip-flops (timing).
+        slave_of = [Signal(name=f"slave_of{k}") for k in range(n)]
+        slave_base = [Signal(32, name=f"slave_base{k}") for k in range(n)]
+        slave_size = [Signal(32, name=f"slave_size{k}") for k in range(n)]
+        for k in range(n):
+            hit = Const(0)
+            for i in range(n):
+                if i != k:
+                    hit = hit | ((sel == i) & (pend_op[i] == Op.ESTABLISH) &
+                                 (pend_peer[i] == k) & (result[i] == Err.OK))
+            m.d.sync += [slave_of[k].eq(hit),
+                         slave_base[k].eq(Array(r.base for r in regs)[sel]),
+                         slave_size[k].eq(Array(r.size for r in regs)[sel])]
 
         # ---- sequencer -----------------------------------------------------------------------
         # DRAIN: hold the host port until nothing is in flight. CHECK1..3: the check stages
@@ -204,7 +220,6 @@ class MirrorController(wiring.Component):
         # in CHECK3 is the result of the state at EXEC; sweep progress and
         # memory-error reports only touch agents that have no command pending (a sweeping
         # agent is busy; the host port is quiet).
-        sel = Signal(range(n))
         exec_now = Signal()
         with m.FSM(name="seq"):
             with m.State("IDLE"):
@@ -312,6 +327,8 @@ class MirrorController(wiring.Component):
                 with m.Else():
                     m.d.sync += err[i].eq(Err.OK)
             # execution of the pending command
+            m.d.comb += [r.range_we.eq(exec_now & slave_of[i]),
+                         r.range_base.eq(slave_base[i]), r.range_size.eq(slave_size[i])]
             with m.If(exec_now & (sel == i)):
                 m.d.sync += [pend[i].eq(0), err[i].eq(checked[i])]
                 with m.If((checked[i] == Err.OK) & (pend_op[i] == Op.SWEEP)):
@@ -332,9 +349,6 @@ class MirrorController(wiring.Component):
                                     continue
                                 with m.If(p == k):
                                     m.d.sync += [mode[k].eq(Mode.MIRROR_SLAVE), peer[k].eq(i)]
-                                    m.d.comb += [regs[k].range_we.eq(1),
-                                                 regs[k].range_base.eq(r.base),
-                                                 regs[k].range_size.eq(r.size)]
                         with m.Case(Op.RELEASE, Op.ABORT):
                             is_release = pend_op[i] == Op.RELEASE
                             m.d.sync += [mode[i].eq(Mux(is_release, Mode.IDLE, Mode.ACTIVE)),

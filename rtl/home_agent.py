@@ -193,8 +193,17 @@ class HomeAgent(wiring.Component):
         w_done = Signal()
         wr_age = Signal(range(SWEEP_AGE + 1))   # contested write grants the host won in a row
         wr_sel = Signal()        # 1: the sweep
-        wr_host_ok = self.host_wr.awvalid & (bpend[0] < MAX_WRITES)
-        wr_sweep_ok = self.sweep_wr.awvalid & (bpend[1] < MAX_WRITES)
+        # Room for one more write burst per source, one cycle old (timing: keeps the
+        # counters' compare off the grant and the ready). Safe: a source gets at most one
+        # AW per cycle, so a count a cycle ago below MAX_WRITES - 1 is below MAX_WRITES.
+        # An AW shown to the memory stays until accepted (``aw_shown``), whatever the
+        # stale flag says next; meanwhile its source's count cannot grow.
+        bp_room = [Signal(name=f"bp_room{k}", init=1) for k in range(2)]
+        for k in range(2):
+            m.d.sync += bp_room[k].eq(bpend[k] < MAX_WRITES - 1)
+        aw_shown = Signal()
+        wr_host_ok = self.host_wr.awvalid & bp_room[0]
+        wr_sweep_ok = self.sweep_wr.awvalid & bp_room[1]
         with m.If(wr_busy):
             m.d.comb += wr_sel.eq(wr_sel_q)
         with m.Elif(wr_host_ok & wr_sweep_ok):
@@ -209,7 +218,7 @@ class HomeAgent(wiring.Component):
         m.d.comb += mem.awid.eq(Mux(wr_sel, SWEEP_ID, HOST_ID))
         src_awvalid = Mux(wr_sel, self.sweep_wr.awvalid, self.host_wr.awvalid)
         src_wvalid = Mux(wr_sel, self.sweep_wr.wvalid, self.host_wr.wvalid)
-        room = Mux(wr_sel, bpend[1] < MAX_WRITES, bpend[0] < MAX_WRITES)
+        room = Mux(wr_sel, bp_room[1], bp_room[0]) | aw_shown
         owner = wr_busy | src_awvalid   # W may pass once its burst holds the channel
         r_sweep = mem.rvalid & (mem.rid == SWEEP_ID)   # gated: an idle memory may drive X IDs
         b_sweep = mem.bvalid & (mem.bid == SWEEP_ID)
@@ -235,6 +244,7 @@ class HomeAgent(wiring.Component):
             for src, mine in ((self.host_wr, mem.bvalid & ~b_sweep), (self.sweep_wr, b_sweep)):
                 m.d.comb += [src.bresp.eq(mem.bresp), src.bvalid.eq(mine)]
             aw_fire = mem.awvalid & mem.awready
+            m.d.sync += aw_shown.eq(mem.awvalid & ~mem.awready)
             wlast_fire = mem.wvalid & mem.wready & mem.wlast
             aw_now = aw_done | aw_fire
             w_now = w_done | wlast_fire
@@ -253,7 +263,8 @@ class HomeAgent(wiring.Component):
         with m.Else():
             # Answer locally; whatever the memory still sends is taken and dropped.
             m.d.comb += [mem.rready.eq(1), mem.bready.eq(1)]
-            m.d.sync += [rd_lock.eq(0), wr_busy.eq(0), aw_done.eq(0), w_done.eq(0)]
+            m.d.sync += [rd_lock.eq(0), wr_busy.eq(0), aw_done.eq(0), w_done.eq(0),
+                         aw_shown.eq(0)]
             for k, (src, q) in enumerate(zip(srcs_rd, rq)):
                 m.d.comb += [
                     src.arready.eq(q.w_rdy),

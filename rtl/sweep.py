@@ -107,9 +107,13 @@ class SweepEngine(wiring.Component):
         burst, depth = self._burst, self._depth
         ctrl, rd, wr = self.ctrl, self.rd, self.wr
 
-        desc = data.StructLayout({"offset": 32, "len": 9})
+        # A block's first write sub-burst (its lines ``n1``, its end, the lines left after
+        # it) is computed when the block's read is issued and travels with the block, so
+        # starting that sub-burst needs no arithmetic (timing).
+        desc = data.StructLayout({"offset": 32, "len": 9, "n1": 9, "left1": 9, "end1": 32})
         bdesc_layout = data.StructLayout({"offset": 32, "end": 32, "last": 1})
-        wdesc_layout = data.StructLayout({"offset": 32, "len": 9, "err": 1, "err_line": 32})
+        wdesc_layout = data.StructLayout({"offset": 32, "len": 9, "n1": 9, "left1": 9,
+                                          "end1": 32, "err": 1, "err_line": 32})
 
         m.submodules.data = dfifo = SyncFIFOBuffered(width=self._data_width, depth=depth)
         # Every block is in exactly one of these queues (or being written) from its read
@@ -172,6 +176,12 @@ class SweepEngine(wiring.Component):
         ]
         if not self._hazard_check:
             host_hit = 0
+        wburst = min(self._write_burst, burst)
+        # the block's descriptor, each field at its width (separate signals: Verilator
+        # takes one vector assigned field by field for a combinational loop)
+        blk_len, n1, left1, end1 = Signal(9), Signal(9), Signal(9), Signal(32)
+        m.d.comb += [blk_len.eq(blk), n1.eq(Mux(blk > wburst, wburst, blk)),
+                     left1.eq(blk - n1), end1.eq(nxt + n1)]
         issue = Signal()
         m.d.comb += issue.eq(running & ~failing & ~stopping & more & ~settle & room &
                              (blocks < _MAX_BLOCKS) & ~ar_pending & (thr_cnt == 0) &
@@ -179,7 +189,7 @@ class SweepEngine(wiring.Component):
         m.d.comb += [
             rd.araddr.eq(ar_addr), rd.arlen.eq(ar_len), rd.arsize.eq(3),
             rd.arburst.eq(Burst.INCR), rd.arvalid.eq(ar_pending),
-            rdesc.w_data.eq(Cat(nxt, blk)), rdesc.w_en.eq(issue),
+            rdesc.w_data.eq(Cat(nxt, blk_len, n1, left1, end1)), rdesc.w_en.eq(issue),
         ]
         with m.If(rd.arvalid & rd.arready):
             m.d.sync += ar_pending.eq(0)
@@ -211,7 +221,8 @@ class SweepEngine(wiring.Component):
                 m.d.comb += [
                     rdesc.r_en.eq(1),
                     wdesc.w_en.eq(1),
-                    wdesc.w_data.eq(Cat(rhead.offset, rhead.len, blk_err | beat_err,
+                    wdesc.w_data.eq(Cat(rhead.offset, rhead.len, rhead.n1, rhead.left1,
+                                        rhead.end1, blk_err | beat_err,
                                         Mux(blk_err, blk_err_line, rhead.offset + r_beat))),
                 ]
 
@@ -219,12 +230,12 @@ class SweepEngine(wiring.Component):
         # A block is written in sub-bursts of up to ``write_burst`` lines, each AW presented
         # together with its first W beat, so short bursts cost no bandwidth; they bound how
         # long a host write waits for the slave's write channel (see HomeAgent).
-        wburst = min(self._write_burst, burst)
         whead = data.View(wdesc_layout, wdesc.r_data)
         w_offset = Signal(32)    # first line of the current sub-burst
         w_lenm1 = Signal(8)      # its lines - 1 (awlen)
         w_end = Signal(32)       # w_offset + its lines, kept as a register
         w_left = Signal(9)       # lines of the block after this sub-burst
+        w_more = Signal()        # w_left != 0, kept as a register
         w_rem = Signal(9)        # beats after the current one (DISCARD: of the whole block)
         w_last = Signal()        # the current beat is the last: registered (timing)
         aw_pend = Signal()       # the sub-burst's AW is not yet accepted
@@ -235,16 +246,29 @@ class SweepEngine(wiring.Component):
             wr.awaddr.eq(w_offset << 3), wr.awlen.eq(w_lenm1), wr.awsize.eq(3),
             wr.awburst.eq(Burst.INCR),
             wr.wdata.eq(dfifo.r_data), wr.wstrb.eq(~0), wr.wlast.eq(w_last),
-            bdesc.w_data.eq(Cat(w_offset, w_end, w_left == 0)),
+            bdesc.w_data.eq(Cat(w_offset, w_end, ~w_more)),
             dfifo.r_en.eq(pop),
         ]
 
-        def sub_burst(offset, left):
-            # the next sub-burst: lines [offset, offset + min(left, wburst))
-            n = Mux(left > wburst, wburst, left)
-            m.d.sync += [w_offset.eq(offset), w_lenm1.eq(n - 1), w_end.eq(offset + n),
-                         w_left.eq(left - n), w_rem.eq(n - 1), w_last.eq(n == 1),
-                         aw_pend.eq(1), w_fin.eq(0)]
+        # The terms of the sub-burst after the current one (same block), one cycle behind
+        # ``w_end``/``w_left`` (timing: the 32-bit add then is off the handshake path).
+        # Exact: that sub-burst follows only a full one of ``wburst`` >= 2 beats, which
+        # lasts at least two cycles. With ``wburst`` = 1 a sub-burst can end in its first
+        # cycle, so there they are combinational.
+        nb_n = Signal(range(wburst + 1))
+        nb_end = Signal(32)
+        nb_left = Signal(9)
+        nb_domain = m.d.sync if wburst >= 2 else m.d.comb
+        nb_n_value = Mux(w_left > wburst, wburst, w_left)
+        nb_domain += [nb_n.eq(nb_n_value), nb_end.eq(w_end + nb_n_value),
+                      nb_left.eq(w_left - nb_n_value)]
+
+        def sub_burst(offset, n, end, left):
+            # the next sub-burst: lines [offset, end), n = end - offset of them, and
+            # ``left`` lines of the block after it
+            m.d.sync += [w_offset.eq(offset), w_lenm1.eq(n - 1), w_end.eq(end),
+                         w_left.eq(left), w_more.eq(left != 0), w_rem.eq(n - 1),
+                         w_last.eq(n == 1), aw_pend.eq(1), w_fin.eq(0)]
 
         def next_block(otherwise):
             # Taking the next block in the cycle the previous one ends saves a bubble per
@@ -258,10 +282,20 @@ class SweepEngine(wiring.Component):
                         m.d.sync += [failing.eq(1), err_line.eq(whead.err_line)]
                     m.next = "DISCARD"
                 with m.Else():
-                    sub_burst(whead.offset, whead.len)
+                    sub_burst(whead.offset, whead.n1, whead.end1, whead.left1)
                     m.next = "BURST"
             with m.Else():
                 m.next = otherwise
+
+        # Room in the response queue, one cycle old (timing: keeps the queue's level off
+        # the AW handshake). Safe: at most one entry is added per cycle, so a queue that
+        # had two free entries a cycle ago has one now. An AW once shown stays until
+        # accepted (``aw_shown``), whatever the stale flag says next: the queue cannot
+        # fill meanwhile, only this AW adds to it.
+        b_room = Signal()
+        aw_shown = Signal()
+        m.d.sync += [b_room.eq(bdesc.level < _MAX_SUB_BURSTS - 1),
+                     aw_shown.eq(wr.awvalid & ~wr.awready)]
 
         with m.FSM(name="write"):
             with m.State("IDLE"):
@@ -269,7 +303,7 @@ class SweepEngine(wiring.Component):
             with m.State("BURST"):
                 # AW waits for room to record the burst until its response
                 aw_fire = wr.awvalid & wr.awready
-                m.d.comb += [wr.awvalid.eq(aw_pend & bdesc.w_rdy), bdesc.w_en.eq(aw_fire),
+                m.d.comb += [wr.awvalid.eq(aw_pend & (b_room | aw_shown)), bdesc.w_en.eq(aw_fire),
                              wr.wvalid.eq(dfifo.r_rdy & ~w_fin),
                              pop.eq(wr.wvalid & wr.wready)]
                 with m.If(aw_fire):
@@ -279,8 +313,8 @@ class SweepEngine(wiring.Component):
                     with m.If(wr.wlast):
                         m.d.sync += w_fin.eq(1)
                 with m.If((~aw_pend | aw_fire) & (w_fin | (pop & wr.wlast))):
-                    with m.If(w_left != 0):
-                        sub_burst(w_end, w_left)
+                    with m.If(w_more):
+                        sub_burst(w_end, nb_n, nb_end, nb_left)
                     with m.Else():
                         next_block("IDLE")
             with m.State("DISCARD"):

@@ -6,6 +6,7 @@ managers' response channels. Each manager owns its own half of the memory, so ev
 must return exactly what that manager last wrote.
 """
 
+import itertools
 import os
 import random
 
@@ -15,6 +16,7 @@ from cocotb.triggers import ClockCycles, RisingEdge, ReadOnly
 from cocotbext.axi import (AxiBus, AxiMasterRead, AxiMasterWrite, AxiRam, AxiReadBus,
                            AxiResp, AxiWriteBus)
 
+from rtl.home_agent import MAX_WRITES
 from rtl.signatures import HOST_ID, SWEEP_ID
 from sim.tb import reset_dut
 
@@ -141,3 +143,62 @@ async def vanished_module_never_hangs(dut):
                for k, name in enumerate(("host", "sweep"))]
     for w in workers:
         await w
+
+
+@cocotb.test(timeout_time=100, timeout_unit="us")
+async def write_credits_hold_under_stalled_responses(dut):
+    """The memory withholds every write response: each source gets at most MAX_WRITES
+    bursts to the memory and no more (the limit is reached, not just respected), an AW
+    shown to the memory stays, with its payload, until accepted, and once the responses
+    flow every write completes with its data."""
+    seed = int(os.environ.get("MS_SEED", "1"))
+    tb = HomeAgentTB(dut, seed, 0.0)
+    await tb.reset()
+    b = tb.ram.write_if.b_channel
+    b.set_pause_generator(itertools.repeat(True))
+    b.queue_occupancy_limit = -1   # the RAM keeps taking writes while B is withheld
+    # AW ready withheld at random, so some AW is shown and waits as the count hits the limit
+    tb.ram.write_if.aw_channel.set_pause_generator(_pauses(tb.rng, 0.5))
+    aw = tb.ram.write_if.aw_channel.bus
+    bb = b.bus
+    outstanding = {HOST_ID: 0, SWEEP_ID: 0}
+    peak = dict(outstanding)
+    held = None
+
+    async def monitor():
+        nonlocal held
+        while True:
+            await RisingEdge(dut.clk)
+            await ReadOnly()
+            valid, ready = int(aw.awvalid.value), int(aw.awready.value)
+            shown = (int(aw.awaddr.value), int(aw.awid.value), int(aw.awlen.value))
+            if held is not None:
+                assert valid and shown == held, "AW changed or withdrawn before its READY"
+            held = shown if valid and not ready else None
+            if valid and ready:
+                outstanding[shown[1]] += 1
+            if int(bb.bvalid.value) and int(bb.bready.value):
+                outstanding[int(bb.bid.value)] -= 1
+            for k, n in outstanding.items():
+                assert n <= MAX_WRITES, f"ID {k}: {n} write bursts at the memory"
+                peak[k] = max(peak[k], n)
+
+    cocotb.start_soon(monitor())
+    writes = []
+    for name in ("host", "sweep"):
+        _, wr = tb.sources[name]
+        base = 0 if name == "host" else MEM_BYTES // 2
+        for i in range(MAX_WRITES + 5):
+            data = bytes([(i * 7 + len(name)) & 0xFF]) * 8
+            writes.append((base + i * 64, data,
+                           cocotb.start_soon(wr.write(base + i * 64, data, awid=0))))
+    await ClockCycles(dut.clk, 200)
+    # the room flag is a cycle old, so the count stops at MAX_WRITES - 1 or MAX_WRITES
+    assert min(peak.values()) >= MAX_WRITES - 1, f"the limit was never reached: {peak}"
+    assert not any(t.done() for _, _, t in writes), "a write completed with B withheld"
+    b.clear_pause_generator()
+    b.pause = False
+    for addr, data, task in writes:
+        assert (await task).resp == AxiResp.OKAY
+        assert tb.ram.read(addr, 8) == data
+    assert outstanding == {HOST_ID: 0, SWEEP_ID: 0}
