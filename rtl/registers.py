@@ -247,7 +247,10 @@ class ControlRegisters(wiring.Component):
         def merge(old):
             return (old & ~bytemask) | (w_data & bytemask)
 
-        ok = Signal()  # the write is accepted (else SLVERR, nothing changes)
+        # the write is accepted (else SLVERR, nothing changes). Each register's enable
+        # tests its own condition rather than ``ok``, the multiplexer of all of them
+        # (timing: the enables reach registers all over the chip).
+        ok = Signal()
         with m.If(do_write):
             m.d.sync += [aw_full.eq(0), w_full.eq(0), b_valid.eq(1),
                          b_resp.eq(Mux(ok, Resp.OKAY, Resp.SLVERR))]
@@ -262,7 +265,7 @@ class ControlRegisters(wiring.Component):
                 with m.If(w_addr == reg.offset):
                     new = merge(sig)
                     m.d.comb += ok.eq(w_fits16)
-                    with m.If(do_write & ok):
+                    with m.If(do_write & w_fits16):
                         m.d.sync += sig.eq(new)
 
         ar = regmap.agent_reg
@@ -281,7 +284,7 @@ class ControlRegisters(wiring.Component):
                     for name in ("BASE", "SIZE"):
                         with m.Case(ar(name).offset):
                             m.d.comb += ok.eq(~a.range_lock)
-                            with m.If(do_write & ok):
+                            with m.If(do_write & ~a.range_lock):
                                 m.d.sync += s[name].eq(merge(s[name]))
                     for name in ("SWEEP_START", "SWEEP_COUNT"):
                         with m.Case(ar(name).offset):
@@ -291,22 +294,22 @@ class ControlRegisters(wiring.Component):
                     with m.Case(ar("THROTTLE").offset):
                         new = merge(s["THROTTLE"])
                         m.d.comb += ok.eq(w_fits16)
-                        with m.If(do_write & ok):
+                        with m.If(do_write & w_fits16):
                             m.d.sync += s["THROTTLE"].eq(new)
                     with m.Case(ar("IRQ_EN").offset):
                         new = merge(s["IRQ_EN"])
                         m.d.comb += ok.eq(w_fits5)
-                        with m.If(do_write & ok):
+                        with m.If(do_write & w_fits5):
                             m.d.sync += s["IRQ_EN"].eq(new)
                     with m.Case(ar("EVENTS").offset):
                         new = w_data & bytemask
                         m.d.comb += ok.eq(w_fits5)
-                        with m.If(do_write & ok):
+                        with m.If(do_write & w_fits5):
                             m.d.comb += clear.eq(new)
                     with m.Case(sc.offset):
                         new = merge(s["SLOT_CTRL"])
                         m.d.comb += ok.eq(w_slot_ok)
-                        with m.If(do_write & ok):
+                        with m.If(do_write & w_slot_ok):
                             refuse = a.power_protect & ~new[sc.power_en.lsb]
                             m.d.sync += s["SLOT_CTRL"].eq(new | refuse)
                             m.d.comb += power_refused.eq(refuse)

