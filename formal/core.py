@@ -34,18 +34,21 @@ RANGE_LINES = 512
 
 
 class MirrorCore(wiring.Component):
-    def __init__(self, *, addr_width=32, id_width=2, sweep_burst=2, sweep_depth=4,
-                 hazard_check=True):
+    def __init__(self, *, addr_width=32, data_width=64, id_width=2, sweep_burst=2,
+                 sweep_depth=4, hazard_check=True):
         self._aw = addr_width
+        self._dw = data_width
         self._idw = id_width
         self._burst = sweep_burst
         self._depth = sweep_depth
         self._hazard_check = hazard_check
         super().__init__({
-            "s_axi": In(AXI4Signature(addr_width=addr_width, data_width=64,
+            "s_axi": In(AXI4Signature(addr_width=addr_width, data_width=data_width,
                                       id_width=id_width, read=False)),
-            "m_axi_mem0": Out(AXI4Signature(addr_width=32, data_width=64, id_width=id_width)),
-            "m_axi_mem1": Out(AXI4Signature(addr_width=32, data_width=64, id_width=id_width)),
+            "m_axi_mem0": Out(AXI4Signature(addr_width=32, data_width=data_width,
+                                            id_width=id_width)),
+            "m_axi_mem1": Out(AXI4Signature(addr_width=32, data_width=data_width,
+                                            id_width=id_width)),
             "sweep_start": In(1), "sweep_first": In(32), "sweep_count": In(32),
             "sweep_done": Out(1), "sweep_progress_valid": Out(1),
             "sweep_progress_end": Out(32),
@@ -53,9 +56,9 @@ class MirrorCore(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        axi = dict(addr_width=32, data_width=64, id_width=self._idw)
+        axi = dict(addr_width=32, data_width=self._dw, id_width=self._idw)
         m.submodules.wr = wr = HostWriteEngine(agents=2, addr_width=self._aw,
-                                               id_width=self._idw,
+                                               data_width=self._dw, id_width=self._idw,
                                                hazard_check=self._hazard_check)
         m.submodules.ha0 = ha0 = HomeAgent(**axi)
         m.submodules.ha1 = ha1 = HomeAgent(**axi)

@@ -30,21 +30,21 @@
 // Responses are always OKAY (no memory errors are modelled).
 // Asserts the AXI rules on the port's manager side (the DUT's outputs).
 // ---------------------------------------------------------------------------------------
-module ms_mem_model #(parameter K = 2, parameter IDW = 2) (
+module ms_mem_model #(parameter K = 2, parameter IDW = 2, parameter DW = 64) (
     input  wire clk, input wire rst,
     input  wire [IDW-1:0] awid, input wire [31:0] awaddr, input wire [7:0] awlen,
     input  wire [2:0] awsize, input wire [1:0] awburst, input wire awvalid,
     output wire awready,
-    input  wire [63:0] wdata, input wire [7:0] wstrb, input wire wlast, input wire wvalid,
-    output wire wready,
+    input  wire [DW-1:0] wdata, input wire [DW/8-1:0] wstrb, input wire wlast,
+    input  wire wvalid, output wire wready,
     output reg  [IDW-1:0] bid, output wire [1:0] bresp, output reg bvalid, input wire bready,
     input  wire [IDW-1:0] arid, input wire [31:0] araddr, input wire [7:0] arlen,
     input  wire [2:0] arsize, input wire [1:0] arburst, input wire arvalid,
     output wire arready,
-    output reg  [IDW-1:0] rid, output reg [63:0] rdata, output wire [1:0] rresp,
+    output reg  [IDW-1:0] rid, output reg [DW-1:0] rdata, output wire [1:0] rresp,
     output wire rlast, output reg rvalid, input wire rready,
     input  wire [31:0] track,       // tracked line (module-local)
-    output reg  [63:0] val,         // the tracked line's content (free initial value)
+    output reg  [DW-1:0] val,       // the tracked line's content (free initial value)
     output wire wr_busy,            // a write burst is open or its response not yet taken
     output wire any_req             // some request is presented (for "nothing reaches me")
 );
@@ -52,7 +52,7 @@ module ms_mem_model #(parameter K = 2, parameter IDW = 2) (
     always @(posedge clk) past <= 1;
 
     wire s_aw = $anyseq, s_w = $anyseq, s_b = $anyseq, s_ar = $anyseq, s_r = $anyseq;
-    wire [63:0] junk = $anyseq;
+    wire [DW-1:0] junk = $anyseq;
     reg [3:0] c_aw = 0, c_w = 0, c_b = 0, c_ar = 0, c_r = 0;
 
     // ---- write side ----
@@ -79,7 +79,7 @@ module ms_mem_model #(parameter K = 2, parameter IDW = 2) (
         end
         if (w_hs) begin
             if ((w_addr >> 3) == track)
-                for (i = 0; i < 8; i = i + 1)
+                for (i = 0; i < DW/8; i = i + 1)
                     if (wstrb[i]) val[8*i +: 8] <= wdata[8*i +: 8];
             w_addr <= w_aligned + (32'd1 << w_size);
             w_cnt <= w_cnt + 1;
@@ -128,7 +128,7 @@ module ms_mem_model #(parameter K = 2, parameter IDW = 2) (
     // ---- AXI rules on the DUT's side of the port ----
     reg aw_st = 0, w_st = 0, ar_st = 0;
     reg [IDW+32+8+3+2-1:0] aw_q, ar_q;
-    reg [64+8+1-1:0] w_q;
+    reg [DW+DW/8+1-1:0] w_q;
     always @(posedge clk) begin
         aw_st <= awvalid & ~awready & ~rst; aw_q <= {awid, awaddr, awlen, awsize, awburst};
         ar_st <= arvalid & ~arready & ~rst; ar_q <= {arid, araddr, arlen, arsize, arburst};
@@ -158,23 +158,23 @@ endmodule
 // ---------------------------------------------------------------------------------------
 module ms_host #(parameter IDW = 2, parameter MAXLEN = 1, parameter ADDR_LIMIT = 32'h2000,
                  parameter K = 3, parameter LIVE = 0,
-                 parameter READS = 1) (
+                 parameter READS = 1, parameter DW = 64) (
     input  wire clk, input wire rst, input wire enable,
     output wire [IDW-1:0] awid, output wire [31:0] awaddr, output wire [7:0] awlen,
     output wire [2:0] awsize, output wire [1:0] awburst, output wire awvalid,
     input  wire awready,
-    output wire [63:0] wdata, output wire [7:0] wstrb, output wire wlast, output wire wvalid,
-    input  wire wready,
+    output wire [DW-1:0] wdata, output wire [DW/8-1:0] wstrb, output wire wlast,
+    output wire wvalid, input  wire wready,
     input  wire [IDW-1:0] bid, input wire [1:0] bresp, input wire bvalid, output wire bready,
     output wire [IDW-1:0] arid, output wire [31:0] araddr, output wire [7:0] arlen,
     output wire [2:0] arsize, output wire [1:0] arburst, output wire arvalid,
     input  wire arready,
-    input  wire [IDW-1:0] rid, input wire [63:0] rdata, input wire [1:0] rresp,
+    input  wire [IDW-1:0] rid, input wire [DW-1:0] rdata, input wire [1:0] rresp,
     input  wire rlast, input wire rvalid, output wire rready,
     input  wire [31:0] track_host,    // tracked line as a host line address
-    input  wire [63:0] shadow_init,
+    input  wire [DW-1:0] shadow_init,
     input  wire check_reads,          // check read data of the tracked line against the shadow
-    output reg  [63:0] shadow,        // last completed host write to the tracked line
+    output reg  [DW-1:0] shadow,      // last completed host write to the tracked line
     output wire wr_out,               // a host write is outstanding (AW taken, B not yet)
     output reg  wrote_track,          // a host write to the tracked line completed OKAY
     output reg  read_track_ok,        // a checked read of the tracked line returned data
@@ -204,7 +204,7 @@ module ms_host #(parameter IDW = 2, parameter MAXLEN = 1, parameter ADDR_LIMIT =
     reg [IDW-1:0] wid;
     reg [31:0] wa;                // current beat's byte address
     reg [2:0] ws;
-    reg [63:0] pend; reg [7:0] pend_m;   // bytes of the tracked line written by this burst
+    reg [DW-1:0] pend; reg [DW/8-1:0] pend_m;   // bytes of the tracked line written by this burst
     reg wgood;                    // INCR, size <= 3, no 4 KiB crossing
     reg [7:0] wage = 0;
     assign wr_out = wo;
@@ -227,13 +227,13 @@ module ms_host #(parameter IDW = 2, parameter MAXLEN = 1, parameter ADDR_LIMIT =
             wc <= wc + 1;
             wa <= wa_al + (32'd1 << ws);
             if ((wa >> 3) == track_host)
-                for (i = 0; i < 8; i = i + 1)
+                for (i = 0; i < DW/8; i = i + 1)
                     if (wstrb[i]) begin pend[8*i +: 8] <= wdata[8*i +: 8]; pend_m[i] <= 1; end
         end
         if (b_hs) begin
             wo <= 0;
             if (bresp == 2'b00) begin
-                for (i = 0; i < 8; i = i + 1)
+                for (i = 0; i < DW/8; i = i + 1)
                     if (pend_m[i]) shadow[8*i +: 8] <= pend[8*i +: 8];
                 if (pend_m != 0) wrote_track <= 1;
             end
@@ -291,7 +291,7 @@ module ms_host #(parameter IDW = 2, parameter MAXLEN = 1, parameter ADDR_LIMIT =
     // ---- assumptions on the solver's side (AXI manager rules, and the traffic window) ----
     reg aw_st = 0, w_st = 0, ar_st = 0;
     reg [IDW+32+8+3+2-1:0] aw_q, ar_q;
-    reg [64+8+1-1:0] w_q;
+    reg [DW+DW/8+1-1:0] w_q;
     always @(posedge clk) begin
         aw_st <= awvalid & ~awready; aw_q <= {awid, awaddr, awlen, awsize, awburst};
         ar_st <= arvalid & ~arready; ar_q <= {arid, araddr, arlen, arsize, arburst};
@@ -316,7 +316,7 @@ module ms_host #(parameter IDW = 2, parameter MAXLEN = 1, parameter ADDR_LIMIT =
     // ---- AXI rules on the DUT's side (subordinate outputs) ----
     reg b_st = 0, r_st = 0;
     reg [IDW+2-1:0] b_q;
-    reg [IDW+64+2+1-1:0] r_q;
+    reg [IDW+DW+2+1-1:0] r_q;
     always @(posedge clk) begin
         b_st <= bvalid & ~bready & ~rst; b_q <= {bid, bresp};
         r_st <= rvalid & ~rready & ~rst; r_q <= {rid, rdata, rresp, rlast};
@@ -390,7 +390,7 @@ endmodule
 `endif
 
 module formal_top (input wire clk);
-    localparam IDW = 2;
+    localparam IDW = 2, DW = 64;
     reg past = 0;
     always @(posedge clk) past <= 1;
     wire rst = ~past;                       // reset high in the first cycle only
@@ -405,7 +405,7 @@ module formal_top (input wire clk);
     wire [31:0] p``_awaddr, p``_araddr; wire [7:0] p``_awlen, p``_arlen; \
     wire [2:0] p``_awsize, p``_arsize; wire [1:0] p``_awburst, p``_arburst; \
     wire p``_awvalid, p``_awready, p``_arvalid, p``_arready; \
-    wire [63:0] p``_wdata, p``_rdata; wire [7:0] p``_wstrb; \
+    wire [DW-1:0] p``_wdata, p``_rdata; wire [DW/8-1:0] p``_wstrb; \
     wire p``_wlast, p``_wvalid, p``_wready; wire [1:0] p``_bresp, p``_rresp; \
     wire p``_bvalid, p``_bready, p``_rlast, p``_rvalid, p``_rready;
     `AXI_WIRES(h)
@@ -693,14 +693,26 @@ endmodule
 // flight, the slave's copy equals the master's, and the master holds the last completed
 // host write.
 // ---------------------------------------------------------------------------------------
+`ifndef CORE_DW
+`define CORE_DW 64
+`endif
+`ifndef CORE_IDW
+`define CORE_IDW 2
+`endif
+`ifndef TRACK_BITS
+`define TRACK_BITS 32
+`endif
 module formal_core (input wire clk);
-    localparam IDW = 2;
+    localparam IDW = `CORE_IDW, DW = `CORE_DW;
     reg past = 0;
     always @(posedge clk) past <= 1;
     wire rst = ~past;
 
-    wire [31:0] track = $anyconst;
-    wire [63:0] init0 = $anyconst, init1 = $anyconst;
+    // the tracked line: any line below NSWEEP (TRACK_BITS wide, so that a solver never
+    // has to learn that the upper bits of a 32-bit choice are zero)
+    wire [`TRACK_BITS-1:0] track_choice = $anyconst;
+    wire [31:0] track = track_choice;
+    wire [DW-1:0] init0 = $anyconst, init1 = $anyconst;
     `AXI_WIRES(h)
     `AXI_WIRES(m0)
     `AXI_WIRES(m1)
@@ -730,17 +742,17 @@ module formal_core (input wire clk);
     assign h_rvalid = 0; assign h_rid = 0; assign h_rdata = 0; assign h_rresp = 0;
     assign h_rlast = 0; assign h_arready = 0;
 
-    wire [63:0] val0, val1;
+    wire [DW-1:0] val0, val1;
     wire m0_busy, m1_busy, m0_req, m1_req;
-    ms_mem_model #(.IDW(IDW)) mem0 (.clk(clk), .rst(rst), `MEM_PORTS(m0), .track(track),
+    ms_mem_model #(.IDW(IDW), .DW(DW)) mem0 (.clk(clk), .rst(rst), `MEM_PORTS(m0), .track(track),
         .val(val0), .wr_busy(m0_busy), .any_req(m0_req));
-    ms_mem_model #(.IDW(IDW)) mem1 (.clk(clk), .rst(rst), `MEM_PORTS(m1), .track(track),
+    ms_mem_model #(.IDW(IDW), .DW(DW)) mem1 (.clk(clk), .rst(rst), `MEM_PORTS(m1), .track(track),
         .val(val1), .wr_busy(m1_busy), .any_req(m1_req));
     always @* if (!past) assume (val0 == init0 && val1 == init1);
 
-    wire [63:0] shadow;
+    wire [DW-1:0] shadow;
     wire wr_out, wrote_track, read_track_ok, write_track_now;
-    ms_host #(.IDW(IDW), .READS(0), .ADDR_LIMIT(`HOST_LIMIT)) host (.clk(clk), .rst(rst),
+    ms_host #(.IDW(IDW), .DW(DW), .READS(0), .ADDR_LIMIT(`HOST_LIMIT)) host (.clk(clk), .rst(rst),
         .enable(1'b1), `MEM_PORTS(h), .track_host(track), .shadow_init(init0),
         .check_reads(1'b0), .shadow(shadow), .wr_out(wr_out), .wrote_track(wrote_track),
         .read_track_ok(read_track_ok), .write_track_now(write_track_now));

