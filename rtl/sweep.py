@@ -1,6 +1,6 @@
 """The sweep (copy) engine of a mirror pair."""
 
-from amaranth.hdl import Module, Signal, Mux, Cat
+from amaranth.hdl import Module, Signal, Mux, Cat, Const
 from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFO, SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
@@ -107,13 +107,17 @@ class SweepEngine(wiring.Component):
         burst, depth = self._burst, self._depth
         ctrl, rd, wr = self.ctrl, self.rd, self.wr
 
-        # A block's first write sub-burst (its lines ``n1``, its end, the lines left after
-        # it) is computed when the block's read is issued and travels with the block, so
-        # starting that sub-burst needs no arithmetic (timing).
-        desc = data.StructLayout({"offset": 32, "len": 9, "n1": 9, "left1": 9, "end1": 32})
+        # A block's lines - 1 (and whether it is one line), and its first write sub-burst
+        # (lines - 1, whether that is one line, its end, the lines of the block left after
+        # it and whether there are any) are computed when the block's read is issued and
+        # travel with the block, so starting that sub-burst, or discarding the block, needs
+        # no arithmetic (timing). A block's write descriptor is its read descriptor and the
+        # outcome of its read.
+        block_fields = {"offset": 32, "lenm1": 8, "len1": 1, "n1m1": 8, "one1": 1,
+                        "left1": 9, "more1": 1, "end1": 32}
+        desc = data.StructLayout(block_fields)
         bdesc_layout = data.StructLayout({"offset": 32, "end": 32, "last": 1})
-        wdesc_layout = data.StructLayout({"offset": 32, "len": 9, "n1": 9, "left1": 9,
-                                          "end1": 32, "err": 1, "err_line": 32})
+        wdesc_layout = data.StructLayout({**block_fields, "err": 1, "err_line": 32})
 
         m.submodules.data = dfifo = SyncFIFOBuffered(width=self._data_width, depth=depth)
         # Every block is in exactly one of these queues (or being written) from its read
@@ -177,11 +181,19 @@ class SweepEngine(wiring.Component):
         if not self._hazard_check:
             host_hit = 0
         wburst = min(self._write_burst, burst)
-        # the block's descriptor, each field at its width (separate signals: Verilator
-        # takes one vector assigned field by field for a combinational loop)
-        blk_len, n1, left1, end1 = Signal(9), Signal(9), Signal(9), Signal(32)
-        m.d.comb += [blk_len.eq(blk), n1.eq(Mux(blk > wburst, wburst, blk)),
-                     left1.eq(blk - n1), end1.eq(nxt + n1)]
+        # The block's descriptor, each field a named signal at its own width, zero-padded
+        # into the queue (Verilator takes a vector assigned field by field, or a
+        # subtraction's borrow bits copied from one another, for a combinational loop).
+        blk_lenm1 = Signal(range(burst))
+        n1 = Signal(range(wburst + 1))
+        n1m1 = Signal(range(wburst))
+        left1 = Signal(range(burst + 1))
+        end1 = Signal(32)
+        m.d.comb += [blk_lenm1.eq(blk - 1), n1.eq(Mux(blk > wburst, wburst, blk)),
+                     n1m1.eq(n1 - 1), left1.eq(blk - n1), end1.eq(nxt + n1)]
+
+        def pad(value, width):
+            return Cat(value, Const(0, width - len(value)))
         issue = Signal()
         m.d.comb += issue.eq(running & ~failing & ~stopping & more & ~settle & room &
                              (blocks < _MAX_BLOCKS) & ~ar_pending & (thr_cnt == 0) &
@@ -189,14 +201,16 @@ class SweepEngine(wiring.Component):
         m.d.comb += [
             rd.araddr.eq(ar_addr), rd.arlen.eq(ar_len), rd.arsize.eq(3),
             rd.arburst.eq(Burst.INCR), rd.arvalid.eq(ar_pending),
-            rdesc.w_data.eq(Cat(nxt, blk_len, n1, left1, end1)), rdesc.w_en.eq(issue),
+            rdesc.w_data.eq(Cat(nxt, pad(blk_lenm1, 8), blk == 1, pad(n1m1, 8), n1 == 1,
+                                pad(left1, 9), blk > wburst, end1)),
+            rdesc.w_en.eq(issue),
         ]
         with m.If(rd.arvalid & rd.arready):
             m.d.sync += ar_pending.eq(0)
         with m.If(thr_cnt != 0):
             m.d.sync += thr_cnt.eq(thr_cnt - 1)
         with m.If(issue):
-            m.d.sync += [ar_pending.eq(1), ar_addr.eq(nxt << 3), ar_len.eq(blk - 1),
+            m.d.sync += [ar_pending.eq(1), ar_addr.eq(nxt << 3), ar_len.eq(blk_lenm1),
                          nxt.eq(nxt + blk), remain.eq(remain - blk),
                          claim_hi.eq(claim_hi + blk),
                          thr_cnt.eq(self.throttle), settle.eq(1)]
@@ -221,8 +235,7 @@ class SweepEngine(wiring.Component):
                 m.d.comb += [
                     rdesc.r_en.eq(1),
                     wdesc.w_en.eq(1),
-                    wdesc.w_data.eq(Cat(rhead.offset, rhead.len, rhead.n1, rhead.left1,
-                                        rhead.end1, blk_err | beat_err,
+                    wdesc.w_data.eq(Cat(rdesc.r_data, blk_err | beat_err,
                                         Mux(blk_err, blk_err_line, rhead.offset + r_beat))),
                 ]
 
@@ -255,20 +268,24 @@ class SweepEngine(wiring.Component):
         # Exact: that sub-burst follows only a full one of ``wburst`` >= 2 beats, which
         # lasts at least two cycles. With ``wburst`` = 1 a sub-burst can end in its first
         # cycle, so there they are combinational.
-        nb_n = Signal(range(wburst + 1))
+        nb_nm1 = Signal(8)       # its lines - 1
+        nb_one = Signal()        # it is one line
         nb_end = Signal(32)
         nb_left = Signal(9)
+        nb_more = Signal()       # lines are left after it
         nb_domain = m.d.sync if wburst >= 2 else m.d.comb
         nb_n_value = Mux(w_left > wburst, wburst, w_left)
-        nb_domain += [nb_n.eq(nb_n_value), nb_end.eq(w_end + nb_n_value),
-                      nb_left.eq(w_left - nb_n_value)]
+        nb_domain += [nb_nm1.eq(nb_n_value - 1), nb_one.eq(nb_n_value == 1),
+                      nb_end.eq(w_end + nb_n_value), nb_left.eq(w_left - nb_n_value),
+                      nb_more.eq(w_left > wburst)]
 
-        def sub_burst(offset, n, end, left):
-            # the next sub-burst: lines [offset, end), n = end - offset of them, and
-            # ``left`` lines of the block after it
-            m.d.sync += [w_offset.eq(offset), w_lenm1.eq(n - 1), w_end.eq(end),
-                         w_left.eq(left), w_more.eq(left != 0), w_rem.eq(n - 1),
-                         w_last.eq(n == 1), aw_pend.eq(1), w_fin.eq(0)]
+        def sub_burst(offset, nm1, one, end, left, more):
+            # the next sub-burst: lines [offset, end), nm1 + 1 of them (``one``: just one),
+            # and ``left`` lines of the block after it (``more``: some). Only registers
+            # are loaded here, nothing is computed (timing).
+            m.d.sync += [w_offset.eq(offset), w_lenm1.eq(nm1), w_end.eq(end),
+                         w_left.eq(left), w_more.eq(more), w_rem.eq(nm1),
+                         w_last.eq(one), aw_pend.eq(1), w_fin.eq(0)]
 
         def next_block(otherwise):
             # Taking the next block in the cycle the previous one ends saves a bubble per
@@ -276,13 +293,14 @@ class SweepEngine(wiring.Component):
             with m.If(wdesc.r_rdy):
                 m.d.comb += wdesc.r_en.eq(1)
                 with m.If(whead.err | failing | stopping):
-                    m.d.sync += [w_offset.eq(whead.offset), w_rem.eq(whead.len - 1),
-                                 w_last.eq(whead.len == 1)]
+                    m.d.sync += [w_offset.eq(whead.offset), w_rem.eq(whead.lenm1),
+                                 w_last.eq(whead.len1)]
                     with m.If(whead.err & ~failing):
                         m.d.sync += [failing.eq(1), err_line.eq(whead.err_line)]
                     m.next = "DISCARD"
                 with m.Else():
-                    sub_burst(whead.offset, whead.n1, whead.end1, whead.left1)
+                    sub_burst(whead.offset, whead.n1m1, whead.one1, whead.end1, whead.left1,
+                              whead.more1)
                     m.next = "BURST"
             with m.Else():
                 m.next = otherwise
@@ -314,7 +332,7 @@ class SweepEngine(wiring.Component):
                         m.d.sync += w_fin.eq(1)
                 with m.If((~aw_pend | aw_fire) & (w_fin | (pop & wr.wlast))):
                     with m.If(w_more):
-                        sub_burst(w_end, nb_n, nb_end, nb_left)
+                        sub_burst(w_end, nb_nm1, nb_one, nb_end, nb_left, nb_more)
                     with m.Else():
                         next_block("IDLE")
             with m.State("DISCARD"):
