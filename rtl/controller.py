@@ -200,17 +200,17 @@ class MirrorController(wiring.Component):
         # the range, are registered along with ``checked`` (exact for the same reason), so
         # EXEC drives the far register block's write enable from two flip-flops (timing).
         slave_of = [Signal(name=f"slave_of{k}") for k in range(n)]
-        slave_base = [Signal(32, name=f"slave_base{k}") for k in range(n)]
-        slave_size = [Signal(32, name=f"slave_size{k}") for k in range(n)]
+        slave_base = Signal(32)    # the range of the agent whose command runs
+        slave_size = Signal(32)
+        m.d.sync += [slave_base.eq(Array(r.base for r in regs)[sel]),
+                     slave_size.eq(Array(r.size for r in regs)[sel])]
         for k in range(n):
             hit = Const(0)
             for i in range(n):
                 if i != k:
                     hit = hit | ((sel == i) & (pend_op[i] == Op.ESTABLISH) &
                                  (pend_peer[i] == k) & (result[i] == Err.OK))
-            m.d.sync += [slave_of[k].eq(hit),
-                         slave_base[k].eq(Array(r.base for r in regs)[sel]),
-                         slave_size[k].eq(Array(r.size for r in regs)[sel])]
+            m.d.sync += slave_of[k].eq(hit)
 
         # ---- sequencer -----------------------------------------------------------------------
         # DRAIN: hold the host port until nothing is in flight. CHECK1..3: the check stages
@@ -328,7 +328,7 @@ class MirrorController(wiring.Component):
                     m.d.sync += err[i].eq(Err.OK)
             # execution of the pending command
             m.d.comb += [r.range_we.eq(exec_now & slave_of[i]),
-                         r.range_base.eq(slave_base[i]), r.range_size.eq(slave_size[i])]
+                         r.range_base.eq(slave_base), r.range_size.eq(slave_size)]
             with m.If(exec_now & (sel == i)):
                 m.d.sync += [pend[i].eq(0), err[i].eq(checked[i])]
                 with m.If((checked[i] == Err.OK) & (pend_op[i] == Op.SWEEP)):

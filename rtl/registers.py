@@ -248,12 +248,17 @@ class ControlRegisters(wiring.Component):
             return (old & ~bytemask) | (w_data & bytemask)
 
         # the write is accepted (else SLVERR, nothing changes). Each register's enable
-        # tests its own condition rather than ``ok``, the multiplexer of all of them
-        # (timing: the enables reach registers all over the chip).
+        # tests its own condition (``accepted``) rather than ``ok``, the multiplexer of
+        # all of them (timing: the enables reach registers all over the chip).
         ok = Signal()
         with m.If(do_write):
             m.d.sync += [aw_full.eq(0), w_full.eq(0), b_valid.eq(1),
                          b_resp.eq(Mux(ok, Resp.OKAY, Resp.SLVERR))]
+
+        def accepted(cond):
+            """The addressed register's condition: sets ``ok``; its write enable."""
+            m.d.comb += ok.eq(cond)
+            return do_write & cond
 
         w_addr = Signal(12)
         m.d.comb += w_addr.eq(Cat(Const(0, 2), aw_addr[2:]))
@@ -264,8 +269,7 @@ class ControlRegisters(wiring.Component):
             for reg, sig in ((gr("DEBOUNCE"), g_debounce), (gr("BLINK"), g_blink)):
                 with m.If(w_addr == reg.offset):
                     new = merge(sig)
-                    m.d.comb += ok.eq(w_fits16)
-                    with m.If(do_write & w_fits16):
+                    with m.If(accepted(w_fits16)):
                         m.d.sync += sig.eq(new)
 
         ar = regmap.agent_reg
@@ -283,8 +287,7 @@ class ControlRegisters(wiring.Component):
                 with m.Switch(w_off):
                     for name in ("BASE", "SIZE"):
                         with m.Case(ar(name).offset):
-                            m.d.comb += ok.eq(~a.range_lock)
-                            with m.If(do_write & ~a.range_lock):
+                            with m.If(accepted(~a.range_lock)):
                                 m.d.sync += s[name].eq(merge(s[name]))
                     for name in ("SWEEP_START", "SWEEP_COUNT"):
                         with m.Case(ar(name).offset):
@@ -293,23 +296,19 @@ class ControlRegisters(wiring.Component):
                                 m.d.sync += s[name].eq(merge(s[name]))
                     with m.Case(ar("THROTTLE").offset):
                         new = merge(s["THROTTLE"])
-                        m.d.comb += ok.eq(w_fits16)
-                        with m.If(do_write & w_fits16):
+                        with m.If(accepted(w_fits16)):
                             m.d.sync += s["THROTTLE"].eq(new)
                     with m.Case(ar("IRQ_EN").offset):
                         new = merge(s["IRQ_EN"])
-                        m.d.comb += ok.eq(w_fits5)
-                        with m.If(do_write & w_fits5):
+                        with m.If(accepted(w_fits5)):
                             m.d.sync += s["IRQ_EN"].eq(new)
                     with m.Case(ar("EVENTS").offset):
                         new = w_data & bytemask
-                        m.d.comb += ok.eq(w_fits5)
-                        with m.If(do_write & w_fits5):
+                        with m.If(accepted(w_fits5)):
                             m.d.comb += clear.eq(new)
                     with m.Case(sc.offset):
                         new = merge(s["SLOT_CTRL"])
-                        m.d.comb += ok.eq(w_slot_ok)
-                        with m.If(do_write & w_slot_ok):
+                        with m.If(accepted(w_slot_ok)):
                             refuse = a.power_protect & ~new[sc.power_en.lsb]
                             m.d.sync += s["SLOT_CTRL"].eq(new | refuse)
                             m.d.comb += power_refused.eq(refuse)

@@ -10,14 +10,14 @@ import re
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, Edge, First, ReadWrite, RisingEdge
+from cocotb.triggers import ClockCycles, Edge, First, ReadOnly, ReadWrite, RisingEdge
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiMaster, AxiRam, AxiResp
 
 from rtl import regmap
 from rtl.regmap import Err, Mode, Op, agent_offset, agent_reg
 from sim.memory import PipelinedMemory, add_read_latency, check_capacity
 
-__all__ = ["SlotModel", "TopTB", "pauses", "agents_of"]
+__all__ = ["SlotModel", "TopTB", "WriteCreditWatch", "pauses", "agents_of"]
 
 _STATUS = agent_reg("STATUS")
 _CMD = agent_reg("CMD")
@@ -36,6 +36,43 @@ def agents_of(dut):
     if not found or found != set(range(len(found))):
         raise ValueError(f"{dut._name} has no consecutive m_axi_mem<i> ports: {sorted(found)}")
     return len(found)
+
+
+class WriteCreditWatch:
+    """Watches an AXI write port (its cocotbext-axi ``aw`` and ``b`` buses) every cycle.
+
+    Asserts that an AW shown without READY stays, with the same address and length,
+    until accepted, and that no source has more than ``limit`` write bursts unanswered;
+    ``peak`` holds the most each reached. ``ids``: the AW IDs to count apart (each a
+    source); ``None`` counts every burst as one source, ``0``.
+    """
+
+    def __init__(self, clk, aw, b, limit, ids=None):
+        self._clk, self._aw, self._b, self._limit = clk, aw, b, limit
+        self._by_id = ids is not None
+        self.open = dict.fromkeys(ids if self._by_id else (0,), 0)
+        self.peak = dict(self.open)
+        cocotb.start_soon(self._run())
+
+    async def _run(self):
+        aw, b = self._aw, self._b
+        held = None
+        while True:
+            await RisingEdge(self._clk)
+            await ReadOnly()
+            valid, ready = int(aw.awvalid.value), int(aw.awready.value)
+            shown = (int(aw.awaddr.value), int(aw.awlen.value),
+                     int(aw.awid.value) if self._by_id else 0)
+            if held is not None:
+                assert valid and shown == held, "AW changed or withdrawn before its READY"
+            held = shown if valid and not ready else None
+            if valid and ready:
+                self.open[shown[2]] += 1
+            if int(b.bvalid.value) and int(b.bready.value):
+                self.open[int(b.bid.value) if self._by_id else 0] -= 1
+            for source, n in self.open.items():
+                assert n <= self._limit, f"source {source}: {n} write bursts unanswered"
+                self.peak[source] = max(self.peak[source], n)
 
 
 async def reset_dut(dut, cycles=3):

@@ -18,14 +18,9 @@ from cocotbext.axi import (AxiBus, AxiMasterRead, AxiMasterWrite, AxiRam, AxiRea
 
 from rtl.home_agent import MAX_WRITES
 from rtl.signatures import HOST_ID, SWEEP_ID
-from sim.tb import reset_dut
+from sim.tb import WriteCreditWatch, pauses, reset_dut
 
 MEM_BYTES = 1 << 16
-
-
-def _pauses(rng, p):
-    while True:
-        yield rng.random() < p
 
 
 class HomeAgentTB:
@@ -42,12 +37,12 @@ class HomeAgentTB:
             rd = AxiMasterRead(AxiReadBus.from_prefix(dut, f"{name}_rd"), dut.clk, dut.rst)
             wr = AxiMasterWrite(AxiWriteBus.from_prefix(dut, f"{name}_wr"), dut.clk, dut.rst)
             self.sources[name] = (rd, wr)
-            rd.r_channel.set_pause_generator(_pauses(self.rng, pause / 2))
-            wr.b_channel.set_pause_generator(_pauses(self.rng, pause / 2))
+            rd.r_channel.set_pause_generator(pauses(self.rng, pause / 2))
+            wr.b_channel.set_pause_generator(pauses(self.rng, pause / 2))
         for ch in (self.ram.write_if.aw_channel, self.ram.write_if.w_channel,
                    self.ram.write_if.b_channel, self.ram.read_if.ar_channel,
                    self.ram.read_if.r_channel):
-            ch.set_pause_generator(_pauses(self.rng, pause))
+            ch.set_pause_generator(pauses(self.rng, pause))
         dut.alive.value = 1
         self.ids = {"ar": set(), "aw": set()}
         cocotb.start_soon(self._watch_ids())
@@ -158,32 +153,9 @@ async def write_credits_hold_under_stalled_responses(dut):
     b.set_pause_generator(itertools.repeat(True))
     b.queue_occupancy_limit = -1   # the RAM keeps taking writes while B is withheld
     # AW ready withheld at random, so some AW is shown and waits as the count hits the limit
-    tb.ram.write_if.aw_channel.set_pause_generator(_pauses(tb.rng, 0.5))
-    aw = tb.ram.write_if.aw_channel.bus
-    bb = b.bus
-    outstanding = {HOST_ID: 0, SWEEP_ID: 0}
-    peak = dict(outstanding)
-    held = None
-
-    async def monitor():
-        nonlocal held
-        while True:
-            await RisingEdge(dut.clk)
-            await ReadOnly()
-            valid, ready = int(aw.awvalid.value), int(aw.awready.value)
-            shown = (int(aw.awaddr.value), int(aw.awid.value), int(aw.awlen.value))
-            if held is not None:
-                assert valid and shown == held, "AW changed or withdrawn before its READY"
-            held = shown if valid and not ready else None
-            if valid and ready:
-                outstanding[shown[1]] += 1
-            if int(bb.bvalid.value) and int(bb.bready.value):
-                outstanding[int(bb.bid.value)] -= 1
-            for k, n in outstanding.items():
-                assert n <= MAX_WRITES, f"ID {k}: {n} write bursts at the memory"
-                peak[k] = max(peak[k], n)
-
-    cocotb.start_soon(monitor())
+    tb.ram.write_if.aw_channel.set_pause_generator(pauses(tb.rng, 0.5))
+    watch = WriteCreditWatch(dut.clk, tb.ram.write_if.aw_channel.bus, b.bus, MAX_WRITES,
+                             ids=(HOST_ID, SWEEP_ID))
     writes = []
     for name in ("host", "sweep"):
         _, wr = tb.sources[name]
@@ -194,11 +166,12 @@ async def write_credits_hold_under_stalled_responses(dut):
                            cocotb.start_soon(wr.write(base + i * 64, data, awid=0))))
     await ClockCycles(dut.clk, 200)
     # the room flag is a cycle old, so the count stops at MAX_WRITES - 1 or MAX_WRITES
-    assert min(peak.values()) >= MAX_WRITES - 1, f"the limit was never reached: {peak}"
+    assert min(watch.peak.values()) >= MAX_WRITES - 1, \
+        f"the limit was never reached: {watch.peak}"
     assert not any(t.done() for _, _, t in writes), "a write completed with B withheld"
     b.clear_pause_generator()
     b.pause = False
     for addr, data, task in writes:
         assert (await task).resp == AxiResp.OKAY
         assert tb.ram.read(addr, 8) == data
-    assert outstanding == {HOST_ID: 0, SWEEP_ID: 0}
+    assert watch.open == {HOST_ID: 0, SWEEP_ID: 0}

@@ -13,7 +13,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, ReadOnly
 from cocotbext.axi import AxiRamRead, AxiRamWrite, AxiReadBus, AxiWriteBus
 from rtl.sweep import _MAX_SUB_BURSTS
-from sim.tb import reset_dut
+from sim.tb import WriteCreditWatch, pauses, reset_dut
 
 LINES = 2048
 AGENT = 2
@@ -31,7 +31,7 @@ class SweepTB:
         if pause:
             for ch in (self.src.ar_channel, self.src.r_channel, self.dst.aw_channel,
                        self.dst.w_channel, self.dst.b_channel):
-                ch.set_pause_generator(iter(lambda: self.rng.random() < pause, None))
+                ch.set_pause_generator(pauses(self.rng, pause))
         for name in ("start", "start_line", "count", "cancel"):
             getattr(dut, f"ctrl_{name}").value = 0
         for name in ("active", "agent", "lo", "hi"):
@@ -189,33 +189,17 @@ async def response_queue_bounds_writes_in_flight(dut):
     b = tb.dst.b_channel
     b.set_pause_generator(itertools.repeat(True))
     b.queue_occupancy_limit = -1   # the RAM keeps taking writes while B is withheld
-    tb.dst.aw_channel.set_pause_generator(iter(lambda: tb.rng.random() < 0.5, None))
+    tb.dst.aw_channel.set_pause_generator(pauses(tb.rng, 0.5))
+    watch = WriteCreditWatch(dut.clk, tb.dst.aw_channel.bus, b.bus, _MAX_SUB_BURSTS)
     d = dut
-    state = {"open": 0, "peak": 0, "held": None}
-
-    async def monitor():
-        while True:
-            await RisingEdge(d.clk)
-            await ReadOnly()
-            valid, ready = int(d.wr_awvalid.value), int(d.wr_awready.value)
-            shown = (int(d.wr_awaddr.value), int(d.wr_awlen.value))
-            if state["held"] is not None:
-                assert valid and shown == state["held"], "AW changed or withdrawn"
-            state["held"] = shown if valid and not ready else None
-            state["open"] += valid and ready
-            state["open"] -= int(d.wr_bvalid.value) and int(d.wr_bready.value)
-            assert state["open"] <= _MAX_SUB_BURSTS, state
-            state["peak"] = max(state["peak"], state["open"])
-
-    cocotb.start_soon(monitor())
     await tb.start(0, 1024)
     await ClockCycles(d.clk, 1000)
     # the room flag is a cycle old: the count stops at the limit or one below
-    assert state["peak"] >= _MAX_SUB_BURSTS - 1, state
+    assert watch.peak[0] >= _MAX_SUB_BURSTS - 1, watch.peak
     assert not int(d.ctrl_done.value)
     # then responses trickle: the queue hovers at its limit, AWs meet it again and again
-    b.set_pause_generator(iter(lambda: tb.rng.random() < 0.9, None))
+    b.set_pause_generator(pauses(tb.rng, 0.9))
     failed, _ = await tb.wait_done(50_000)
     assert not failed
     _check_copy(tb, 0, 1024)
-    assert state["open"] == 0
+    assert watch.open == {0: 0}
