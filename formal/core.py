@@ -35,7 +35,13 @@ RANGE_LINES = 512
 
 class MirrorCore(wiring.Component):
     def __init__(self, *, addr_width=32, data_width=64, id_width=2, sweep_burst=2,
-                 sweep_depth=4, hazard_check=True):
+                 sweep_depth=4, max_blocks=None, max_sub_bursts=None, max_reads=None,
+                 max_writes=None, hazard_check=True):
+        # queue sizes of the blocks (None: the RTL's defaults, as shipped)
+        self._sweep_q = {k: v for k, v in (("max_blocks", max_blocks),
+                                           ("max_sub_bursts", max_sub_bursts)) if v is not None}
+        self._agent_q = {k: v for k, v in (("max_reads", max_reads),
+                                           ("max_writes", max_writes)) if v is not None}
         self._aw = addr_width
         self._dw = data_width
         self._idw = id_width
@@ -45,9 +51,9 @@ class MirrorCore(wiring.Component):
         super().__init__({
             "s_axi": In(AXI4Signature(addr_width=addr_width, data_width=data_width,
                                       id_width=id_width, read=False)),
-            "m_axi_mem0": Out(AXI4Signature(addr_width=32, data_width=data_width,
+            "m_axi_mem0": Out(AXI4Signature(addr_width=addr_width, data_width=data_width,
                                             id_width=id_width)),
-            "m_axi_mem1": Out(AXI4Signature(addr_width=32, data_width=data_width,
+            "m_axi_mem1": Out(AXI4Signature(addr_width=addr_width, data_width=data_width,
                                             id_width=id_width)),
             "sweep_start": In(1), "sweep_first": In(32), "sweep_count": In(32),
             "sweep_done": Out(1), "sweep_progress_valid": Out(1),
@@ -56,14 +62,15 @@ class MirrorCore(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        axi = dict(addr_width=32, data_width=self._dw, id_width=self._idw)
+        axi = dict(addr_width=self._aw, data_width=self._dw, id_width=self._idw)
         m.submodules.wr = wr = HostWriteEngine(agents=2, addr_width=self._aw,
                                                data_width=self._dw, id_width=self._idw,
                                                hazard_check=self._hazard_check)
-        m.submodules.ha0 = ha0 = HomeAgent(**axi)
-        m.submodules.ha1 = ha1 = HomeAgent(**axi)
+        m.submodules.ha0 = ha0 = HomeAgent(**axi, **self._agent_q)
+        m.submodules.ha1 = ha1 = HomeAgent(**axi, **self._agent_q)
         m.submodules.sweep0 = sw = SweepEngine(agent=0, burst=self._burst, depth=self._depth,
-                                               hazard_check=self._hazard_check, **axi)
+                                               hazard_check=self._hazard_check, **axi,
+                                               **self._sweep_q)
 
         connect(m, wr.s, wiring.flipped(self.s_axi))
         routes = [(Mode.MIRROR_MASTER, 1), (Mode.MIRROR_SLAVE, 0)]

@@ -13,10 +13,11 @@ _AR = ("araddr", "arlen", "arsize", "arburst", "arlock", "arcache", "arprot", "a
 _AW = ("awaddr", "awlen", "awsize", "awburst", "awlock", "awcache", "awprot", "awqos")
 _W = ("wdata", "wstrb", "wlast")
 
-#: Read bursts a source may have outstanding at one agent.
+#: Read bursts a source may have outstanding at one agent (default of ``max_reads``).
 MAX_READS = 8
-#: Write bursts a source may have outstanding at one agent (the sweep writes in short
-#: bursts and needs about latency/8 of them in flight to keep the port busy).
+#: Write bursts a source may have outstanding at one agent (default of ``max_writes``; the
+#: sweep writes in short bursts and needs about latency/8 of them in flight to keep the
+#: port busy).
 MAX_WRITES = 15
 #: While the host reads little (see HOST_HEAVY), a sweep read burst may join the memory's
 #: queue as long as the two sources together have fewer beats outstanding than this.
@@ -75,6 +76,19 @@ class HomeAgent(wiring.Component):
     other burst in between (the write channel is locked from AW grant to WLAST); responses
     reach only the source that issued the request, in the order it issued them.
 
+    Parameters
+    ----------
+    addr_width, data_width, id_width : int
+        Widths of the AXI4 ports.
+    max_reads : int
+        Read bursts each source may have outstanding here, at least 1 (default
+        ``MAX_READS`` = 8); sizes the queues of read burst lengths.
+    max_writes : int
+        Write bursts each source may have outstanding here, at least 2 (default
+        ``MAX_WRITES`` = 15; the room check is a cycle old, so a source is held at
+        ``max_writes - 1`` or ``max_writes``); sizes the write counters. Smaller values
+        than the defaults are for small configurations (formal proofs).
+
     Members
     -------
     host_rd, host_wr, sweep_rd, sweep_wr : In(AXI4Signature(read/write half))
@@ -86,7 +100,15 @@ class HomeAgent(wiring.Component):
         The module is present and powered.
     """
 
-    def __init__(self, *, addr_width=32, data_width=64, id_width=4):
+    def __init__(self, *, addr_width=32, data_width=64, id_width=4, max_reads=MAX_READS,
+                 max_writes=MAX_WRITES):
+        if not isinstance(max_reads, int) or isinstance(max_reads, bool) or max_reads < 1:
+            raise ValueError(f"Max reads must be an integer of at least 1, not {max_reads!r}")
+        if not isinstance(max_writes, int) or isinstance(max_writes, bool) or max_writes < 2:
+            raise ValueError(f"Max writes must be an integer of at least 2, "
+                             f"not {max_writes!r}")
+        self._max_reads = max_reads
+        self._max_writes = max_writes
         half = dict(addr_width=addr_width, data_width=data_width, id_width=id_width)
         super().__init__({
             "host_rd": In(AXI4Signature(**half, write=False)),
@@ -100,6 +122,7 @@ class HomeAgent(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         mem = self.mem
+        max_reads, max_writes = self._max_reads, self._max_writes
         srcs_rd = (self.host_rd, self.sweep_rd)
         srcs_wr = (self.host_wr, self.sweep_wr)
 
@@ -112,10 +135,10 @@ class HomeAgent(wiring.Component):
             m.d.sync += dead.eq(0)
 
         # ---- bookkeeping of what each source is owed ---------------------------------------
-        rq = [SyncFIFO(width=8, depth=MAX_READS) for _ in srcs_rd]   # lengths of read bursts
+        rq = [SyncFIFO(width=8, depth=max_reads) for _ in srcs_rd]   # lengths of read bursts
         r_beat = [Signal(8, name=f"r_beat{k}") for k in range(2)]    # beats of the head burst
-        wpend = [Signal(range(MAX_WRITES + 1), name=f"wpend{k}") for k in range(2)]  # W due
-        bpend = [Signal(range(MAX_WRITES + 1), name=f"bpend{k}") for k in range(2)]  # B due
+        wpend = [Signal(range(max_writes + 1), name=f"wpend{k}") for k in range(2)]  # W due
+        bpend = [Signal(range(max_writes + 1), name=f"bpend{k}") for k in range(2)]  # B due
         for k, (src, q) in enumerate(zip(srcs_rd, rq)):
             m.submodules[f"rq{k}"] = q
             m.d.comb += [q.w_data.eq(src.arlen), q.w_en.eq(src.arvalid & src.arready)]
@@ -132,9 +155,9 @@ class HomeAgent(wiring.Component):
         m.d.comb += owed.eq(rq[0].r_rdy | rq[1].r_rdy | (bpend[0] != 0) | (bpend[1] != 0))
 
         # ---- read address: host first, sweep limited while the host reads ----------------
-        # Beats each source has outstanding at the memory (at most MAX_READS bursts of at
+        # Beats each source has outstanding at the memory (at most max_reads bursts of at
         # most 256 beats).
-        out = [Signal(range(MAX_READS * 256 + 1), name=f"rd_out{k}") for k in range(2)]
+        out = [Signal(range(max_reads * 256 + 1), name=f"rd_out{k}") for k in range(2)]
         for k, src in enumerate(srcs_rd):
             m.d.sync += out[k].eq(out[k] + Mux(src.arvalid & src.arready, src.arlen + 1, 0)
                                   - (src.rvalid & src.rready))
@@ -195,12 +218,12 @@ class HomeAgent(wiring.Component):
         wr_sel = Signal()        # 1: the sweep
         # Room for one more write burst per source, one cycle old (timing: keeps the
         # counters' compare off the grant and the ready). Safe: a source gets at most one
-        # AW per cycle, so a count a cycle ago below MAX_WRITES - 1 is below MAX_WRITES.
+        # AW per cycle, so a count a cycle ago below max_writes - 1 is below max_writes.
         # An AW shown to the memory stays until accepted (``aw_shown``), whatever the
         # stale flag says next; meanwhile its source's count cannot grow.
         bp_room = [Signal(name=f"bp_room{k}", init=1) for k in range(2)]
         for k in range(2):
-            m.d.sync += bp_room[k].eq(bpend[k] < MAX_WRITES - 1)
+            m.d.sync += bp_room[k].eq(bpend[k] < max_writes - 1)
         aw_shown = Signal()
         wr_host_ok = self.host_wr.awvalid & bp_room[0]
         wr_sweep_ok = self.sweep_wr.awvalid & bp_room[1]
@@ -273,7 +296,7 @@ class HomeAgent(wiring.Component):
                 ]
             for k, src in enumerate(srcs_wr):
                 m.d.comb += [
-                    src.awready.eq(bpend[k] < MAX_WRITES),
+                    src.awready.eq(bpend[k] < max_writes),
                     src.wready.eq(wpend[k] != 0),
                     src.bvalid.eq(bpend[k] > wpend[k]), src.bresp.eq(Resp.SLVERR),
                 ]

