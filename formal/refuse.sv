@@ -120,9 +120,16 @@ module formal_refuse (input wire clk);
         refusal = e == 1 || e == 2 || e == 3 || e == 4 || e == 6 || e == 7 || e == 9 ||
                   e == 10;
     endfunction
-    wire [N-1:0] alive = present & power_good;
-    // a power transition is due (and not deferred by the sequencer's freeze)
-    wire power_due = !freeze && (((mode0 == OFF) == alive[0]) || ((mode1 == OFF) == alive[1]));
+    // the controller registers the slots' state before acting on it (rtl/controller.py)
+    reg [N-1:0] alive = 0;
+    always @(posedge clk) alive <= rst ? {N{1'b0}} : present & power_good;
+    // A power transition may apply in this cycle: one was due in the cycle before, and the
+    // sequencer's freeze deferred it in neither (the controller decides a transition in one
+    // cycle and applies it in the next; this admits a little more than it does).
+    wire power_seen = ((mode0 == OFF) == alive[0]) || ((mode1 == OFF) == alive[1]);
+    reg power_d = 0;
+    always @(posedge clk) power_d <= !rst && power_seen && !freeze;
+    wire power_due = power_d && !freeze;
     reg [N-1:0] done_q = 0, pv_q = 0, fwd_a1 = 0, fwd_a2 = 0;
     reg power_q = 0;
     reg [2:0] mode0_q, mode1_q;

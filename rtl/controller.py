@@ -221,7 +221,17 @@ class MirrorController(wiring.Component):
         # memory-error reports only touch agents that have no command pending (a sweeping
         # agent is busy; the host port is quiet).
         exec_now = Signal()
-        with m.FSM(name="seq"):
+        freeze_soon = Signal()     # ``freeze`` is high in the next cycle
+        # The host port's ``quiet`` is registered (timing: it comes from the far engines). It
+        # counts only from a cycle the port was held in, so a burst accepted in the last
+        # cycle before the hold is never missed.
+        quiet = Signal()
+        m.d.sync += quiet.eq(self.quiet & self.hold)
+        # Which agent's command EXEC applies, as one flip-flop per agent set in CHECK3 (timing:
+        # ``sel == i`` fed the updates of every agent's state, far apart). ``sel`` does not
+        # change between CHECK3 and EXEC, so the flag is exact; CHECK3 always leads to EXEC.
+        exec_go = [Signal(name=f"exec_go{i}") for i in range(n)]
+        with m.FSM(name="seq") as seq:
             with m.State("IDLE"):
                 for i in reversed(range(n)):
                     with m.If(pend[i]):
@@ -229,50 +239,71 @@ class MirrorController(wiring.Component):
                 with m.If(_any(pend)):
                     m.next = "DRAIN"
             with m.State("DRAIN"):
-                m.d.comb += self.hold.eq(1)
-                with m.If(self.quiet):
+                m.d.comb += [self.hold.eq(1), freeze_soon.eq(quiet)]
+                with m.If(quiet):
                     m.next = "CHECK1"
             with m.State("CHECK1"):
-                m.d.comb += [self.hold.eq(1), self.freeze.eq(1)]
+                m.d.comb += [self.hold.eq(1), self.freeze.eq(1), freeze_soon.eq(1)]
                 m.next = "CHECK2"
             with m.State("CHECK2"):
-                m.d.comb += [self.hold.eq(1), self.freeze.eq(1)]
+                m.d.comb += [self.hold.eq(1), self.freeze.eq(1), freeze_soon.eq(1)]
                 m.next = "CHECK3"
             with m.State("CHECK3"):
-                m.d.comb += [self.hold.eq(1), self.freeze.eq(1)]
+                m.d.comb += [self.hold.eq(1), self.freeze.eq(1), freeze_soon.eq(1)]
                 m.next = "EXEC"
             with m.State("EXEC"):
                 m.d.comb += [self.hold.eq(1), self.freeze.eq(1), exec_now.eq(1)]
                 m.next = "IDLE"
+        m.d.sync += [exec_go[i].eq(seq.ongoing("CHECK3") & (sel == i)) for i in range(n)]
 
         # Power transitions wait while the sequencer is frozen: they are level-triggered, so
-        # one deferred by a command is simply applied after it. Partner fix-ups come before
-        # an agent's own transition so that an agent's own loss of power always wins.
-        alive = [self.slots[i].present & self.slots[i].power_good for i in range(n)]
-        with m.If(~self.freeze):
+        # one deferred by a command is simply applied after it. For timing they take two
+        # registered steps: a slot's state is registered first (the slot controllers sit
+        # far away), then each transition is decided into a flag (``pw_*``) and applied the
+        # cycle after. The decision is exact: it is only taken when the sequencer is not
+        # frozen in this cycle or the next, and not in the cycle a previous one applies, so
+        # nothing else changes a mode or peer in between; whether a sweep is running is
+        # read when applying. Partner fix-ups come before an agent's own transition so that
+        # an agent's own loss of power always wins.
+        alive = [Signal(name=f"alive{i}") for i in range(n)]
+        m.d.sync += [alive[i].eq(self.slots[i].present & self.slots[i].power_good)
+                     for i in range(n)]
+        pw_off = [Signal(name=f"pw_off{i}") for i in range(n)]         # goes OFF
+        pw_on = [Signal(name=f"pw_on{i}") for i in range(n)]           # OFF -> IDLE
+        pw_freed = [Signal(name=f"pw_freed{i}") for i in range(n)]     # slave, master lost
+        pw_orphan = [Signal(name=f"pw_orphan{i}") for i in range(n)]   # master, slave lost
+        pw_apply = Signal()
+        decide = Signal()
+        m.d.comb += decide.eq(~self.freeze & ~freeze_soon & ~pw_apply)
+        lost = [(mode[i] != Mode.OFF) & ~alive[i] for i in range(n)]
+        for k in range(n):
+            freed = orphan = Const(0)
             for i in range(n):
-                with m.If((mode[i] != Mode.OFF) & ~alive[i]):
-                    for k in range(n):
-                        if k == i:
-                            continue
-                        with m.If(peer[i] == k):
-                            with m.If((mode[i] == Mode.MIRROR_MASTER) &
-                                      (mode[k] == Mode.MIRROR_SLAVE)):
-                                m.d.sync += mode[k].eq(Mode.IDLE)
-                            with m.If((mode[i] == Mode.MIRROR_SLAVE) &
-                                      (mode[k] == Mode.MIRROR_MASTER)):
-                                m.d.sync += [mode[k].eq(Mode.ACTIVE), swept_upto[k].eq(0)]
-                                with m.If(sweeping[k]):
-                                    m.d.comb += sweeps[k].cancel.eq(1)
-                                    m.d.sync += cancelled[k].eq(1)
-                    with m.If(sweeping[i]):
-                        m.d.comb += sweeps[i].cancel.eq(1)
-                        m.d.sync += cancelled[i].eq(1)
-            for i in range(n):
-                with m.If((mode[i] == Mode.OFF) & alive[i]):
-                    m.d.sync += mode[i].eq(Mode.IDLE)
-                with m.Elif((mode[i] != Mode.OFF) & ~alive[i]):
-                    m.d.sync += mode[i].eq(Mode.OFF)
+                if i != k:
+                    partner = lost[i] & (peer[i] == k)
+                    freed |= partner & (mode[i] == Mode.MIRROR_MASTER)
+                    orphan |= partner & (mode[i] == Mode.MIRROR_SLAVE)
+            m.d.sync += [
+                pw_off[k].eq(decide & lost[k]),
+                pw_on[k].eq(decide & (mode[k] == Mode.OFF) & alive[k]),
+                pw_freed[k].eq(decide & freed & (mode[k] == Mode.MIRROR_SLAVE)),
+                pw_orphan[k].eq(decide & orphan & (mode[k] == Mode.MIRROR_MASTER)),
+            ]
+        m.d.sync += pw_apply.eq(decide & _any(lost + [(mode[i] == Mode.OFF) & alive[i]
+                                                     for i in range(n)]))
+        for k in range(n):
+            with m.If(pw_freed[k]):
+                m.d.sync += mode[k].eq(Mode.IDLE)
+            with m.If(pw_orphan[k]):
+                m.d.sync += [mode[k].eq(Mode.ACTIVE), swept_upto[k].eq(0)]
+            with m.If((pw_orphan[k] | pw_off[k]) & sweeping[k]):
+                m.d.comb += sweeps[k].cancel.eq(1)
+                m.d.sync += cancelled[k].eq(1)
+        for k in range(n):
+            with m.If(pw_on[k]):
+                m.d.sync += mode[k].eq(Mode.IDLE)
+            with m.If(pw_off[k]):
+                m.d.sync += mode[k].eq(Mode.OFF)
 
         # ---- per-agent bookkeeping -------------------------------------------------------------
         # Memory-error reports come straight off the host port's response channels; they
@@ -329,7 +360,7 @@ class MirrorController(wiring.Component):
             # execution of the pending command
             m.d.comb += [r.range_we.eq(exec_now & slave_of[i]),
                          r.range_base.eq(slave_base), r.range_size.eq(slave_size)]
-            with m.If(exec_now & (sel == i)):
+            with m.If(exec_go[i]):
                 m.d.sync += [pend[i].eq(0), err[i].eq(checked[i])]
                 with m.If((checked[i] == Err.OK) & (pend_op[i] == Op.SWEEP)):
                     m.d.sync += [sweeping[i].eq(1), poisoned[i].eq(0), cancelled[i].eq(0)]

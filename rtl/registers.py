@@ -40,8 +40,8 @@ class AgentRegsSignature(wiring.Signature):
 class ControlRegisters(wiring.Component):
     """AXI4-Lite subordinate holding the registers of SPEC section 3.
 
-    One read and one write are handled at a time, each answered one cycle after both its
-    address (and data) arrive. Offsets, fields, access types and resets all come from
+    One read and one write are handled at a time: a read is answered two cycles after its
+    address arrives, a write one cycle after both its address and data. Offsets, fields, access types and resets all come from
     :mod:`rtl.regmap`.
 
     The two low address bits are ignored (a byte write arrives as its byte address with the
@@ -153,9 +153,13 @@ class ControlRegisters(wiring.Component):
             a = self.agent(i)
             s = store[i]
             ar = regmap.agent_reg
-            status = pack(ar("STATUS"), {
+            # STATUS is read from a register copy, every field of it a cycle old together
+            # (timing: `swept` is a 32-bit compare in the controller). A manager sees a
+            # CMD write's effect on it all the same: the write's B response leaves a cycle.
+            status = Signal(32, name=f"a{i}_status")
+            m.d.sync += status.eq(pack(ar("STATUS"), {
                 "mode": a.mode, "busy": a.busy, "swept": a.swept, "peer": a.peer,
-                "err": a.err, "present": a.present, "power_good": a.power_good})
+                "err": a.err, "present": a.present, "power_good": a.power_good}))
             agent_read.append({
                 ar("STATUS").offset: status, ar("CMD").offset: Const(0, 32),
                 ar("BASE").offset: s["BASE"], ar("SIZE").offset: s["SIZE"],
@@ -178,29 +182,43 @@ class ControlRegisters(wiring.Component):
             return is_global, idx, off
 
         # ---- read channel ----------------------------------------------------------------
+        # Two stages (timing: one multiplexer of every register of every agent, spread over
+        # the chip, into RDATA was too long). In the AR handshake cycle each agent's block and
+        # the global block select their register by the offset, into registers; the next
+        # cycle picks the block and raises RVALID. Both stages sample every cycle, so only
+        # the RDATA register has an enable.
+        r_pick = Signal()          # stage 1 holds the words of the accepted AR
         r_valid = Signal()
         r_data = Signal(32)
         r_resp = Signal(2)
-        m.d.comb += [bus.arready.eq(~r_valid), bus.rvalid.eq(r_valid),
+        m.d.comb += [bus.arready.eq(~r_pick & ~r_valid), bus.rvalid.eq(r_valid),
                      bus.rdata.eq(r_data), bus.rresp.eq(r_resp)]
         with m.If(r_valid & bus.rready):
             m.d.sync += r_valid.eq(0)
-        with m.If(bus.arvalid & ~r_valid):
-            addr = Cat(Const(0, 2), bus.araddr[2:])
-            is_global, idx, off = decode(addr)
+        m.d.sync += r_pick.eq(bus.arvalid & bus.arready)
+
+        addr = Cat(Const(0, 2), bus.araddr[2:])
+        is_global, idx, off = decode(addr)
+        blocks = [(global_read, addr, Signal(name="rd_global_pick"))]
+        blocks += [(agent_read[i], off, Signal(name=f"rd_a{i}_pick")) for i in range(n)]
+        words = []
+        for k, (table, key, _) in enumerate(blocks):
+            word = Signal(32, name=f"rd_word{k}")
+            hit = Signal(name=f"rd_hit{k}")
+            m.d.sync += [word.eq(0), hit.eq(0)]
+            with m.Switch(key):
+                for offset, value in table.items():
+                    with m.Case(offset):
+                        m.d.sync += [word.eq(value), hit.eq(1)]
+            words.append((word, hit))
+        m.d.sync += blocks[0][2].eq(is_global)
+        for i in range(n):
+            m.d.sync += blocks[i + 1][2].eq(~is_global & (idx == i))
+        with m.If(r_pick):
             m.d.sync += [r_valid.eq(1), r_data.eq(0), r_resp.eq(Resp.SLVERR)]
-            with m.If(is_global):
-                with m.Switch(addr):
-                    for offset, value in global_read.items():
-                        with m.Case(offset):
-                            m.d.sync += [r_data.eq(value), r_resp.eq(Resp.OKAY)]
-            with m.Else():
-                for i in range(n):
-                    with m.If(idx == i):
-                        with m.Switch(off):
-                            for offset, value in agent_read[i].items():
-                                with m.Case(offset):
-                                    m.d.sync += [r_data.eq(value), r_resp.eq(Resp.OKAY)]
+            for (word, hit), (_, _, pick) in zip(words, blocks):
+                with m.If(pick & hit):
+                    m.d.sync += [r_data.eq(word), r_resp.eq(Resp.OKAY)]
 
         # ---- write channel ---------------------------------------------------------------
         aw_full = Signal()
