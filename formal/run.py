@@ -53,6 +53,12 @@ _CORE_DEFS = {"HOST_LIMIT": "32'h40", "NSWEEP": "2", "TRACK_BITS": "1"}
 # looks at data or treats one byte lane unlike another, so the 64-bit core is eight copies
 # of this one (see formal/README.md). It takes the depth of a whole sweep within minutes.
 _CORE_NARROW = {"data_width": 8}
+# The small configuration of the unbounded proof: the sweep engine's block and response
+# queues, its line buffer and the home agents' per-source read and write limits cut down
+# to two entries each, and 6-bit addresses (the host writes lines 0..7, the sweep copies
+# lines [0, NSWEEP)). The logic is the same RTL; only queue depths and widths change.
+_CORE_SMALL = {"data_width": 8, "addr_width": 6, "sweep_depth": 2, "max_blocks": 2,
+               "max_sub_bursts": 2, "max_reads": 2, "max_writes": 2}
 #: ``--pdr``: the engine for an unbounded attempt (IC3/PDR in ABC, after signal
 #: correspondence removes latches proved constant or equivalent)
 PDR_ENGINE = "abc scorr; pdr"
@@ -74,6 +80,19 @@ PROPERTIES = [
              "hazard_check=False variant: must FAIL no_lost_write with a trace",
              "formal_core", "core_broken", "bmc", 20, _CORE_DEFS, expect="fail",
              broken=True, must_fail="nolost_", quick_depth=18, core=_CORE_NARROW),
+    Property("no_lost_write_small",
+             "no_lost_write on the small configuration (queues of 2, 6-bit addresses): "
+             "unbounded proof (PDR)",
+             "formal_core", "core", "prove", 1, _CORE_DEFS, engine=PDR_ENGINE,
+             core=_CORE_SMALL),
+    Property("no_lost_write_small_cover",
+             "cover, small configuration: a sweep completes with a host write to the "
+             "tracked line during it",
+             "formal_core", "core", "cover", 24, _CORE_DEFS, core=_CORE_SMALL),
+    Property("no_lost_write_small_broken",
+             "small configuration, hazard_check=False: must FAIL no_lost_write with a trace",
+             "formal_core", "core_broken", "bmc", 20, _CORE_DEFS, expect="fail",
+             broken=True, must_fail="nolost_", core=_CORE_SMALL),
     Property("refused_commands",
              "control_core (registers + controller): a refused command (any opcode, any "
              "mode) changes no mode, peer, BASE/SIZE or SWEPT_UPTO",
@@ -283,7 +302,7 @@ def _describe(r, prop):
     verdict = "ok  " if r.ok else "BAD "
     extra = f" (expected {prop.expect.upper()})" if prop.expect == "fail" else ""
     at = f" at step {r.step}" if r.step else ""
-    line = f"{verdict}{r.name:<22} {r.status:<7}{extra}{at:<12} {what:<16} {r.seconds:7.1f} s"
+    line = f"{verdict}{r.name:<26} {r.status:<7}{extra}{at:<12} {what:<16} {r.seconds:7.1f} s"
     if r.failed:
         line += f"\n      failed: {', '.join(n.rsplit('.', 1)[-1] for n in r.failed)}"
     if r.trace:
@@ -312,7 +331,7 @@ def main(argv=None):
     if args.list:
         for p in props:
             how = "pdr" if "pdr" in p.engine else f"depth {p.depth:<4}"
-            print(f"{p.name:<22} {p.mode:<6} {how:<10} {p.what}")
+            print(f"{p.name:<26} {p.mode:<6} {how:<10} {p.what}")
         return 0
     if args.only:
         names = {p.name for p in props}

@@ -1,12 +1,16 @@
+# amaranth: UnusedElaboratable=no
 """Formal proofs (formal/, SymbiYosys): shorter depths than ``make formal``.
 
 Each test generates the Verilog from the current Amaranth sources and runs one property of
 ``formal/run.py`` at its ``quick_depth`` (see formal/README.md for what each one proves and
 the full depths). Left to ``make formal`` for time (each takes over two minutes on its
-own): the whole-top release proof and its cover, and the no-lost-write cover (a sweep
-completing with a host write to the tracked line during the copy). The broken variant
-below already shows, for the same harness, that such overlapping writes are reached.
-Skipped only when the formal tools are not installed in the virtualenv.
+own): the whole-top release proof and its cover, the no-lost-write cover of the shipped
+configuration (a sweep completing with a host write to the tracked line during the copy)
+and the unbounded no-lost-write proof on the small configuration (``no_lost_write_small``,
+PDR, about 12 minutes). The broken variants below already show, for the same harness,
+that such overlapping writes are reached; the small configuration's cover runs here.
+Skipped only when the formal tools are not installed in the virtualenv (the parameter
+checks at the end run always).
 """
 
 from pathlib import Path
@@ -41,6 +45,26 @@ def test_broken_variant_loses_a_write():
     r = _run("no_lost_write_broken")
     assert r.status == "FAIL", f"the broken variant was not caught: {r.status}"
     assert r.trace and Path(r.trace).exists(), "no counterexample trace written"
+    assert r.failed and all(n.rsplit(".", 1)[-1].startswith("nolost_") for n in r.failed), \
+        f"failed for another reason than a lost write: {r.failed}"
+    assert r.ok
+
+
+@needs_tools
+def test_small_configuration_cover_reached():
+    """The small configuration of the unbounded no-lost-write proof (``make formal``,
+    ``no_lost_write_small``) is not vacuous: a sweep completes with a host write to the
+    tracked line during the copy, and master and slave hold the new data."""
+    r = _run("no_lost_write_small_cover")
+    assert r.status == "PASS", f"no_lost_write_small_cover not reached: {r.status}"
+    assert r.trace and Path(r.trace).exists(), "no cover trace written"
+
+
+@needs_tools
+def test_small_configuration_broken_variant_loses_a_write():
+    """... and its assertions catch the lost write of hazard_check=False there."""
+    r = _run("no_lost_write_small_broken")
+    assert r.status == "FAIL", f"the broken variant was not caught: {r.status}"
     assert r.failed and all(n.rsplit(".", 1)[-1].startswith("nolost_") for n in r.failed), \
         f"failed for another reason than a lost write: {r.failed}"
     assert r.ok
