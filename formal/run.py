@@ -115,13 +115,13 @@ PROPERTIES = [
              "whole top, sweep abstracted: ASSIGN, ESTABLISH, SWEEP, RELEASE by firmware "
              "with host traffic; nothing reaches the old agent after RELEASE, reads return "
              "the last completed write, responses within a bound",
-             "formal_top", "top_stub", "bmc", 58,
+             "formal_top", "top_stub", "bmc", 72,
              {"TASK_RELEASE": None, "AXI_CHECKS": None, "HOST_LIMIT": "32'h40",
               "NSWEEP": "512", "LIVE": "40", "HOST_AFTER_SWEEP": None}),
     Property("atomic_release_cover",
              "cover: RELEASE completes after a host write to the tracked line while it was "
              "pending; a read of that line answered by the new owner after RELEASE",
-             "formal_top", "top_stub", "cover", 64,
+             "formal_top", "top_stub", "cover", 72,
              {"TASK_RELEASE": None, "HOST_LIMIT": "32'h40", "NSWEEP": "512", "LIVE": "40",
               "HOST_AFTER_SWEEP": None, "RELEASE_COVER": None}),
 ]
