@@ -214,12 +214,12 @@ class MirrorController(wiring.Component):
 
         # ---- sequencer -----------------------------------------------------------------------
         # DRAIN: hold the host port until nothing is in flight. CHECK1..3: the check stages
-        # fill (the third registers each agent's result). EXEC: the result is applied. From CHECK1 to EXEC the state the
-        # checks read is frozen: no power transition (deferred until EXEC is over) and
-        # no register write (``freeze`` stalls the register port), so the result registered
-        # in CHECK3 is the result of the state at EXEC; sweep progress and
-        # memory-error reports only touch agents that have no command pending (a sweeping
-        # agent is busy; the host port is quiet).
+        # fill (the third registers each agent's result). EXEC: the result is applied. From
+        # CHECK1 to EXEC the state the checks read is frozen: no power transition (deferred
+        # until EXEC is over) and no register write (``freeze`` stalls the register port),
+        # so the result registered in CHECK3 is the result of the state at EXEC; sweep
+        # progress and memory-error reports only touch agents that have no command pending
+        # (a sweeping agent is busy; the host port is quiet).
         exec_now = Signal()
         freeze_soon = Signal()     # ``freeze`` is high in the next cycle
         # The host port's ``quiet`` is registered (timing: it comes from the far engines). It

@@ -41,8 +41,8 @@ class ControlRegisters(wiring.Component):
     """AXI4-Lite subordinate holding the registers of SPEC section 3.
 
     One read and one write are handled at a time: a read is answered two cycles after its
-    address arrives, a write one cycle after both its address and data. Offsets, fields, access types and resets all come from
-    :mod:`rtl.regmap`.
+    address arrives, a write one cycle after both its address and data. Offsets, fields,
+    access types and resets all come from :mod:`rtl.regmap`.
 
     The two low address bits are ignored (a byte write arrives as its byte address with the
     matching strobe). Error responses (SLVERR), each of which changes nothing: an unmapped
