@@ -46,6 +46,7 @@ class Property:
     quick_depth: int = 0     # depth used by tests/test_formal.py
     engine: str = ""         # "" = smtbmc with the solver; "abc pdr" = IC3/PDR (unbounded)
     core: dict = field(default_factory=dict)   # MirrorCore arguments over gen.CONFIG's
+    timeout: float = 0       # seconds; 0 = the runner's default (--timeout overrides both)
 
 
 _CORE_DEFS = {"HOST_LIMIT": "32'h40", "NSWEEP": "2", "TRACK_BITS": "1"}
@@ -84,7 +85,7 @@ PROPERTIES = [
              "no_lost_write on the small configuration (queues of 2, 6-bit addresses): "
              "unbounded proof (PDR)",
              "formal_core", "core", "prove", 1, _CORE_DEFS, engine=PDR_ENGINE,
-             core=_CORE_SMALL),
+             core=_CORE_SMALL, timeout=3600),
     Property("no_lost_write_small_cover",
              "cover, small configuration: a sweep completes with a host write to the "
              "tracked line during it",
@@ -321,7 +322,8 @@ def main(argv=None):
     parser.add_argument("--solver", choices=("yices", "z3"))
     parser.add_argument("--no-broken", action="store_true",
                         help="skip the broken variant")
-    parser.add_argument("--timeout", type=float, default=1800, help="seconds per property")
+    parser.add_argument("--timeout", type=float,
+                        help="seconds per property (default 1800, or the property's own)")
     parser.add_argument("--pdr", action="store_true",
                         help=f"prove mode with `{PDR_ENGINE}` instead of each property's "
                              "own mode (an unbounded attempt; covers are left out)")
@@ -356,7 +358,8 @@ def main(argv=None):
     t0 = time.monotonic()
     for p in props:
         depth = args.depth or (p.quick_depth if args.quick and p.quick_depth else None)
-        r = run_property(p, depth=depth, solver=solver, timeout=args.timeout)
+        r = run_property(p, depth=depth, solver=solver,
+                         timeout=args.timeout or p.timeout or 1800)
         print(_describe(r, p), flush=True)
         bad += not r.ok
     print(f"{'all as expected' if not bad else f'{bad} NOT as expected'} "

@@ -7,7 +7,7 @@ the full depths). Left to ``make formal`` for time (each takes over two minutes 
 own): the whole-top release proof and its cover, the no-lost-write cover of the shipped
 configuration (a sweep completing with a host write to the tracked line during the copy)
 and the unbounded no-lost-write proof on the small configuration (``no_lost_write_small``,
-PDR, about 12 minutes). The broken variants below already show, for the same harness,
+PDR, 12 to over 50 minutes). The broken variants below already show, for the same harness,
 that such overlapping writes are reached; the small configuration's cover runs here.
 Skipped only when the formal tools are not installed in the virtualenv (the parameter
 checks at the end run always).
