@@ -239,6 +239,18 @@ def run_sby(prop, verilog, work, *, timeout=600):
     return _run(prop, work, prop.depth, _solver(), timeout, time.monotonic())
 
 
+def _stop(proc):
+    """End a SymbiYosys run and every process it started (its own session)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
+
+
 def _run(prop, work, depth, solver, timeout, t0):
     for sv in ("harness.sv", "refuse.sv"):
         shutil.copy(HERE / sv, work / sv)
@@ -258,13 +270,13 @@ def _run(prop, work, depth, solver, timeout, t0):
             proc.wait(timeout=timeout)
             status = None
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            _stop(proc)
             status = "TIMEOUT"
+        except BaseException:
+            # interrupted (Ctrl-C, SIGTERM): SymbiYosys runs in its own session, so it and
+            # its solvers would outlive us
+            _stop(proc)
+            raise
     seconds = time.monotonic() - t0
     log = work / prop.name / "logfile.txt"
     text = log.read_text() if log.exists() else ""
@@ -311,6 +323,10 @@ def _describe(r, prop):
     return line
 
 
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m formal.run", description=__doc__.split(
         "\n\n")[0])
@@ -327,6 +343,8 @@ def main(argv=None):
     parser.add_argument("--pdr", action="store_true",
                         help=f"prove mode with `{PDR_ENGINE}` instead of each property's "
                              "own mode (an unbounded attempt; covers are left out)")
+    parser.add_argument("--build", type=Path, default=BUILD, metavar="DIR",
+                        help=f"logs and traces here (default {os.path.relpath(BUILD, ROOT)})")
     parser.add_argument("--list", action="store_true")
     args = parser.parse_args(argv)
     props = PROPERTIES
@@ -353,13 +371,13 @@ def main(argv=None):
         return 2
     solver = _solver(args.solver)
     print(f"mirrorswap formal: {len(props)} properties, solver {solver}, "
-          f"logs in {os.path.relpath(BUILD, ROOT)}/", flush=True)
+          f"logs in {args.build}/", flush=True)
     bad = 0
     t0 = time.monotonic()
     for p in props:
         depth = args.depth or (p.quick_depth if args.quick and p.quick_depth else None)
         r = run_property(p, depth=depth, solver=solver,
-                         timeout=args.timeout or p.timeout or 1800)
+                         timeout=args.timeout or p.timeout or 1800, build=args.build)
         print(_describe(r, p), flush=True)
         bad += not r.ok
     print(f"{'all as expected' if not bad else f'{bad} NOT as expected'} "
@@ -368,4 +386,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    # killed from outside (e.g. `timeout`): end like Ctrl-C, so the running proof is stopped
+    signal.signal(signal.SIGTERM, _terminated)
     sys.exit(main())

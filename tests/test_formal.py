@@ -141,3 +141,37 @@ def test_small_configuration_parameters_checked(make, arg, bad):
     with pytest.raises(ValueError, match=f"^{words} must be an integer of at least"):
         make(**{arg: bad})
 
+
+
+@needs_tools
+def test_killed_runner_stops_its_proof(tmp_path):
+    """SIGTERM to ``python -m formal.run`` (as `timeout` sends) also ends SymbiYosys, which
+    runs in a session of its own and would otherwise keep its solver busy."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    root = Path(__file__).resolve().parent.parent
+    # the longest property, so it is surely still running when the signal comes
+    runner = subprocess.Popen([sys.executable, "-m", "formal.run", "--only", "atomic_release",
+                               "--build", str(tmp_path)],
+                              cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    out = tmp_path / "atomic_release" / "sby.out"
+    def sby_pids():
+        # this run's SymbiYosys and the tools it started: their working directory is ours
+        pids = []
+        for proc in Path("/proc").iterdir():
+            try:
+                if proc.name.isdigit() and str(tmp_path) in str((proc / "cwd").resolve()):
+                    pids.append(int(proc.name))
+            except OSError:
+                pass
+        return pids
+    deadline = time.monotonic() + 120
+    while not sby_pids() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert sby_pids(), "SymbiYosys never started"
+    runner.send_signal(signal.SIGTERM)
+    assert runner.wait(timeout=60) == 128 + signal.SIGTERM
+    time.sleep(1)
+    assert sby_pids() == [], f"SymbiYosys still running after the runner was killed: {out}"
