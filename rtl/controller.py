@@ -276,6 +276,7 @@ class MirrorController(wiring.Component):
         decide = Signal()
         m.d.comb += decide.eq(~self.freeze & ~freeze_soon & ~pw_apply)
         lost = [(mode[i] != Mode.OFF) & ~alive[i] for i in range(n)]
+        gained = [(mode[i] == Mode.OFF) & alive[i] for i in range(n)]
         for k in range(n):
             freed = orphan = Const(0)
             for i in range(n):
@@ -285,12 +286,11 @@ class MirrorController(wiring.Component):
                     orphan |= partner & (mode[i] == Mode.MIRROR_SLAVE)
             m.d.sync += [
                 pw_off[k].eq(decide & lost[k]),
-                pw_on[k].eq(decide & (mode[k] == Mode.OFF) & alive[k]),
+                pw_on[k].eq(decide & gained[k]),
                 pw_freed[k].eq(decide & freed & (mode[k] == Mode.MIRROR_SLAVE)),
                 pw_orphan[k].eq(decide & orphan & (mode[k] == Mode.MIRROR_MASTER)),
             ]
-        m.d.sync += pw_apply.eq(decide & _any(lost + [(mode[i] == Mode.OFF) & alive[i]
-                                                     for i in range(n)]))
+        m.d.sync += pw_apply.eq(decide & _any(lost + gained))
         for k in range(n):
             with m.If(pw_freed[k]):
                 m.d.sync += mode[k].eq(Mode.IDLE)
@@ -299,7 +299,6 @@ class MirrorController(wiring.Component):
             with m.If((pw_orphan[k] | pw_off[k]) & sweeping[k]):
                 m.d.comb += sweeps[k].cancel.eq(1)
                 m.d.sync += cancelled[k].eq(1)
-        for k in range(n):
             with m.If(pw_on[k]):
                 m.d.sync += mode[k].eq(Mode.IDLE)
             with m.If(pw_off[k]):

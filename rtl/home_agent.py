@@ -5,7 +5,7 @@ from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
-from .signatures import AXI4Signature, Resp, HOST_ID, SWEEP_ID
+from .signatures import AXI4Signature, Resp, HOST_ID, SWEEP_ID, check_int
 
 __all__ = ["HomeAgent"]
 
@@ -102,11 +102,8 @@ class HomeAgent(wiring.Component):
 
     def __init__(self, *, addr_width=32, data_width=64, id_width=4, max_reads=MAX_READS,
                  max_writes=MAX_WRITES):
-        if not isinstance(max_reads, int) or isinstance(max_reads, bool) or max_reads < 1:
-            raise ValueError(f"Max reads must be an integer of at least 1, not {max_reads!r}")
-        if not isinstance(max_writes, int) or isinstance(max_writes, bool) or max_writes < 2:
-            raise ValueError(f"Max writes must be an integer of at least 2, "
-                             f"not {max_writes!r}")
+        check_int("Max reads", max_reads, 1)
+        check_int("Max writes", max_writes, 2)
         self._max_reads = max_reads
         self._max_writes = max_writes
         half = dict(addr_width=addr_width, data_width=data_width, id_width=id_width)

@@ -199,25 +199,23 @@ class ControlRegisters(wiring.Component):
 
         addr = Cat(Const(0, 2), bus.araddr[2:])
         is_global, idx, off = decode(addr)
-        blocks = [(global_read, addr, Signal(name="rd_global_pick"))]
-        blocks += [(agent_read[i], off, Signal(name=f"rd_a{i}_pick")) for i in range(n)]
+        # per block: its registers, the address bits that select one, whether it is addressed
+        blocks = [(global_read, addr, is_global)]
+        blocks += [(agent_read[i], off, ~is_global & (idx == i)) for i in range(n)]
         words = []
-        for k, (table, key, _) in enumerate(blocks):
+        for k, (table, key, addressed) in enumerate(blocks):
             word = Signal(32, name=f"rd_word{k}")
-            hit = Signal(name=f"rd_hit{k}")
+            hit = Signal(name=f"rd_hit{k}")     # this block holds the addressed register
             m.d.sync += [word.eq(0), hit.eq(0)]
             with m.Switch(key):
                 for offset, value in table.items():
                     with m.Case(offset):
-                        m.d.sync += [word.eq(value), hit.eq(1)]
+                        m.d.sync += [word.eq(value), hit.eq(addressed)]
             words.append((word, hit))
-        m.d.sync += blocks[0][2].eq(is_global)
-        for i in range(n):
-            m.d.sync += blocks[i + 1][2].eq(~is_global & (idx == i))
         with m.If(r_pick):
             m.d.sync += [r_valid.eq(1), r_data.eq(0), r_resp.eq(Resp.SLVERR)]
-            for (word, hit), (_, _, pick) in zip(words, blocks):
-                with m.If(pick & hit):
+            for word, hit in words:
+                with m.If(hit):
                     m.d.sync += [r_data.eq(word), r_resp.eq(Resp.OKAY)]
 
         # ---- write channel ---------------------------------------------------------------

@@ -13,7 +13,7 @@ from amaranth.lib.wiring import In, Out
 __all__ = [
     "Burst", "Resp", "AXI4Signature", "AXI4LiteSignature", "SlotSignature",
     "ROUTE_LAYOUT", "SLOT_STATE_LAYOUT", "ErrorReportSignature", "SweepControlSignature",
-    "HostClaimSignature", "SweepClaimSignature", "HOST_ID", "SWEEP_ID",
+    "HostClaimSignature", "SweepClaimSignature", "HOST_ID", "SWEEP_ID", "check_int",
 ]
 
 # AXI IDs the home agents use on their memory ports, to route responses back.
@@ -34,9 +34,14 @@ class Resp(enum.IntEnum):
     DECERR = 3
 
 
+def check_int(name, value, minimum=1, error=ValueError):
+    """Raise ``error`` unless ``value`` is an integer (not a bool) of at least ``minimum``."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise error(f"{name} must be an integer of at least {minimum}, not {value!r}")
+
+
 def _check_width(name, value, minimum=1):
-    if not isinstance(value, int) or value < minimum:
-        raise TypeError(f"{name} must be an integer of at least {minimum}, not {value!r}")
+    check_int(name, value, minimum, TypeError)
 
 
 class AXI4Signature(wiring.Signature):

@@ -6,7 +6,7 @@ from amaranth.lib.fifo import SyncFIFO, SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from .signatures import (AXI4Signature, Burst, Resp, SweepControlSignature,
-                         HostClaimSignature, SweepClaimSignature)
+                         HostClaimSignature, SweepClaimSignature, check_int)
 
 __all__ = ["SweepEngine"]
 
@@ -97,13 +97,8 @@ class SweepEngine(wiring.Component):
         if not isinstance(depth, int) or depth < burst:
             raise ValueError(f"Depth must be an integer of at least the burst ({burst}), "
                              f"not {depth!r}")
-        if not isinstance(max_blocks, int) or isinstance(max_blocks, bool) or max_blocks < 1:
-            raise ValueError(f"Max blocks must be an integer of at least 1, "
-                             f"not {max_blocks!r}")
-        if (not isinstance(max_sub_bursts, int) or isinstance(max_sub_bursts, bool) or
-                max_sub_bursts < 2):
-            raise ValueError(f"Max sub-bursts must be an integer of at least 2, "
-                             f"not {max_sub_bursts!r}")
+        check_int("Max blocks", max_blocks, 1)
+        check_int("Max sub-bursts", max_sub_bursts, 2)
         self._max_blocks = max_blocks
         self._max_sub_bursts = max_sub_bursts
         self._agent = agent

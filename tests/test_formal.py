@@ -13,6 +13,10 @@ Skipped only when the formal tools are not installed in the virtualenv (the para
 checks at the end run always).
 """
 
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -142,21 +146,17 @@ def test_small_configuration_parameters_checked(make, arg, bad):
         make(**{arg: bad})
 
 
-
 @needs_tools
 def test_killed_runner_stops_its_proof(tmp_path):
     """SIGTERM to ``python -m formal.run`` (as `timeout` sends) also ends SymbiYosys, which
     runs in a session of its own and would otherwise keep its solver busy."""
-    import signal
-    import subprocess
-    import sys
-    import time
     root = Path(__file__).resolve().parent.parent
     # the longest property, so it is surely still running when the signal comes
     runner = subprocess.Popen([sys.executable, "-m", "formal.run", "--only", "atomic_release",
                                "--build", str(tmp_path)],
                               cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     out = tmp_path / "atomic_release" / "sby.out"
+
     def sby_pids():
         # this run's SymbiYosys and the tools it started: their working directory is ours
         pids = []
