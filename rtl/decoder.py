@@ -1,10 +1,10 @@
 """Host address decoding (SPEC section 1: a transaction is routed by its start address)."""
 
-from amaranth.hdl import Module
+from amaranth.hdl import Module, Cat
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .regmap import Mode
+from .regmap import Mode, RANGE_ALIGN
 from .signatures import ROUTE_LAYOUT
 
 __all__ = ["AddressDecoder"]
@@ -15,7 +15,9 @@ class AddressDecoder(wiring.Component):
 
     Only ACTIVE and MIRROR_MASTER agents are candidates (a slave shares its master's range
     but is never routed to). Owned ranges never overlap (ASSIGN refuses it), so at most one
-    agent matches.
+    agent matches. BASE and SIZE are multiples of ``RANGE_ALIGN`` lines (ASSIGN refuses
+    others, and nothing else sets a range), so only the line bits above those are compared
+    and subtracted (timing: shorter carry chains).
 
     Members
     -------
@@ -41,11 +43,14 @@ class AddressDecoder(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        low = (RANGE_ALIGN - 1).bit_length()
+        line_hi = self.line[low:]
         for i in reversed(range(self._agents)):
             route = self.routes[i]
             routed = (route.mode == Mode.ACTIVE) | (route.mode == Mode.MIRROR_MASTER)
-            inside = (self.line >= route.base) & (self.line - route.base < route.size)
+            base_hi, size_hi = route.base[low:], route.size[low:]
+            inside = (line_hi >= base_hi) & (line_hi - base_hi < size_hi)
             with m.If(routed & inside):
                 m.d.comb += [self.hit.eq(1), self.agent.eq(i),
-                             self.offset.eq(self.line - route.base)]
+                             self.offset.eq(Cat(self.line[:low], line_hi - base_hi))]
         return m

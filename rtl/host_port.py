@@ -16,24 +16,27 @@ _PAGE_BYTES = 4096
 
 
 def _burst_geometry(m, addr, length, size, burst):
-    """Validity of a host burst and the byte span it covers.
+    """Validity of a host burst and the lines it covers after its first.
 
-    Returns ``(bad, last_byte)``: ``last_byte`` is the burst's last byte address, ``bad``
-    is set when the burst is not INCR, its beat
-    is wider than the bus, or it crosses a 4 KiB page (an AXI rule; since ranges are 4 KiB
-    aligned, this also means a valid burst never leaves the range it starts in).
+    Returns ``(bad, span)``. ``bad`` is set when the burst is not INCR, its beat is wider
+    than the bus, or it crosses a 4 KiB page (an AXI rule; since ranges are 4 KiB aligned,
+    this also means a valid burst never leaves the range it starts in). ``span`` is the
+    number of lines after the first one (defined when ``bad`` is not set).
+
+    A burst of ``2**size``-byte beats that starts at beat ``k`` of its first line
+    (``k = addr[size:3]``) and has ``length`` + 1 beats ends ``(k + length) >> (3 - size)``
+    lines further on: an 8-bit add and a 4-way choice, where the byte arithmetic (aligned
+    address + bytes - 1, with a barrel shift) took three carry chains (timing).
     """
-    aligned = Signal(len(addr), name="burst_aligned")
-    nbytes = Signal(12, name="burst_bytes")
-    last = Signal(len(addr) + 1, name="burst_last")
-    m.d.comb += [
-        aligned.eq((addr >> size) << size),
-        nbytes.eq((length + 1) << size),
-        last.eq(aligned + nbytes - 1),
-    ]
-    crosses = (aligned[:12] + nbytes) > _PAGE_BYTES
+    span = Signal(8, name="burst_span")
+    with m.Switch(size):
+        for k in range(4):
+            with m.Case(k):
+                beat = addr[k:3] if k < 3 else 0
+                m.d.comb += span.eq((length + beat) >> (3 - k))
+    crosses = (addr[3:12] + span) >= _PAGE_BYTES // 8
     bad = (burst != Burst.INCR) | (size > 3) | crosses
-    return bad, last
+    return bad, span
 
 
 class _Request:
@@ -42,7 +45,7 @@ class _Request:
     Both host engines take a request the same way: latch the address channel (``latch()``,
     at the handshake), look its start line up in an :class:`AddressDecoder` and check the
     burst, and register the outcome (``decode()``, the next cycle: ``hit``, ``agent``,
-    ``offset``, ``bad``, ``last_line``), so that decoding is a pipeline stage of its own.
+    ``offset``, ``bad``, ``span``), so that decoding is a pipeline stage of its own.
     The routes do not change in between: they change only while the port is held and
     idle.
     """
@@ -57,8 +60,8 @@ class _Request:
         m.submodules.decoder = self.dec = AddressDecoder(agents=agents,
                                                          line_addr_width=addr_width - 3)
         m.d.comb += [self.dec.routes.eq(routes), self.dec.line.eq(self.addr >> 3)]
-        self._bad, self._last_byte = _burst_geometry(m, self.addr, self.len, self.size,
-                                                     self.burst)
+        self._bad, self._span = _burst_geometry(m, self.addr, self.len, self.size,
+                                                self.burst)
         self.hit = Signal(name=f"{ch}_hit")
         self.agent = Signal(range(max(agents, 2)), name=f"{ch}_agent")
         self.offset = Signal(32, name=f"{ch}_offset")
@@ -68,7 +71,7 @@ class _Request:
     def decode(self):
         return [self.hit.eq(self.dec.hit), self.agent.eq(self.dec.agent),
                 self.offset.eq(self.dec.offset), self.bad.eq(self._bad),
-                self.span.eq((self._last_byte >> 3) - (self.addr >> 3))]
+                self.span.eq(self._span)]
 
     def latch(self):
         s, ch = self._s, self._ch

@@ -173,25 +173,24 @@ class MirrorswapTop(wiring.Component):
         # routing multiplexer, which fed its write-side state machine (the critical path).
         sweep_wr = [slice_between(m, f"sweep{i}_wr", sweeps[i].wr, None,
                                   channels=("aw", "w", "b")).m for i in range(n)]
+        to = [[Signal(name=f"sweep{i}_to_{j}") for j in range(n)] for i in range(n)]
         for j in range(n):
             port = slice_between(m, f"ha{j}_sweep_wr", None, has[j].sweep_wr).s
-            sel = Signal(range(max(n, 2)), name=f"sweep_to_{j}")
-            hit = Signal(name=f"sweep_to_{j}_valid")
-            m.d.sync += hit.eq(0)
+            # one flag per (sweep, agent) pair, registered: the routing is then an AND-OR of
+            # flip-flops (timing: a registered index compared in every multiplexer bit was
+            # the critical path); the lowest-numbered sweep wins, as a guard only
+            taken = 0
             for i in range(n):
-                with m.If(ctrl.routes[i].peer == j):
-                    with m.If(sweeps[i].claim.active):
-                        m.d.sync += [sel.eq(i), hit.eq(1)]
+                wants = (ctrl.routes[i].peer == j) & sweeps[i].claim.active
+                m.d.sync += to[i][j].eq(wants & ~taken)
+                taken = taken | wants
             for name in _W_PORT:
-                value = getattr(sweep_wr[0], name)
-                for i in range(1, n):
-                    value = Mux(sel == i, getattr(sweep_wr[i], name), value)
-                if name in ("awvalid", "wvalid"):
-                    value = value & hit
+                value = 0
+                for i in range(n):
+                    value = value | Mux(to[i][j], getattr(sweep_wr[i], name), 0)
                 m.d.comb += getattr(port, name).eq(value)
             for i in range(n):
-                mine = hit & (sel == i)
                 for name in _W_BACK:
-                    with m.If(mine):
+                    with m.If(to[i][j]):
                         m.d.comb += getattr(sweep_wr[i], name).eq(getattr(port, name))
         return m
