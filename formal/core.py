@@ -63,20 +63,25 @@ class MirrorCore(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         axi = dict(addr_width=self._aw, data_width=self._dw, id_width=self._idw)
+        # the claim compares narrowed as the top narrows them (lines stay below 2 * range)
+        claim_bits = RANGE_LINES.bit_length()
         m.submodules.wr = wr = HostWriteEngine(agents=2, addr_width=self._aw,
                                                data_width=self._dw, id_width=self._idw,
-                                               hazard_check=self._hazard_check)
+                                               hazard_check=self._hazard_check,
+                                               claim_bits=claim_bits)
         m.submodules.ha0 = ha0 = HomeAgent(**axi, **self._agent_q)
         m.submodules.ha1 = ha1 = HomeAgent(**axi, **self._agent_q)
         m.submodules.sweep0 = sw = SweepEngine(agent=0, burst=self._burst, depth=self._depth,
-                                               hazard_check=self._hazard_check, **axi,
+                                               hazard_check=self._hazard_check,
+                                               claim_bits=claim_bits, **axi,
                                                **self._sweep_q)
 
         connect(m, wr.s, wiring.flipped(self.s_axi))
         routes = [(Mode.MIRROR_MASTER, 1), (Mode.MIRROR_SLAVE, 0)]
         for i, (mode, peer) in enumerate(routes):
             m.d.comb += [wr.routes[i].mode.eq(mode), wr.routes[i].peer.eq(peer),
-                         wr.routes[i].base.eq(0), wr.routes[i].size.eq(RANGE_LINES)]
+                         wr.routes[i].base.eq(0), wr.routes[i].size.eq(RANGE_LINES),
+                         wr.routes[i].end.eq(RANGE_LINES)]
         m.d.comb += [wr.hold.eq(0), ha0.alive.eq(1), ha1.alive.eq(1), sw.throttle.eq(0)]
 
         connect(m, ha=ha0.mem, pins=wiring.flipped(self.m_axi_mem0))

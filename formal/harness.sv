@@ -722,7 +722,7 @@ module formal_core (input wire clk);
     wire go = $anyseq;
     reg [2:0] t = 0;
     always @(posedge clk) if (t != 7) t <= t + 1;
-    wire start = !rst && !started && (go || t == 4);
+    wire start = !rst && !started && (go || t == 5);
     always @(posedge clk) if (start) started <= 1;
 
     mirror_core dut (

@@ -127,6 +127,12 @@ class MirrorController(wiring.Component):
         s1_end = [Signal(34, name=f"s1_end{i}") for i in range(n)]
         for i in range(n):
             m.d.sync += s1_end[i].eq(regs[i].base + regs[i].size)
+            # The decoder's range end, one cycle old, is exact while the agent is routed
+            # (ACTIVE or MIRROR_MASTER): BASE and SIZE are locked then, and the command that
+            # makes an agent routed (ASSIGN, or RELEASE for the slave) runs after the
+            # freeze has held them for two cycles. ASSIGN has checked the sum is at most
+            # 2**line_addr_width, so 32 bits hold it.
+            m.d.comb += self.routes[i].end.eq(s1_end[i])
         for i in range(n):
             r = regs[i]
             p = pend_peer[i]

@@ -1,6 +1,6 @@
 """Host address decoding (SPEC section 1: a transaction is routed by its start address)."""
 
-from amaranth.hdl import Module, Cat
+from amaranth.hdl import Module, Cat, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -17,12 +17,13 @@ class AddressDecoder(wiring.Component):
     but is never routed to). Owned ranges never overlap (ASSIGN refuses it), so at most one
     agent matches. BASE and SIZE are multiples of ``RANGE_ALIGN`` lines (ASSIGN refuses
     others, and nothing else sets a range), so only the line bits above those are compared
-    and subtracted (timing: shorter carry chains).
+    and subtracted (timing: shorter carry chains), and the range end comes precomputed.
 
     Members
     -------
     routes : In(ArrayLayout(ROUTE_LAYOUT, agents))
-        Every agent's mode and range.
+        Every agent's mode and range; ``end`` must be ``base + size`` for every routed
+        agent (the controller keeps it so).
     line : In(line_addr_width)
         Host line address (byte address / 8).
     hit : Out(1)
@@ -31,26 +32,45 @@ class AddressDecoder(wiring.Component):
         That agent (0 when no hit).
     offset : Out(32)
         ``line - BASE``: the module-local line.
+
+    With ``split=True`` the decode is two halves, for a register between them: ``match``
+    (Out, one bit per agent) says which agent owns ``line``, and ``hit``, ``agent`` and
+    ``offset`` are computed from ``sel`` (In, one bit per agent) instead, which the caller
+    drives with ``match`` registered; ``line`` and ``routes`` must then hold still across
+    the two cycles.
     """
 
-    def __init__(self, *, agents, line_addr_width):
+    def __init__(self, *, agents, line_addr_width, split=False):
         self._agents = agents
-        super().__init__({
+        self._split = split
+        members = {
             "routes": In(data.ArrayLayout(ROUTE_LAYOUT, agents)),
             "line": In(line_addr_width),
             "hit": Out(1), "agent": Out(range(max(agents, 2))), "offset": Out(32),
-        })
+        }
+        if split:
+            members.update(match=Out(agents), sel=In(agents))
+        super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
         low = (RANGE_ALIGN - 1).bit_length()
         line_hi = self.line[low:]
-        for i in reversed(range(self._agents)):
+        # At most one agent matches, so the outputs are an AND-OR of the candidates rather
+        # than a priority chain (timing: one level of logic after the compares, not one
+        # per agent).
+        match = self.match if self._split else Signal(self._agents)
+        sel = self.sel if self._split else match
+        agent, offset = 0, 0
+        for i in range(self._agents):
             route = self.routes[i]
             routed = (route.mode == Mode.ACTIVE) | (route.mode == Mode.MIRROR_MASTER)
-            base_hi, size_hi = route.base[low:], route.size[low:]
-            inside = (line_hi >= base_hi) & (line_hi - base_hi < size_hi)
-            with m.If(routed & inside):
-                m.d.comb += [self.hit.eq(1), self.agent.eq(i),
-                             self.offset.eq(Cat(self.line[:low], line_hi - base_hi))]
+            base_hi, end_hi = route.base[low:], route.end[low:]
+            # the two compares and the subtraction are side by side, not in series (timing)
+            local = Signal(len(line_hi), name=f"local{i}")
+            m.d.comb += [local.eq(line_hi - base_hi),
+                         match[i].eq(routed & (line_hi >= base_hi) & (line_hi < end_hi))]
+            agent = agent | Mux(sel[i], i, 0)
+            offset = offset | Mux(sel[i], Cat(self.line[:low], local), 0)
+        m.d.comb += [self.hit.eq(sel.any()), self.agent.eq(agent), self.offset.eq(offset)]
         return m

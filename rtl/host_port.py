@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 
 from .decoder import AddressDecoder
 from .regmap import Mode
-from .signatures import (AXI4Signature, Burst, Resp, ROUTE_LAYOUT, ErrorReportSignature,
+from .signatures import (check_int, AXI4Signature, Burst, Resp, ROUTE_LAYOUT, ErrorReportSignature,
                          HostClaimSignature, SweepClaimSignature)
 
 __all__ = ["HostWriteEngine", "HostReadEngine"]
@@ -47,10 +47,15 @@ class _Request:
     burst, and register the outcome (``decode()``, the next cycle: ``hit``, ``agent``,
     ``offset``, ``bad``, ``span``), so that decoding is a pipeline stage of its own.
     The routes do not change in between: they change only while the port is held and
-    idle.
+    idle. With ``split`` only the match per agent is registered at ``decode()``; ``hit``,
+    ``agent`` and ``offset`` are then combinational from it in the cycle after (timing:
+    the compares, and the multiplexer that picks the owner's offset, each get a cycle),
+    and ``lookup()`` registers them there for a caller that needs them a cycle later
+    still.
     """
 
-    def __init__(self, m, s, ch, routes, agents, addr_width):
+    def __init__(self, m, s, ch, routes, agents, addr_width, split=False):
+        self._split = split
         self._s, self._ch = s, ch
         self.id = Signal.like(getattr(s, f"{ch}id"), name=f"{ch}_id")
         self.addr = Signal.like(getattr(s, f"{ch}addr"), name=f"{ch}_addr")
@@ -58,20 +63,36 @@ class _Request:
         self.size = Signal(3, name=f"{ch}_size")
         self.burst = Signal(2, name=f"{ch}_burst")
         m.submodules.decoder = self.dec = AddressDecoder(agents=agents,
-                                                         line_addr_width=addr_width - 3)
+                                                         line_addr_width=addr_width - 3,
+                                                         split=split)
         m.d.comb += [self.dec.routes.eq(routes), self.dec.line.eq(self.addr >> 3)]
         self._bad, self._span = _burst_geometry(m, self.addr, self.len, self.size,
                                                 self.burst)
-        self.hit = Signal(name=f"{ch}_hit")
-        self.agent = Signal(range(max(agents, 2)), name=f"{ch}_agent")
-        self.offset = Signal(32, name=f"{ch}_offset")
+        if split:
+            self._sel = Signal(agents, name=f"{ch}_match")
+            m.d.comb += self.dec.sel.eq(self._sel)
+            self.hit, self.agent, self.offset = self.dec.hit, self.dec.agent, self.dec.offset
+            self.hit_q = Signal(name=f"{ch}_hit")
+            self.agent_q = Signal(range(max(agents, 2)), name=f"{ch}_agent")
+            self.offset_q = Signal(32, name=f"{ch}_offset")
+        else:
+            self.hit = Signal(name=f"{ch}_hit")
+            self.agent = Signal(range(max(agents, 2)), name=f"{ch}_agent")
+            self.offset = Signal(32, name=f"{ch}_offset")
         self.bad = Signal(name=f"{ch}_bad")
         self.span = Signal(32, name=f"{ch}_span")   # lines after the first one
 
     def decode(self):
-        return [self.hit.eq(self.dec.hit), self.agent.eq(self.dec.agent),
-                self.offset.eq(self.dec.offset), self.bad.eq(self._bad),
-                self.span.eq(self._span)]
+        if self._split:
+            found = [self._sel.eq(self.dec.match)]
+        else:
+            found = [self.hit.eq(self.dec.hit), self.agent.eq(self.dec.agent),
+                     self.offset.eq(self.dec.offset)]
+        return found + [self.bad.eq(self._bad), self.span.eq(self._span)]
+
+    def lookup(self):
+        return [self.hit_q.eq(self.hit), self.agent_q.eq(self.agent),
+                self.offset_q.eq(self.offset)]
 
     def latch(self):
         s, ch = self._s, self._ch
@@ -96,10 +117,18 @@ class HostWriteEngine(wiring.Component):
     Unowned start address: the W beats are taken, nothing is written, DECERR. A burst that
     is not INCR, wider than 8 bytes per beat or crossing 4 KiB: likewise, SLVERR.
     While ``hold`` is high no new burst is accepted; ``idle`` says none is in progress.
+
+    ``claim_bits`` (default 32): low bits of the module-local line numbers the claim
+    compares look at, as for :class:`rtl.sweep.SweepEngine` (timing); every line number
+    and claim bound must be below ``2**claim_bits``.
     """
 
     def __init__(self, *, agents, addr_width=32, data_width=64, id_width=4,
-                 hazard_check=True):
+                 hazard_check=True, claim_bits=32):
+        check_int("Claim bits", claim_bits, 1)
+        if claim_bits > 32:
+            raise ValueError(f"Claim bits must be at most 32, not {claim_bits!r}")
+        self._claim_bits = claim_bits
         self._agents = agents
         self._addr_width = addr_width
         self._hazard_check = hazard_check
@@ -123,7 +152,7 @@ class HostWriteEngine(wiring.Component):
         mems = [getattr(self, f"mem{i}") for i in range(n)]
         claims = [getattr(self, f"sweep_claim{i}") for i in range(n)]
 
-        req = _Request(m, s, "aw", self.routes, n, self._addr_width)
+        req = _Request(m, s, "aw", self.routes, n, self._addr_width, split=True)
         a_id, a_addr, a_len = req.id, req.addr, req.len
 
         agent = Signal(range(max(n, 2)))
@@ -154,9 +183,11 @@ class HostWriteEngine(wiring.Component):
         ]
 
         claim_hit = Signal()
+        cb = self._claim_bits
         for i in range(n if self._hazard_check else 0):
             c = claims[i]
-            with m.If((agent == i) & forward & c.active & (lo < c.hi) & (c.lo <= hi)):
+            with m.If((agent == i) & forward & c.active & (lo[:cb] < c.hi[:cb]) &
+                      (c.lo[:cb] <= hi[:cb])):
                 m.d.comb += claim_hit.eq(1)
 
         with m.FSM(name="write"):
@@ -167,22 +198,26 @@ class HostWriteEngine(wiring.Component):
                     m.next = "DECODE"
             with m.State("DECODE"):
                 m.d.sync += req.decode()
+                m.next = "LOOKUP"
+            with m.State("LOOKUP"):
+                # (timing: ROUTE adds the span to the offset and looks the route up)
+                m.d.sync += req.lookup()
                 m.next = "ROUTE"
             with m.State("ROUTE"):
-                route = self.routes[req.agent]
+                route = self.routes[req.agent_q]
                 m.d.sync += [
-                    agent.eq(req.agent), peer.eq(route.peer),
+                    agent.eq(req.agent_q), peer.eq(route.peer),
                     forward.eq(route.mode == Mode.MIRROR_MASTER),
-                    local.eq(Cat(a_addr[:3], req.offset)),
-                    lo.eq(req.offset),
-                    hi.eq(req.offset + req.span),
+                    local.eq(Cat(a_addr[:3], req.offset_q)),
+                    lo.eq(req.offset_q),
+                    hi.eq(req.offset_q + req.span),
                     aw_done.eq(0), w_done.eq(0), b_done.eq(0),
                     m_resp.eq(Resp.OKAY), p_resp.eq(Resp.OKAY),
                 ]
                 with m.If(req.bad):
                     m.d.sync += resp.eq(Resp.SLVERR)
                     m.next = "DRAIN"
-                with m.Elif(~req.hit):
+                with m.Elif(~req.hit_q):
                     m.d.sync += resp.eq(Resp.DECERR)
                     m.next = "DRAIN"
                 with m.Else():
@@ -296,7 +331,7 @@ class HostReadEngine(wiring.Component):
         m.submodules.queue = queue = SyncFIFOBuffered(width=entry.size, depth=self._outstanding)
 
         # ---- issue side: accept, decode, send the AR, queue the burst ----------------------
-        req = _Request(m, s, "ar", self.routes, n, self._addr_width)
+        req = _Request(m, s, "ar", self.routes, n, self._addr_width, split=True)
         a_id, a_addr, a_len, a_size, bad = req.id, req.addr, req.len, req.size, req.bad
 
         agent = Signal(range(max(n, 2)))

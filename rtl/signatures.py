@@ -194,8 +194,9 @@ class SlotSignature(wiring.Signature):
         })
 
 
-#: What the host port and the decoder need to know of one agent.
-ROUTE_LAYOUT = data.StructLayout({"mode": 3, "peer": 4, "base": 32, "size": 32})
+#: What the host port and the decoder need to know of one agent. ``end`` is BASE + SIZE
+#: (the controller keeps it as a register, so the decoder compares without adding first).
+ROUTE_LAYOUT = data.StructLayout({"mode": 3, "peer": 4, "base": 32, "size": 32, "end": 32})
 
 #: Slot pins the controller watches.
 SLOT_STATE_LAYOUT = data.StructLayout({"present": 1, "power_good": 1, "capacity_log2": 5})

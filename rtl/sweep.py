@@ -78,6 +78,12 @@ class SweepEngine(wiring.Component):
     hazard_check : bool
         Only for tests: ``False`` builds the deliberately broken variant that ignores the
         host write in progress, to show that the race tests detect the lost update.
+    claim_bits : int
+        Low bits of the module-local line numbers that the claim compares look at (timing:
+        shorter carry chains); every line number and claim bound must be below
+        ``2**claim_bits``. Default 32, all of them; the top passes
+        ``max_capacity_log2 + 1`` (a range has at most ``2**max_capacity_log2`` lines, a
+        host burst reaches at most 511 lines and a sweep claim 256 past it).
 
     Members
     -------
@@ -91,7 +97,7 @@ class SweepEngine(wiring.Component):
 
     def __init__(self, *, agent, burst=32, depth=128, write_burst=8, addr_width=32,
                  data_width=64, id_width=4, max_blocks=_MAX_BLOCKS,
-                 max_sub_bursts=_MAX_SUB_BURSTS, hazard_check=True):
+                 max_sub_bursts=_MAX_SUB_BURSTS, hazard_check=True, claim_bits=32):
         if not isinstance(burst, int) or not 1 <= burst <= 256:
             raise ValueError(f"Burst must be an integer from 1 to 256 lines, not {burst!r}")
         if not isinstance(depth, int) or depth < burst:
@@ -103,6 +109,10 @@ class SweepEngine(wiring.Component):
         self._max_sub_bursts = max_sub_bursts
         self._agent = agent
         self._hazard_check = hazard_check
+        check_int("Claim bits", claim_bits, 1)
+        if claim_bits > 32:
+            raise ValueError(f"Claim bits must be at most 32, not {claim_bits!r}")
+        self._claim_bits = claim_bits
         if not isinstance(write_burst, int) or not 1 <= write_burst <= 256:
             raise ValueError(f"Write burst must be an integer from 1 to 256 lines, "
                              f"not {write_burst!r}")
@@ -123,6 +133,7 @@ class SweepEngine(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         burst, depth = self._burst, self._depth
+        cb = self._claim_bits
         max_blocks, max_sub_bursts = self._max_blocks, self._max_sub_bursts
         ctrl, rd, wr = self.ctrl, self.rd, self.wr
 
@@ -138,9 +149,18 @@ class SweepEngine(wiring.Component):
         bdesc_layout = data.StructLayout({"offset": 32, "end": 32, "last": 1})
         wdesc_layout = data.StructLayout({**block_fields, "err": 1, "err_line": 32})
 
-        m.submodules.data = dfifo = SyncFIFOBuffered(width=self._data_width, depth=depth)
-        # Every block is in exactly one of these queues (or being written) from its read
-        # issue to its write response, and at most max_blocks are: none can overflow.
+        m.submodules.data = buf = SyncFIFOBuffered(width=self._data_width, depth=depth)
+        # A two-line queue in logic after the block-RAM buffer: the write side pops this
+        # one, and the buffer's read enable depends only on its registered level (timing:
+        # the W handshake otherwise reached the buffer's control logic, placed by its
+        # block RAM far from the write side, and came back). It streams a line per cycle.
+        # ``inflight`` counts lines in both, so ``room`` stays exact on the buffer's side.
+        m.submodules.obuf = dfifo = SyncFIFO(width=self._data_width, depth=2)
+        m.d.comb += [dfifo.w_data.eq(buf.r_data), dfifo.w_en.eq(buf.r_rdy),
+                     buf.r_en.eq(dfifo.w_rdy)]
+        # Every block is in exactly one of these queues (or in ``whead``, or being written)
+        # from its read issue to its write response, and at most max_blocks are: none can
+        # overflow.
         m.submodules.rdesc = rdesc = SyncFIFO(width=desc.size, depth=max_blocks)
         m.submodules.wdesc = wdesc = SyncFIFO(width=wdesc_layout.size, depth=max_blocks)
         # Write sub-bursts from AW to B response; AW waits while this is full.
@@ -194,7 +214,8 @@ class SweepEngine(wiring.Component):
             more.eq(remain != 0),
             room.eq(inflight <= depth - burst),
             host_hit.eq(self.host.active & (self.host.agent == self._agent) &
-                        (self.host.lo < self.claim.hi) & (self.host.hi >= nxt)),
+                        (self.host.lo[:cb] < self.claim.hi[:cb]) &
+                        (self.host.hi[:cb] >= nxt[:cb])),
             settle.eq(0),
         ]
         if not self._hazard_check:
@@ -242,8 +263,8 @@ class SweepEngine(wiring.Component):
         beat_err = rd.rresp != Resp.OKAY
         m.d.comb += [
             rd.rready.eq(1),
-            dfifo.w_data.eq(rd.rdata),
-            dfifo.w_en.eq(rd.rvalid),
+            buf.w_data.eq(rd.rdata),
+            buf.w_en.eq(rd.rvalid),
         ]
         with m.If(rd.rvalid):
             m.d.sync += r_beat.eq(r_beat + 1)
@@ -262,7 +283,17 @@ class SweepEngine(wiring.Component):
         # A block is written in sub-bursts of up to ``write_burst`` lines, each AW presented
         # together with its first W beat, so short bursts cost no bandwidth; they bound how
         # long a host write waits for the slave's write channel (see HomeAgent).
-        whead = data.View(wdesc_layout, wdesc.r_data)
+        # The next block to write, taken off its queue into a register ahead of time
+        # (timing: the end of a sub-burst otherwise decided the queue's read and level in
+        # the same cycle, through its read multiplexer, and the queue's read data fed the
+        # sub-burst registers). While the write side is busy this costs no write cycles;
+        # a write side that is idle starts the block one cycle later.
+        whead = Signal(wdesc_layout)
+        whead_valid = Signal()
+        take = Signal()         # the write side takes ``whead`` this cycle
+        m.d.comb += wdesc.r_en.eq(~whead_valid)
+        with m.If(take):
+            m.d.sync += whead_valid.eq(0)
         w_offset = Signal(32)    # first line of the current sub-burst
         w_lenm1 = Signal(8)      # its lines - 1 (awlen)
         w_end = Signal(32)       # w_offset + its lines, kept as a register
@@ -306,21 +337,25 @@ class SweepEngine(wiring.Component):
                          w_left.eq(left), w_more.eq(more), w_rem.eq(nm1),
                          w_last.eq(one), aw_pend.eq(1), w_fin.eq(0)]
 
+        def start_block(head):
+            # write block ``head``, or discard its data (it failed, or the sweep stops)
+            with m.If(head.err | failing | stopping):
+                m.d.sync += [w_offset.eq(head.offset), w_rem.eq(head.lenm1),
+                             w_last.eq(head.len1)]
+                with m.If(head.err & ~failing):
+                    m.d.sync += [failing.eq(1), err_line.eq(head.err_line)]
+                m.next = "DISCARD"
+            with m.Else():
+                sub_burst(head.offset, head.n1m1, head.one1, head.end1, head.left1,
+                          head.more1)
+                m.next = "BURST"
+
         def next_block(otherwise):
             # Taking the next block in the cycle the previous one ends saves a bubble per
             # burst: the write side then runs at one line per cycle.
-            with m.If(wdesc.r_rdy):
-                m.d.comb += wdesc.r_en.eq(1)
-                with m.If(whead.err | failing | stopping):
-                    m.d.sync += [w_offset.eq(whead.offset), w_rem.eq(whead.lenm1),
-                                 w_last.eq(whead.len1)]
-                    with m.If(whead.err & ~failing):
-                        m.d.sync += [failing.eq(1), err_line.eq(whead.err_line)]
-                    m.next = "DISCARD"
-                with m.Else():
-                    sub_burst(whead.offset, whead.n1m1, whead.one1, whead.end1, whead.left1,
-                              whead.more1)
-                    m.next = "BURST"
+            with m.If(whead_valid):
+                m.d.comb += take.eq(1)
+                start_block(whead)
             with m.Else():
                 m.next = otherwise
 
@@ -362,6 +397,10 @@ class SweepEngine(wiring.Component):
                         m.d.comb += discarded.eq(1)
                         m.next = "IDLE"
 
+        # the prefetch (a read of the queue, whose r_en is ~whead_valid)
+        with m.If(wdesc.r_rdy & ~whead_valid):
+            m.d.sync += [whead.eq(wdesc.r_data), whead_valid.eq(1)]
+
         m.d.sync += inflight.eq(inflight + Mux(issue, blk, 0) - pop)
         b_fire = wr.bvalid & wr.bready
         m.d.sync += blocks.eq(blocks + issue - discarded - (b_fire & bhead_last))
@@ -388,8 +427,13 @@ class SweepEngine(wiring.Component):
         # ---- start, cancel, done ----------------------------------------------------------------
         with m.If(ctrl.cancel & running):
             m.d.sync += stopping.eq(1)
-        drained = (~ar_pending & ~rdesc.r_rdy & ~wdesc.r_rdy & ~bdesc.r_rdy &
-                   (inflight == 0) & ~issue)
+        # No ``~issue`` term (timing: the issue decision fed ``done`` into the controller):
+        # none is needed, as every reason to finish rules an issue out in that cycle.
+        # ``failing`` and ``stopping`` do directly; so does ``remain == 0``: ``more`` is
+        # ``remain != 0`` a cycle ago, and if ``remain`` was not 0 then, the issue that
+        # zeroed it set ``settle``, which blocks an issue now.
+        drained = (~ar_pending & ~rdesc.r_rdy & ~wdesc.r_rdy & ~whead_valid & ~bdesc.r_rdy &
+                   (inflight == 0))
         with m.If(running & drained & ((remain == 0) | failing | stopping)):
             m.d.comb += ctrl.done.eq(1)
             m.d.sync += running.eq(0)
