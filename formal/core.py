@@ -25,7 +25,7 @@ from amaranth.lib.wiring import In, Out, connect
 from rtl.home_agent import HomeAgent
 from rtl.host_port import HostWriteEngine
 from rtl.regmap import Mode
-from rtl.signatures import AXI4Signature
+from rtl.signatures import AXI4Signature, claim_bits
 from rtl.sweep import SweepEngine
 
 __all__ = ["MirrorCore"]
@@ -63,17 +63,17 @@ class MirrorCore(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         axi = dict(addr_width=self._aw, data_width=self._dw, id_width=self._idw)
-        # the claim compares narrowed as the top narrows them (lines stay below 2 * range)
-        claim_bits = RANGE_LINES.bit_length()
+        # the claim compares narrowed as the top narrows them
+        cb = claim_bits(RANGE_LINES.bit_length() - 1)
         m.submodules.wr = wr = HostWriteEngine(agents=2, addr_width=self._aw,
                                                data_width=self._dw, id_width=self._idw,
                                                hazard_check=self._hazard_check,
-                                               claim_bits=claim_bits)
+                                               claim_bits=cb)
         m.submodules.ha0 = ha0 = HomeAgent(**axi, **self._agent_q)
         m.submodules.ha1 = ha1 = HomeAgent(**axi, **self._agent_q)
         m.submodules.sweep0 = sw = SweepEngine(agent=0, burst=self._burst, depth=self._depth,
                                                hazard_check=self._hazard_check,
-                                               claim_bits=claim_bits, **axi,
+                                               claim_bits=cb, **axi,
                                                **self._sweep_q)
 
         connect(m, wr.s, wiring.flipped(self.s_axi))

@@ -7,8 +7,8 @@ from amaranth.lib.wiring import In, Out
 
 from .decoder import AddressDecoder
 from .regmap import Mode
-from .signatures import (check_int, AXI4Signature, Burst, Resp, ROUTE_LAYOUT, ErrorReportSignature,
-                         HostClaimSignature, SweepClaimSignature)
+from .signatures import (AXI4Signature, Burst, Resp, ROUTE_LAYOUT, ErrorReportSignature,
+                         HostClaimSignature, SweepClaimSignature, check_claim_bits)
 
 __all__ = ["HostWriteEngine", "HostReadEngine"]
 
@@ -43,19 +43,17 @@ class _Request:
     """A host AW or AR request latched at its handshake, decoded and checked.
 
     Both host engines take a request the same way: latch the address channel (``latch()``,
-    at the handshake), look its start line up in an :class:`AddressDecoder` and check the
-    burst, and register the outcome (``decode()``, the next cycle: ``hit``, ``agent``,
-    ``offset``, ``bad``, ``span``), so that decoding is a pipeline stage of its own.
-    The routes do not change in between: they change only while the port is held and
-    idle. With ``split`` only the match per agent is registered at ``decode()``; ``hit``,
-    ``agent`` and ``offset`` are then combinational from it in the cycle after (timing:
-    the compares, and the multiplexer that picks the owner's offset, each get a cycle),
-    and ``lookup()`` registers them there for a caller that needs them a cycle later
-    still.
+    at the handshake), look its start line up in a split :class:`AddressDecoder` and check
+    the burst, and register the outcome (``decode()``, the next cycle: the match per
+    agent, ``bad``, ``span``), so that decoding is a pipeline stage of its own. ``hit``,
+    ``agent`` and ``offset`` are then combinational from the registered match in the cycle
+    after (timing: the compares, and the multiplexer that picks the owner's offset, each
+    get a cycle); ``lookup()`` registers them there (``hit_q``, ``agent_q``,
+    ``offset_q``) for a caller that needs them a cycle later still. The routes do not
+    change meanwhile: they change only while the port is held and idle.
     """
 
-    def __init__(self, m, s, ch, routes, agents, addr_width, split=False):
-        self._split = split
+    def __init__(self, m, s, ch, routes, agents, addr_width):
         self._s, self._ch = s, ch
         self.id = Signal.like(getattr(s, f"{ch}id"), name=f"{ch}_id")
         self.addr = Signal.like(getattr(s, f"{ch}addr"), name=f"{ch}_addr")
@@ -64,31 +62,22 @@ class _Request:
         self.burst = Signal(2, name=f"{ch}_burst")
         m.submodules.decoder = self.dec = AddressDecoder(agents=agents,
                                                          line_addr_width=addr_width - 3,
-                                                         split=split)
+                                                         split=True)
         m.d.comb += [self.dec.routes.eq(routes), self.dec.line.eq(self.addr >> 3)]
         self._bad, self._span = _burst_geometry(m, self.addr, self.len, self.size,
                                                 self.burst)
-        if split:
-            self._sel = Signal(agents, name=f"{ch}_match")
-            m.d.comb += self.dec.sel.eq(self._sel)
-            self.hit, self.agent, self.offset = self.dec.hit, self.dec.agent, self.dec.offset
-            self.hit_q = Signal(name=f"{ch}_hit")
-            self.agent_q = Signal(range(max(agents, 2)), name=f"{ch}_agent")
-            self.offset_q = Signal(32, name=f"{ch}_offset")
-        else:
-            self.hit = Signal(name=f"{ch}_hit")
-            self.agent = Signal(range(max(agents, 2)), name=f"{ch}_agent")
-            self.offset = Signal(32, name=f"{ch}_offset")
+        self._match = Signal(agents, name=f"{ch}_match")
+        m.d.comb += self.dec.sel.eq(self._match)
+        self.hit, self.agent, self.offset = self.dec.hit, self.dec.agent, self.dec.offset
+        self.hit_q = Signal(name=f"{ch}_hit")
+        self.agent_q = Signal(range(max(agents, 2)), name=f"{ch}_agent")
+        self.offset_q = Signal(32, name=f"{ch}_offset")
         self.bad = Signal(name=f"{ch}_bad")
         self.span = Signal(32, name=f"{ch}_span")   # lines after the first one
 
     def decode(self):
-        if self._split:
-            found = [self._sel.eq(self.dec.match)]
-        else:
-            found = [self.hit.eq(self.dec.hit), self.agent.eq(self.dec.agent),
-                     self.offset.eq(self.dec.offset)]
-        return found + [self.bad.eq(self._bad), self.span.eq(self._span)]
+        return [self._match.eq(self.dec.match), self.bad.eq(self._bad),
+                self.span.eq(self._span)]
 
     def lookup(self):
         return [self.hit_q.eq(self.hit), self.agent_q.eq(self.agent),
@@ -119,15 +108,13 @@ class HostWriteEngine(wiring.Component):
     While ``hold`` is high no new burst is accepted; ``idle`` says none is in progress.
 
     ``claim_bits`` (default 32): low bits of the module-local line numbers the claim
-    compares look at, as for :class:`rtl.sweep.SweepEngine` (timing); every line number
-    and claim bound must be below ``2**claim_bits``.
+    compares look at; every line number and claim bound must be below ``2**claim_bits``
+    (the top passes :func:`rtl.signatures.claim_bits`).
     """
 
     def __init__(self, *, agents, addr_width=32, data_width=64, id_width=4,
                  hazard_check=True, claim_bits=32):
-        check_int("Claim bits", claim_bits, 1)
-        if claim_bits > 32:
-            raise ValueError(f"Claim bits must be at most 32, not {claim_bits!r}")
+        check_claim_bits(claim_bits)
         self._claim_bits = claim_bits
         self._agents = agents
         self._addr_width = addr_width
@@ -152,7 +139,7 @@ class HostWriteEngine(wiring.Component):
         mems = [getattr(self, f"mem{i}") for i in range(n)]
         claims = [getattr(self, f"sweep_claim{i}") for i in range(n)]
 
-        req = _Request(m, s, "aw", self.routes, n, self._addr_width, split=True)
+        req = _Request(m, s, "aw", self.routes, n, self._addr_width)
         a_id, a_addr, a_len = req.id, req.addr, req.len
 
         agent = Signal(range(max(n, 2)))
@@ -331,7 +318,7 @@ class HostReadEngine(wiring.Component):
         m.submodules.queue = queue = SyncFIFOBuffered(width=entry.size, depth=self._outstanding)
 
         # ---- issue side: accept, decode, send the AR, queue the burst ----------------------
-        req = _Request(m, s, "ar", self.routes, n, self._addr_width, split=True)
+        req = _Request(m, s, "ar", self.routes, n, self._addr_width)
         a_id, a_addr, a_len, a_size, bad = req.id, req.addr, req.len, req.size, req.bad
 
         agent = Signal(range(max(n, 2)))

@@ -14,6 +14,7 @@ __all__ = [
     "Burst", "Resp", "AXI4Signature", "AXI4LiteSignature", "SlotSignature",
     "ROUTE_LAYOUT", "SLOT_STATE_LAYOUT", "ErrorReportSignature", "SweepControlSignature",
     "HostClaimSignature", "SweepClaimSignature", "HOST_ID", "SWEEP_ID", "check_int",
+    "claim_bits", "check_claim_bits",
 ]
 
 # AXI IDs the home agents use on their memory ports, to route responses back.
@@ -225,6 +226,22 @@ class SweepControlSignature(wiring.Signature):
             "done": In(1), "failed": In(1), "err_line": In(32),
             "progress_valid": In(1), "progress_end": In(32),
         })
+
+
+def claim_bits(max_capacity_log2):
+    """Low bits of module-local line numbers that the claim compares (host write against
+    sweep, both ways) need to look at (timing: shorter carry chains). Every line number
+    and claim bound stays below ``2**(max_capacity_log2 + 1)``: a range has at most
+    ``2**max_capacity_log2`` lines, a host burst ends at most 511 lines and a sweep claim
+    256 lines past it."""
+    return max_capacity_log2 + 1
+
+
+def check_claim_bits(value):
+    """Raise ``ValueError`` unless ``value`` is a claim width from 1 to 32 bits."""
+    check_int("Claim bits", value, 1)
+    if value > 32:
+        raise ValueError(f"Claim bits must be at most 32, not {value!r}")
 
 
 class HostClaimSignature(wiring.Signature):

@@ -6,7 +6,8 @@ from amaranth.lib.fifo import SyncFIFO, SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from .signatures import (AXI4Signature, Burst, Resp, SweepControlSignature,
-                         HostClaimSignature, SweepClaimSignature, check_int)
+                         HostClaimSignature, SweepClaimSignature, check_int,
+                         check_claim_bits)
 
 __all__ = ["SweepEngine"]
 
@@ -79,11 +80,9 @@ class SweepEngine(wiring.Component):
         Only for tests: ``False`` builds the deliberately broken variant that ignores the
         host write in progress, to show that the race tests detect the lost update.
     claim_bits : int
-        Low bits of the module-local line numbers that the claim compares look at (timing:
-        shorter carry chains); every line number and claim bound must be below
-        ``2**claim_bits``. Default 32, all of them; the top passes
-        ``max_capacity_log2 + 1`` (a range has at most ``2**max_capacity_log2`` lines, a
-        host burst reaches at most 511 lines and a sweep claim 256 past it).
+        Low bits of the module-local line numbers that the claim compares look at; every
+        line number and claim bound must be below ``2**claim_bits``. Default 32, all of
+        them; the top passes :func:`rtl.signatures.claim_bits`.
 
     Members
     -------
@@ -109,9 +108,7 @@ class SweepEngine(wiring.Component):
         self._max_sub_bursts = max_sub_bursts
         self._agent = agent
         self._hazard_check = hazard_check
-        check_int("Claim bits", claim_bits, 1)
-        if claim_bits > 32:
-            raise ValueError(f"Claim bits must be at most 32, not {claim_bits!r}")
+        check_claim_bits(claim_bits)
         self._claim_bits = claim_bits
         if not isinstance(write_burst, int) or not 1 <= write_burst <= 256:
             raise ValueError(f"Write burst must be an integer from 1 to 256 lines, "
@@ -337,25 +334,21 @@ class SweepEngine(wiring.Component):
                          w_left.eq(left), w_more.eq(more), w_rem.eq(nm1),
                          w_last.eq(one), aw_pend.eq(1), w_fin.eq(0)]
 
-        def start_block(head):
-            # write block ``head``, or discard its data (it failed, or the sweep stops)
-            with m.If(head.err | failing | stopping):
-                m.d.sync += [w_offset.eq(head.offset), w_rem.eq(head.lenm1),
-                             w_last.eq(head.len1)]
-                with m.If(head.err & ~failing):
-                    m.d.sync += [failing.eq(1), err_line.eq(head.err_line)]
-                m.next = "DISCARD"
-            with m.Else():
-                sub_burst(head.offset, head.n1m1, head.one1, head.end1, head.left1,
-                          head.more1)
-                m.next = "BURST"
-
         def next_block(otherwise):
             # Taking the next block in the cycle the previous one ends saves a bubble per
             # burst: the write side then runs at one line per cycle.
             with m.If(whead_valid):
                 m.d.comb += take.eq(1)
-                start_block(whead)
+                with m.If(whead.err | failing | stopping):
+                    m.d.sync += [w_offset.eq(whead.offset), w_rem.eq(whead.lenm1),
+                                 w_last.eq(whead.len1)]
+                    with m.If(whead.err & ~failing):
+                        m.d.sync += [failing.eq(1), err_line.eq(whead.err_line)]
+                    m.next = "DISCARD"
+                with m.Else():
+                    sub_burst(whead.offset, whead.n1m1, whead.one1, whead.end1, whead.left1,
+                              whead.more1)
+                    m.next = "BURST"
             with m.Else():
                 m.next = otherwise
 

@@ -10,7 +10,7 @@ from .axi_slice import slice_between
 from .home_agent import HomeAgent
 from .host_port import HostReadEngine, HostWriteEngine
 from .registers import ControlRegisters
-from .signatures import AXI4Signature, AXI4LiteSignature, SlotSignature
+from .signatures import AXI4Signature, AXI4LiteSignature, SlotSignature, claim_bits
 from .slot import SlotController
 from .sweep import SweepEngine
 
@@ -99,19 +99,16 @@ class MirrorswapTop(wiring.Component):
         m.submodules.ctrl = ctrl = MirrorController(
             agents=n, max_capacity_log2=self.max_capacity_log2,
             line_addr_width=self.addr_width - 3)
-        # Module-local line numbers and claim bounds stay below 2**(max_capacity_log2 + 1)
-        # (see HostWriteEngine), so the claim compares look at that many bits (timing).
-        claim_bits = self.max_capacity_log2 + 1
+        cb = claim_bits(self.max_capacity_log2)
         m.submodules.wr = wr = HostWriteEngine(agents=n, addr_width=self.addr_width,
                                                id_width=self.id_width,
                                                hazard_check=self._hazard_check,
-                                               claim_bits=claim_bits)
+                                               claim_bits=cb)
         m.submodules.rd = rd = HostReadEngine(agents=n, addr_width=self.addr_width,
                                               id_width=self.id_width)
         has = [HomeAgent(**axi) for _ in range(n)]
         sweeps = [SweepEngine(agent=i, burst=self._sweep_burst, depth=self._sweep_depth,
-                              hazard_check=self._hazard_check, claim_bits=claim_bits,
-                              **axi)
+                              hazard_check=self._hazard_check, claim_bits=cb, **axi)
                   for i in range(n)]
         slots = [SlotController() for _ in range(n)]
         for i in range(n):

@@ -16,11 +16,10 @@ def pack_routes(routes):
     """Pack [(mode, peer, base, size)] the way ArrayLayout(ROUTE_LAYOUT) lays them out,
     with ``end`` = base + size as the controller provides it."""
     value, width = 0, ROUTE_LAYOUT.size
-    offsets = {name: ROUTE_LAYOUT[name].offset for name in ("mode", "peer", "base", "size", "end")}
     for i, (mode, peer, base, size) in enumerate(routes):
         for name, v in (("mode", mode), ("peer", peer), ("base", base), ("size", size),
                         ("end", base + size)):
-            value |= v << (i * width + offsets[name])
+            value |= v << (i * width + ROUTE_LAYOUT[name].offset)
     return value
 
 

@@ -8,6 +8,7 @@ from rtl.axi_slice import RegisterSlice
 from rtl.bram import AxiBlockRam
 from rtl.decoder import AddressDecoder
 from rtl.home_agent import HomeAgent
+from rtl.host_port import HostWriteEngine
 from rtl.signatures import AXI4Signature
 from rtl.slot import SlotController
 from rtl.sweep import SweepEngine
@@ -53,6 +54,19 @@ def test_register_slice(seed):
     sig = AXI4Signature(addr_width=16, data_width=64, id_width=4)
     run_component(RegisterSlice(sig), "register_slice", "cocotb_axi_slice",
                   f"register_slice_{seed}", {"MS_SEED": seed})
+
+
+@pytest.mark.parametrize("bits, message", [
+    (0, "Claim bits must be an integer of at least 1, not 0"),
+    (33, "Claim bits must be at most 32, not 33"),
+    (True, "Claim bits must be an integer of at least 1, not True"),
+])
+def test_claim_bits_refused(bits, message):
+    """Both ends of the claim check refuse a width that is not 1..32."""
+    for build in (lambda: SweepEngine(agent=0, claim_bits=bits),
+                  lambda: HostWriteEngine(agents=4, claim_bits=bits)):
+        with pytest.raises(ValueError, match=message):
+            build()
 
 
 def test_register_slice_rejects_unknown_channel():
