@@ -55,8 +55,9 @@ class SweepEngine(wiring.Component):
     ``progress_end`` (the end of the last acknowledged one) is a line below which every
     line of this sweep is copied. On a memory error (read at the
     master or write at the slave) the engine stops issuing, drains what is in flight,
-    reports nothing at or past the failing line, and finishes with ``failed`` and
-    ``err_line``.
+    reports nothing at or past the lowest failing line, and finishes with ``failed`` and
+    ``err_line`` (that line: a write error of an earlier block that is answered after a
+    later block's read error still wins).
 
     Parameters
     ----------
@@ -409,11 +410,17 @@ class SweepEngine(wiring.Component):
         m.d.comb += [ctrl.progress_valid.eq(progress_valid),
                      ctrl.progress_end.eq(progress_end)]
         m.d.comb += wr.bready.eq(1)
+        # A write error always names a line below one of a read error already seen: the
+        # read error stopped the write side at its block, and every sub-burst still
+        # awaiting its response belongs to an earlier block. So the first write error
+        # replaces a read error's line (SWEPT_UPTO must stop at the lowest failing line,
+        # not at the first one noticed), and a later write error, further up, does not.
+        wr_failed = Signal()
         with m.If(wr.bvalid):
             m.d.comb += bdesc.r_en.eq(1)
             with m.If(wr.bresp != Resp.OKAY):
-                with m.If(~failing):
-                    m.d.sync += [failing.eq(1), err_line.eq(bhead.offset)]
+                with m.If(~wr_failed):
+                    m.d.sync += [failing.eq(1), wr_failed.eq(1), err_line.eq(bhead.offset)]
             with m.Elif(~failing | (bend <= err_line)):
                 m.d.sync += [progress_valid.eq(1), progress_end.eq(bend), lo.eq(bend)]
 
@@ -431,7 +438,8 @@ class SweepEngine(wiring.Component):
             m.d.comb += ctrl.done.eq(1)
             m.d.sync += running.eq(0)
         with m.If(ctrl.start):
-            m.d.sync += [running.eq(1), stopping.eq(0), failing.eq(0), err_line.eq(0),
+            m.d.sync += [running.eq(1), stopping.eq(0), failing.eq(0), wr_failed.eq(0),
+                         err_line.eq(0),
                          nxt.eq(ctrl.start_line), remain.eq(ctrl.count),
                          lo.eq(ctrl.start_line), claim_hi.eq(ctrl.start_line + burst),
                          thr_cnt.eq(0), settle.eq(1)]

@@ -51,9 +51,12 @@ class Faults:
 
 
 def inject_faults(ram, rng=None):
-    """Attach a :class:`Faults` to a cocotbext-axi ``AxiRam`` and return it."""
+    """Attach a :class:`Faults` to a cocotbext-axi ``AxiRam`` (or to one of its halves,
+    ``AxiRamRead`` / ``AxiRamWrite``) and return it."""
     faults = Faults(rng)
-    read, write = ram.read_if._read, ram.write_if._write
+    # an AxiRam holds both halves; an AxiRamRead / AxiRamWrite is one itself
+    read_if = getattr(ram, "read_if", ram if hasattr(ram, "_read") else None)
+    write_if = getattr(ram, "write_if", ram if hasattr(ram, "_write") else None)
 
     async def faulty_read(address, length):
         if faults._hit(faults.read_lines, faults.read_probability, address, length):
@@ -67,8 +70,12 @@ def inject_faults(ram, rng=None):
             raise MemoryFault(f"write at {address:#x}")
         return await write(address, data)
 
-    ram.read_if._read = faulty_read
-    ram.write_if._write = faulty_write
+    if read_if is not None:
+        read = read_if._read
+        read_if._read = faulty_read
+    if write_if is not None:
+        write = write_if._write
+        write_if._write = faulty_write
     return faults
 
 

@@ -13,6 +13,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, ReadOnly
 from cocotbext.axi import AxiRamRead, AxiRamWrite, AxiReadBus, AxiWriteBus
 from rtl.sweep import _MAX_SUB_BURSTS
+from sim.memory import inject_faults
 from sim.tb import WriteCreditWatch, pauses, reset_dut
 
 LINES = 2048
@@ -203,3 +204,30 @@ async def response_queue_bounds_writes_in_flight(dut):
     assert not failed
     _check_copy(tb, 0, 1024)
     assert watch.open == {0: 0}
+
+
+@cocotb.test(timeout_time=200, timeout_unit="us")
+async def first_failing_line_wins(dut):
+    """A write error in an early block is answered only after a later block's read error
+    has stopped the sweep: the lower line (the write's) is the one reported, and no
+    progress is reported at or past it (SPEC: SWEPT_UPTO never passes the failing line)."""
+    tb = await make(dut)
+    write_line, read_line = 8, 40           # second sub-burst of block 0; block 1
+    tb.dst.write(0, bytes(LINES * 8))
+    src_faults, dst_faults = inject_faults(tb.src), inject_faults(tb.dst)
+    src_faults.read_lines.add(read_line)
+    dst_faults.write_lines.add(write_line)
+    b = tb.dst.b_channel
+    b.set_pause_generator(itertools.repeat(True))
+    b.queue_occupancy_limit = -1
+    d = dut
+    await tb.start(0, 256)
+    await ClockCycles(d.clk, 300)
+    assert not int(d.ctrl_done.value), "finished with write responses withheld"
+    assert int(d.ctrl_failed.value), "the read error was not seen"
+    assert int(d.ctrl_err_line.value) == read_line   # all that is known so far
+    b.set_pause_generator(itertools.repeat(False))
+    failed, err_line = await tb.wait_done(2000, "failed sweep")
+    assert failed and err_line == write_line, (failed, err_line)
+    assert src_faults.reads_failed and dst_faults.writes_failed
+    assert tb.progress and max(tb.progress) <= write_line, tb.progress
