@@ -82,6 +82,34 @@ async def sweep_read_error_stops_and_retries(dut):
 
 
 @cocotb.test()
+async def sweep_write_error_stops_and_retries(dut):
+    """A write of the copy fails at the spare: MEM_ERROR, ERR_ADDR at or just before the
+    failing line (the first line of the failed write burst: a B response names no beat),
+    SWEPT_UPTO not past it; a retry from SWEPT_UPTO finishes once the fault is gone."""
+    tb, faults, ref = await _setup(dut)
+    assert await tb.command(MASTER, Op.ESTABLISH, SPARE) == Err.OK
+    bad_line = 2050
+    faults[SPARE].write_lines.add(bad_line)
+    await tb.write(MASTER, "SWEEP_START", 0)
+    await tb.write(MASTER, "SWEEP_COUNT", SIZE)
+    assert await tb.command(MASTER, Op.SWEEP) == Err.MEM_ERROR
+    err = await tb.read(MASTER, "ERR_ADDR")
+    assert bad_line - 8 < err <= bad_line, err
+    assert await _events(tb, MASTER) & Event.MEM_ERROR
+    upto = await tb.read(MASTER, "SWEPT_UPTO")
+    assert 0 < upto <= err, (upto, err)
+    assert (await tb.status(MASTER))["mode"] == Mode.MIRROR_MASTER
+    assert tb.mems[SPARE].read(0, upto * 8) == bytes(ref[:upto * 8])
+    assert await tb.command(MASTER, Op.RELEASE) == Err.NOT_SWEPT
+    faults[SPARE].clear()
+    await tb.write(MASTER, "SWEEP_START", upto)
+    await tb.write(MASTER, "SWEEP_COUNT", SIZE - upto)
+    assert await tb.command(MASTER, Op.SWEEP) == Err.OK
+    assert await tb.command(MASTER, Op.RELEASE) == Err.OK
+    assert tb.mems[SPARE].read(0, SIZE * 8) == bytes(ref)
+
+
+@cocotb.test()
 async def forwarded_write_error_clears_swept_upto(dut):
     """A failed write at the slave: the host still gets OKAY, SWEPT_UPTO goes back to 0,
     mem_error is raised, and RELEASE is refused until the range is swept again."""
