@@ -36,7 +36,7 @@ RANGE_LINES = 512
 class MirrorCore(wiring.Component):
     def __init__(self, *, addr_width=32, data_width=64, id_width=2, sweep_burst=2,
                  sweep_depth=4, max_blocks=None, max_sub_bursts=None, max_reads=None,
-                 max_writes=None, hazard_check=True):
+                 max_writes=None, hazard_check=True, sweep_claim_ahead=2):
         # queue sizes of the blocks (None: the RTL's defaults, as shipped)
         self._sweep_q = {k: v for k, v in (("max_blocks", max_blocks),
                                            ("max_sub_bursts", max_sub_bursts)) if v is not None}
@@ -48,6 +48,7 @@ class MirrorCore(wiring.Component):
         self._burst = sweep_burst
         self._depth = sweep_depth
         self._hazard_check = hazard_check
+        self._claim_ahead = sweep_claim_ahead
         super().__init__({
             "s_axi": In(AXI4Signature(addr_width=addr_width, data_width=data_width,
                                       id_width=id_width, read=False)),
@@ -64,7 +65,7 @@ class MirrorCore(wiring.Component):
         m = Module()
         axi = dict(addr_width=self._aw, data_width=self._dw, id_width=self._idw)
         # the claim compares narrowed as the top narrows them
-        cb = claim_bits(RANGE_LINES.bit_length() - 1)
+        cb = claim_bits(RANGE_LINES.bit_length() - 1, self._burst)
         m.submodules.wr = wr = HostWriteEngine(agents=2, addr_width=self._aw,
                                                data_width=self._dw, id_width=self._idw,
                                                hazard_check=self._hazard_check,
@@ -74,6 +75,7 @@ class MirrorCore(wiring.Component):
         m.submodules.sweep0 = sw = SweepEngine(agent=0, burst=self._burst, depth=self._depth,
                                                hazard_check=self._hazard_check,
                                                claim_bits=cb, **axi,
+                                               claim_ahead=self._claim_ahead,
                                                **self._sweep_q)
 
         connect(m, wr.s, wiring.flipped(self.s_axi))

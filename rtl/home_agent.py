@@ -150,6 +150,13 @@ class HomeAgent(wiring.Component):
             b = src.bvalid & src.bready
             m.d.sync += [wpend[k].eq(wpend[k] + aw - wl), bpend[k].eq(bpend[k] + aw - b)]
         m.d.comb += owed.eq(rq[0].r_rdy | rq[1].r_rdy | (bpend[0] != 0) | (bpend[1] != 0))
+        # Room in each read queue as a flip-flop (timing: the queue's level compare reached
+        # AR valid and ready, and through the register slices beyond). Exact: it is the
+        # queue's ``w_rdy`` of the next cycle, from the level and this cycle's push and pop.
+        rq_room = [Signal(name=f"rq_room{k}", init=1) for k in range(2)]
+        for k, q in enumerate(rq):
+            m.d.sync += rq_room[k].eq(q.level + (q.w_en & q.w_rdy) - (q.r_en & q.r_rdy)
+                                      < max_reads)
 
         # ---- read address: host first, sweep limited while the host reads ----------------
         # Beats each source has outstanding at the memory (at most max_reads bursts of at
@@ -176,8 +183,8 @@ class HomeAgent(wiring.Component):
         m.d.sync += sweep_room.eq((out[1] == 0) |
                                   (~host_heavy & (out[0] + out[1] < SWEEP_READ_QUEUE)))
         host_reading = rq[0].r_rdy | self.host_rd.arvalid
-        rd_host_ok = self.host_rd.arvalid & rq[0].w_rdy
-        rd_sweep_ok = (self.sweep_rd.arvalid & rq[1].w_rdy &
+        rd_host_ok = self.host_rd.arvalid & rq_room[0]
+        rd_sweep_ok = (self.sweep_rd.arvalid & rq_room[1] &
                        (~host_reading | sweep_room))
         rd_age = Signal(range(SWEEP_AGE + 1))   # contested read grants the host won in a row
         rd_lock = Signal()       # an AR presented to the memory stays until it is accepted
@@ -245,10 +252,10 @@ class HomeAgent(wiring.Component):
 
         with m.If(~dead):
             m.d.comb += [
-                mem.arvalid.eq(rd_valid & Mux(rd_sel, self.sweep_rd.arvalid & rq[1].w_rdy,
-                                              self.host_rd.arvalid & rq[0].w_rdy)),
-                self.host_rd.arready.eq(mem.arready & ~rd_sel & rq[0].w_rdy),
-                self.sweep_rd.arready.eq(mem.arready & rd_sel & rq[1].w_rdy),
+                mem.arvalid.eq(rd_valid & Mux(rd_sel, self.sweep_rd.arvalid & rq_room[1],
+                                              self.host_rd.arvalid & rq_room[0])),
+                self.host_rd.arready.eq(mem.arready & ~rd_sel & rq_room[0]),
+                self.sweep_rd.arready.eq(mem.arready & rd_sel & rq_room[1]),
                 mem.awvalid.eq(src_awvalid & ~aw_done & room),
                 mem.wvalid.eq(src_wvalid & owner & ~w_done),
                 self.host_wr.awready.eq(mem.awready & ~wr_sel & ~aw_done & room),
@@ -287,7 +294,7 @@ class HomeAgent(wiring.Component):
                          aw_shown.eq(0)]
             for k, (src, q) in enumerate(zip(srcs_rd, rq)):
                 m.d.comb += [
-                    src.arready.eq(q.w_rdy),
+                    src.arready.eq(rq_room[k]),
                     src.rvalid.eq(q.r_rdy), src.rresp.eq(Resp.SLVERR),
                     src.rlast.eq(r_beat[k] == q.r_data),
                 ]

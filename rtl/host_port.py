@@ -2,13 +2,14 @@
 
 from amaranth.hdl import Module, Signal, Mux, Cat
 from amaranth.lib import data, wiring
-from amaranth.lib.fifo import SyncFIFOBuffered
+from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from .decoder import AddressDecoder
 from .regmap import Mode
 from .signatures import (AXI4Signature, Burst, Resp, ROUTE_LAYOUT, ErrorReportSignature,
-                         HostClaimSignature, SweepClaimSignature, check_claim_bits)
+                         HostClaimSignature, SweepClaimSignature, check_claim_bits,
+                         check_int)
 
 __all__ = ["HostWriteEngine", "HostReadEngine"]
 
@@ -169,13 +170,18 @@ class HostWriteEngine(wiring.Component):
             self.claim.agent.eq(agent), self.claim.lo.eq(lo), self.claim.hi.eq(hi),
         ]
 
+        # The claim check is registered (timing: it joins the claim registers of every
+        # sweep engine, placed far apart, with this engine's), so it is a cycle old: the
+        # sweep claims two blocks ahead to make up for it (see SweepEngine, *Both checks
+        # registered*). ``checked``: the check has seen this request's lines (set after
+        # the first WAIT cycle; ``lo``, ``hi`` and ``agent`` are loaded in ROUTE).
         claim_hit = Signal()
+        checked = Signal()
         cb = self._claim_bits
-        for i in range(n if self._hazard_check else 0):
-            c = claims[i]
-            with m.If((agent == i) & forward & c.active & (lo[:cb] < c.hi[:cb]) &
-                      (c.lo[:cb] <= hi[:cb])):
-                m.d.comb += claim_hit.eq(1)
+        hits = [(agent == i) & forward & c.active & (lo[:cb] < c.hi[:cb]) &
+                (c.lo[:cb] <= hi[:cb])
+                for i, c in enumerate(claims[:n if self._hazard_check else 0])]
+        m.d.sync += claim_hit.eq(Cat(*hits).any() if hits else 0)
 
         with m.FSM(name="write"):
             with m.State("IDLE"):
@@ -208,9 +214,12 @@ class HostWriteEngine(wiring.Component):
                     m.d.sync += resp.eq(Resp.DECERR)
                     m.next = "DRAIN"
                 with m.Else():
+                    m.d.sync += checked.eq(0)
                     m.next = "WAIT"
             with m.State("WAIT"):
-                with m.If(~claim_hit):
+                # a plain (not forwarded) write is not checked and waits for nothing
+                m.d.sync += checked.eq(1)
+                with m.If(~forward | (checked & ~claim_hit)):
                     m.next = "AW"
             with m.State("AW"):
                 m.d.comb += self.claim.active.eq(1)
@@ -287,6 +296,7 @@ class HostReadEngine(wiring.Component):
     """
 
     def __init__(self, *, agents, addr_width=32, data_width=64, id_width=4, outstanding=8):
+        check_int("Outstanding bursts", outstanding, 2)
         self._agents = agents
         self._addr_width = addr_width
         self._id_width = id_width
@@ -314,8 +324,8 @@ class HostReadEngine(wiring.Component):
             "resp": 2,     # OKAY: from the agent's module; else answer every beat with it
             "local": 32,   # module-local byte address of the first beat
         })
-        # registered output (timing): the head entry steers the R channel
-        m.submodules.queue = queue = SyncFIFOBuffered(width=entry.size, depth=self._outstanding)
+        # the oldest burst is held in ``head`` (below), the others queue here
+        m.submodules.queue = queue = SyncFIFO(width=entry.size, depth=self._outstanding - 1)
 
         # ---- issue side: accept, decode, send the AR, queue the burst ----------------------
         req = _Request(m, s, "ar", self.routes, n, self._addr_width)
@@ -360,26 +370,40 @@ class HostReadEngine(wiring.Component):
                     m.next = "IDLE"
 
         # ---- response side: the oldest burst's beats, in order -----------------------------
-        # (masked: the buffered FIFO's output register holds no defined value until written)
-        head = data.View(entry, Mux(queue.r_rdy, queue.r_data, 0))
+        # The oldest burst is held in a register with its owner decoded one-hot (``sel``) and
+        # its error answer as a flag (timing: the R handshake of the far agents steered by
+        # the queue's read data through a decode, into the queue's own read logic).
+        head = Signal(entry)
+        head_valid = Signal()
+        sel = Signal(n)          # the head's data comes from agent i's module
+        err = Signal()           # the head is answered here, every beat with head.resp
         beat = Signal(8)
         beat_addr = Signal(32)   # module-local byte address of the current beat
         first = beat == 0
         cur_addr = Mux(first, head.local, beat_addr)
         m.d.comb += [s.rid.eq(head.id), self.rd_err.agent.eq(head.agent),
                      self.rd_err.line.eq(cur_addr >> 3)]
-        with m.If(head.resp != Resp.OKAY):
-            m.d.comb += [s.rvalid.eq(queue.r_rdy), s.rresp.eq(head.resp),
-                         s.rlast.eq(beat == head.len)]
+        with m.If(err):
+            m.d.comb += [s.rvalid.eq(1), s.rresp.eq(head.resp), s.rlast.eq(beat == head.len)]
         with m.Else():
             for i, mem in enumerate(mems):
-                with m.If(head.agent == i):
+                with m.If(sel[i]):
                     m.d.comb += [
                         s.rdata.eq(mem.rdata), s.rresp.eq(mem.rresp), s.rlast.eq(mem.rlast),
-                        s.rvalid.eq(mem.rvalid & queue.r_rdy),
-                        mem.rready.eq(s.rready & queue.r_rdy),
+                        s.rvalid.eq(mem.rvalid), mem.rready.eq(s.rready),
                     ]
             m.d.comb += self.rd_err.valid.eq(s.rvalid & s.rready & (s.rresp != Resp.OKAY))
+        done = s.rvalid & s.rready & s.rlast
+        load = Signal()
+        next_head = data.View(entry, queue.r_data)
+        m.d.comb += [load.eq(queue.r_rdy & (~head_valid | done)), queue.r_en.eq(load)]
+        with m.If(load):
+            m.d.sync += [head.eq(queue.r_data), head_valid.eq(1),
+                         err.eq(next_head.resp != Resp.OKAY)]
+            for i in range(n):
+                m.d.sync += sel[i].eq((next_head.resp == Resp.OKAY) & (next_head.agent == i))
+        with m.Elif(done):
+            m.d.sync += [head_valid.eq(0), sel.eq(0), err.eq(0)]
         # next beat's address: aligned to the beat size, plus one beat (a decoded size, not
         # a barrel shift: timing)
         incr = Signal(4)         # beat bytes (sizes above 3 answer an error, not memory data)
@@ -393,7 +417,6 @@ class HostReadEngine(wiring.Component):
                          beat_addr.eq(Cat(cur_addr[:3] & ~low, cur_addr[3:]) + incr)]
             with m.If(s.rlast):
                 m.d.sync += beat.eq(0)
-                m.d.comb += queue.r_en.eq(1)
 
-        m.d.comb += self.idle.eq(issue.ongoing("IDLE") & ~queue.r_rdy)
+        m.d.comb += self.idle.eq(issue.ongoing("IDLE") & ~queue.r_rdy & ~head_valid)
         return m

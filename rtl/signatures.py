@@ -228,13 +228,15 @@ class SweepControlSignature(wiring.Signature):
         })
 
 
-def claim_bits(max_capacity_log2):
+def claim_bits(max_capacity_log2, sweep_burst):
     """Low bits of module-local line numbers that the claim compares (host write against
     sweep, both ways) need to look at (timing: shorter carry chains). Every line number
-    and claim bound stays below ``2**(max_capacity_log2 + 1)``: a range has at most
+    and claim bound stays below ``2**claim_bits``: a range has at most
     ``2**max_capacity_log2`` lines, a host burst ends at most 511 lines and a sweep claim
-    256 lines past it."""
-    return max_capacity_log2 + 1
+    ``2 * sweep_burst`` lines past it (17 bits for the default 16 and any burst up to 256)."""
+    check_int("Sweep burst", sweep_burst, 1)
+    top = 2 ** max_capacity_log2 + max(511, 2 * sweep_burst)
+    return top.bit_length()
 
 
 def check_claim_bits(value):

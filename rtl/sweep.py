@@ -40,16 +40,27 @@ class SweepEngine(wiring.Component):
     default of 8 blocks).
 
     **Atomicity with host writes.** A host write and a sweep copy of the same line never
-    overlap in time. The engine *claims* lines ``[lo, next+burst)``: every line from the
-    oldest write burst not yet acknowledged by the slave up to the next block it may
-    issue. The host write path does not start a write (memory AW) to a master's lines that
+    overlap in time. The engine *claims* lines ``[lo, next+2*burst)``: every line from the
+    oldest write burst not yet acknowledged by the slave up to the two blocks it may issue
+    next. The host write path does not start a write (memory AW) to a master's lines that
     overlap its engine's claim, and the engine does not issue a block read while the host
-    write in progress (``host``: from memory AW until both B responses) overlaps it. So a
-    line is copied either wholly before a host write to it begins (and the forwarded write
-    then overwrites the copy at the slave) or wholly after it has completed on both
-    modules (and the copy carries the new data): the slave never ends up with data older
-    than the master's. Both sides progress: the engine waits for at most one host write,
-    the host write waits only until the engine has moved past its lines.
+    write in progress (``host``: from memory AW until both B responses) overlaps
+    ``[next, next+burst)``. So a line is copied either wholly before a host write to it
+    begins (and the forwarded write then overwrites the copy at the slave) or wholly after
+    it has completed on both modules (and the copy carries the new data): the slave never
+    ends up with data older than the master's. Both sides progress: the engine waits for
+    at most one host write, the host write waits only until the engine has moved past its
+    lines.
+
+    **Both checks registered** (timing: the compares join registers of every engine and
+    the host port). The host write engine starts its AW at cycle t+1 on a check of the
+    claim of cycle t-1; the engine issues at cycle u on a check of the host write of
+    cycle u-1. Both cannot miss each other: if u >= t+2, the engine saw the write active;
+    otherwise the issue comes at most two cycles after t-1, and the engine issues at most
+    one block in any two cycles (``settle``), so the claim of cycle t-1 already covered
+    the lines of both blocks it can issue by then (hence two bursts ahead). A start holds
+    the first issue for two cycles, so a host check that saw the engine idle at t-1 is
+    followed by no issue before t+2. Proved in ``formal`` (``no_lost_write``).
 
     **Watermark.** Write bursts complete in order (one AXI ID per port), so
     ``progress_end`` (the end of the last acknowledged one) is a line below which every
@@ -80,6 +91,10 @@ class SweepEngine(wiring.Component):
     hazard_check : bool
         Only for tests: ``False`` builds the deliberately broken variant that ignores the
         host write in progress, to show that the race tests detect the lost update.
+    claim_ahead : int
+        Only for tests: bursts the claim reaches past ``next`` (default 2, which the
+        registered checks need; 1 builds the broken variant that shows it, see
+        ``formal``).
     claim_bits : int
         Low bits of the module-local line numbers that the claim compares look at; every
         line number and claim bound must be below ``2**claim_bits``. Default 32, all of
@@ -97,7 +112,8 @@ class SweepEngine(wiring.Component):
 
     def __init__(self, *, agent, burst=32, depth=128, write_burst=8, addr_width=32,
                  data_width=64, id_width=4, max_blocks=_MAX_BLOCKS,
-                 max_sub_bursts=_MAX_SUB_BURSTS, hazard_check=True, claim_bits=32):
+                 max_sub_bursts=_MAX_SUB_BURSTS, hazard_check=True, claim_bits=32,
+                 claim_ahead=2):
         if not isinstance(burst, int) or not 1 <= burst <= 256:
             raise ValueError(f"Burst must be an integer from 1 to 256 lines, not {burst!r}")
         if not isinstance(depth, int) or depth < burst:
@@ -109,6 +125,9 @@ class SweepEngine(wiring.Component):
         self._max_sub_bursts = max_sub_bursts
         self._agent = agent
         self._hazard_check = hazard_check
+        if claim_ahead not in (1, 2):
+            raise ValueError(f"Claim ahead must be 1 or 2 bursts, not {claim_ahead!r}")
+        self._claim_ahead = claim_ahead
         check_claim_bits(claim_bits)
         self._claim_bits = claim_bits
         if not isinstance(write_burst, int) or not 1 <= write_burst <= 256:
@@ -174,7 +193,8 @@ class SweepEngine(wiring.Component):
         nxt = Signal(32)
         remain = Signal(33)      # end - nxt, kept as a register
         lo = Signal(32)
-        claim_hi = Signal(32)    # nxt + burst, kept as a register
+        claim_hi = Signal(32)    # nxt + claim_ahead * burst, kept as a register
+        ahead = Signal(32)       # nxt + burst, kept as a register
         inflight = Signal(range(depth + 1))
         thr_cnt = Signal(16)
         ar_pending = Signal()
@@ -192,10 +212,10 @@ class SweepEngine(wiring.Component):
         # ---- read issue -----------------------------------------------------------------------
         # The terms of the issue decision are registered (timing: each is a 32-bit add or
         # compare). That is exact because an issue is always followed by at least one cycle
-        # without issue (``ar_pending`` until the AR handshake, ``settle`` after a start), in
-        # which they are recomputed from the new ``nxt``. The host check may be one cycle
-        # old, which is safe: the claim covers [nxt, nxt+burst) all along, so no host write
-        # can *start* on those lines, and one already under way was seen a cycle ago.
+        # without issue (``ar_pending`` until the AR handshake, ``settle`` after an issue
+        # and for two cycles after a start), in which they are recomputed from the new
+        # ``nxt``. The host check may be one cycle old, which is safe: see the class
+        # docstring (*Both checks registered*).
         to_page = Signal(range(_PAGE_LINES + 1))
         upto_burst = Signal(range(burst + 1))
         blk = Signal(range(burst + 1))        # registered: lines of the next block
@@ -203,6 +223,7 @@ class SweepEngine(wiring.Component):
         room = Signal()                       # registered: a full block fits the buffer
         host_hit = Signal()                   # registered: the host write overlaps
         settle = Signal()
+        settle2 = Signal()                    # a start: ``settle`` for one more cycle
         m.d.comb += [
             to_page.eq(_PAGE_LINES - nxt[:9]),
             upto_burst.eq(Mux(remain < burst, remain, burst)),
@@ -212,9 +233,9 @@ class SweepEngine(wiring.Component):
             more.eq(remain != 0),
             room.eq(inflight <= depth - burst),
             host_hit.eq(self.host.active & (self.host.agent == self._agent) &
-                        (self.host.lo[:cb] < self.claim.hi[:cb]) &
+                        (self.host.lo[:cb] < ahead[:cb]) &
                         (self.host.hi[:cb] >= nxt[:cb])),
-            settle.eq(0),
+            settle.eq(settle2), settle2.eq(0),
         ]
         if not self._hazard_check:
             host_hit = 0
@@ -250,7 +271,7 @@ class SweepEngine(wiring.Component):
         with m.If(issue):
             m.d.sync += [ar_pending.eq(1), ar_addr.eq(nxt << 3), ar_len.eq(blk_lenm1),
                          nxt.eq(nxt + blk), remain.eq(remain - blk),
-                         claim_hi.eq(claim_hi + blk),
+                         claim_hi.eq(claim_hi + blk), ahead.eq(ahead + blk),
                          thr_cnt.eq(self.throttle), settle.eq(1)]
 
         # ---- read data: into the buffer, block by block ------------------------------------------
@@ -358,6 +379,16 @@ class SweepEngine(wiring.Component):
         # had two free entries a cycle ago has one now. An AW once shown stays until
         # accepted (``aw_shown``), whatever the stale flag says next: the queue cannot
         # fill meanwhile, only this AW adds to it.
+        # A copy of the line queue's level, kept next to the write side (timing: the
+        # queue sits by the block RAM and its data path, far from here; its level, read
+        # through W valid, the handshake and the end of a sub-burst into the sub-burst
+        # registers, was the critical path). It moves exactly as the queue's level does:
+        # +1 on a write the queue accepts, -1 on ``pop`` (only ever while not empty).
+        o_level = Signal(range(3))
+        o_rdy = Signal()
+        m.d.comb += o_rdy.eq(o_level != 0)
+        m.d.sync += o_level.eq(o_level + (dfifo.w_en & dfifo.w_rdy) - pop)
+
         b_room = Signal()
         aw_shown = Signal()
         m.d.sync += [b_room.eq(bdesc.level < max_sub_bursts - 1),
@@ -370,7 +401,7 @@ class SweepEngine(wiring.Component):
                 # AW waits for room to record the burst until its response
                 aw_fire = wr.awvalid & wr.awready
                 m.d.comb += [wr.awvalid.eq(aw_pend & (b_room | aw_shown)), bdesc.w_en.eq(aw_fire),
-                             wr.wvalid.eq(dfifo.r_rdy & ~w_fin),
+                             wr.wvalid.eq(o_rdy & ~w_fin),
                              pop.eq(wr.wvalid & wr.wready)]
                 with m.If(aw_fire):
                     m.d.sync += aw_pend.eq(0)
@@ -384,7 +415,7 @@ class SweepEngine(wiring.Component):
                     with m.Else():
                         next_block("IDLE")
             with m.State("DISCARD"):
-                m.d.comb += pop.eq(dfifo.r_rdy)
+                m.d.comb += pop.eq(o_rdy)
                 with m.If(pop):
                     m.d.sync += [w_rem.eq(w_rem - 1), w_last.eq(w_rem == 1)]
                     with m.If(w_last):
@@ -421,7 +452,11 @@ class SweepEngine(wiring.Component):
             with m.If(wr.bresp != Resp.OKAY):
                 with m.If(~wr_failed):
                     m.d.sync += [failing.eq(1), wr_failed.eq(1), err_line.eq(bhead.offset)]
-            with m.Elif(~failing | (bend <= err_line)):
+            with m.Elif(~wr_failed):
+                # Without a write error every response moves the watermark, also after a
+                # read error: that error stopped the write side at its block, so every
+                # sub-burst still answered ends at or below the failing line. After one,
+                # every later response is of a sub-burst further up (in order): none does.
                 m.d.sync += [progress_valid.eq(1), progress_end.eq(bend), lo.eq(bend)]
 
         # ---- start, cancel, done ----------------------------------------------------------------
@@ -441,7 +476,8 @@ class SweepEngine(wiring.Component):
             m.d.sync += [running.eq(1), stopping.eq(0), failing.eq(0), wr_failed.eq(0),
                          err_line.eq(0),
                          nxt.eq(ctrl.start_line), remain.eq(ctrl.count),
-                         lo.eq(ctrl.start_line), claim_hi.eq(ctrl.start_line + burst),
-                         thr_cnt.eq(0), settle.eq(1)]
+                         lo.eq(ctrl.start_line), claim_hi.eq(ctrl.start_line + self._claim_ahead * burst),
+                         ahead.eq(ctrl.start_line + burst),
+                         thr_cnt.eq(0), settle.eq(1), settle2.eq(1)]
 
         return m

@@ -49,7 +49,7 @@ def blocks():
          lambda: MirrorController(agents=4, max_capacity_log2=16, line_addr_width=29), False),
         ("host_write_engine", "HostWriteEngine",
          lambda: HostWriteEngine(agents=4, addr_width=32, id_width=4,
-                                 claim_bits=claim_bits(16)), False),
+                                 claim_bits=claim_bits(16, 32)), False),
         ("host_read_engine", "HostReadEngine",
          lambda: HostReadEngine(agents=4, addr_width=32, id_width=4), False),
         ("example_board_top", "example FPGA top: 4 agents, 4 x 32 KiB block RAM, "

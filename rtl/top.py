@@ -99,7 +99,7 @@ class MirrorswapTop(wiring.Component):
         m.submodules.ctrl = ctrl = MirrorController(
             agents=n, max_capacity_log2=self.max_capacity_log2,
             line_addr_width=self.addr_width - 3)
-        cb = claim_bits(self.max_capacity_log2)
+        cb = claim_bits(self.max_capacity_log2, self._sweep_burst)
         m.submodules.wr = wr = HostWriteEngine(agents=n, addr_width=self.addr_width,
                                                id_width=self.id_width,
                                                hazard_check=self._hazard_check,

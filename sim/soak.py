@@ -171,9 +171,13 @@ class Soak:
         victim = slot if kind in ("sweep read error", "master stall") else spare
         # A fault is only in force while the pair is mirrored: the victim must still be
         # master or slave now (read from the simulator: no await between check and arm),
-        # and every fault is lifted before RELEASE makes the spare the owner.
+        # and every fault is lifted before RELEASE makes the spare the owner. So none is
+        # armed once the BIOS has passed its last look before RELEASE (``releasing`` is
+        # set right after it, with no await between): the RELEASE may already be on the
+        # register bus, and a module pulled then is pulled from the new owner.
         mode = Mode(int(getattr(self.tb.dut.ctrl, f"mode{victim}").value))
-        if task.done() or mode not in (Mode.MIRROR_MASTER, Mode.MIRROR_SLAVE):
+        if (task.done() or mode not in (Mode.MIRROR_MASTER, Mode.MIRROR_SLAVE)
+                or self.bios.phases.get(slot) == "releasing"):
             await task
             return
         sample_fault(kind, self.bios.phase)

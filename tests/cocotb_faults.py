@@ -54,59 +54,54 @@ async def host_write_error_answers_slverr(dut):
     assert w.resp == AxiResp.OKAY
 
 
+async def _sweep_fails_then_retry(tb, faults, ref, bad_mem, arm, check_err):
+    """ESTABLISH, ``arm(faults[bad_mem])``, SWEEP the range: it must end MEM_ERROR with
+    ``check_err(ERR_ADDR)``, mem_error, the mirror kept, SWEPT_UPTO in (0, ERR_ADDR] and the
+    spare correct below it, RELEASE refused; once the fault is gone a SWEEP from
+    SWEPT_UPTO finishes and RELEASE copies everything."""
+    assert await tb.command(MASTER, Op.ESTABLISH, SPARE) == Err.OK
+    arm(faults[bad_mem])
+    await tb.write(MASTER, "SWEEP_START", 0)
+    await tb.write(MASTER, "SWEEP_COUNT", SIZE)
+    assert await tb.command(MASTER, Op.SWEEP) == Err.MEM_ERROR
+    err = await tb.read(MASTER, "ERR_ADDR")
+    assert check_err(err), err
+    assert await _events(tb, MASTER) & Event.MEM_ERROR
+    upto = await tb.read(MASTER, "SWEPT_UPTO")
+    assert 0 < upto <= err, (upto, err)
+    assert (await tb.status(MASTER))["mode"] == Mode.MIRROR_MASTER
+    assert (await tb.status(SPARE))["mode"] == Mode.MIRROR_SLAVE
+    assert tb.mems[SPARE].read(0, upto * 8) == bytes(ref[:upto * 8])
+    assert await tb.command(MASTER, Op.RELEASE) == Err.NOT_SWEPT
+    faults[bad_mem].clear()
+    await tb.write(MASTER, "SWEEP_START", upto)
+    await tb.write(MASTER, "SWEEP_COUNT", SIZE - upto)
+    assert await tb.command(MASTER, Op.SWEEP) == Err.OK
+    assert await tb.command(MASTER, Op.RELEASE) == Err.OK
+    assert tb.mems[SPARE].read(0, SIZE * 8) == bytes(ref)
+
+
 @cocotb.test()
 async def sweep_read_error_stops_and_retries(dut):
     """MEM_ERROR, ERR_ADDR, mem_error; the mirror stays; SWEPT_UPTO never passes the failing
     line; a retry from SWEPT_UPTO finishes once the fault is gone."""
     tb, faults, ref = await _setup(dut)
-    assert await tb.command(MASTER, Op.ESTABLISH, SPARE) == Err.OK
     bad_line = 1234
-    faults[MASTER].read_lines.add(bad_line)
-    await tb.write(MASTER, "SWEEP_START", 0)
-    await tb.write(MASTER, "SWEEP_COUNT", SIZE)
-    assert await tb.command(MASTER, Op.SWEEP) == Err.MEM_ERROR
-    assert await tb.read(MASTER, "ERR_ADDR") == bad_line
-    assert await _events(tb, MASTER) & Event.MEM_ERROR
-    upto = await tb.read(MASTER, "SWEPT_UPTO")
-    assert 0 < upto <= bad_line, upto
-    assert (await tb.status(MASTER))["mode"] == Mode.MIRROR_MASTER
-    assert (await tb.status(SPARE))["mode"] == Mode.MIRROR_SLAVE
-    assert tb.mems[SPARE].read(0, upto * 8) == bytes(ref[:upto * 8])
-    assert await tb.command(MASTER, Op.RELEASE) == Err.NOT_SWEPT
-    faults[MASTER].clear()
-    await tb.write(MASTER, "SWEEP_START", upto)
-    await tb.write(MASTER, "SWEEP_COUNT", SIZE - upto)
-    assert await tb.command(MASTER, Op.SWEEP) == Err.OK
-    assert await tb.command(MASTER, Op.RELEASE) == Err.OK
-    assert tb.mems[SPARE].read(0, SIZE * 8) == bytes(ref)
+    await _sweep_fails_then_retry(tb, faults, ref, MASTER,
+                                  lambda f: f.read_lines.add(bad_line),
+                                  lambda err: err == bad_line)
 
 
 @cocotb.test()
 async def sweep_write_error_stops_and_retries(dut):
-    """A write of the copy fails at the spare: MEM_ERROR, ERR_ADDR at or just before the
-    failing line (the first line of the failed write burst: a B response names no beat),
-    SWEPT_UPTO not past it; a retry from SWEPT_UPTO finishes once the fault is gone."""
+    """A write of the copy fails at the spare: the same, with ERR_ADDR at or just before
+    the failing line (the first line of the failed write burst: a B response names no
+    beat)."""
     tb, faults, ref = await _setup(dut)
-    assert await tb.command(MASTER, Op.ESTABLISH, SPARE) == Err.OK
     bad_line = 2050
-    faults[SPARE].write_lines.add(bad_line)
-    await tb.write(MASTER, "SWEEP_START", 0)
-    await tb.write(MASTER, "SWEEP_COUNT", SIZE)
-    assert await tb.command(MASTER, Op.SWEEP) == Err.MEM_ERROR
-    err = await tb.read(MASTER, "ERR_ADDR")
-    assert bad_line - 8 < err <= bad_line, err
-    assert await _events(tb, MASTER) & Event.MEM_ERROR
-    upto = await tb.read(MASTER, "SWEPT_UPTO")
-    assert 0 < upto <= err, (upto, err)
-    assert (await tb.status(MASTER))["mode"] == Mode.MIRROR_MASTER
-    assert tb.mems[SPARE].read(0, upto * 8) == bytes(ref[:upto * 8])
-    assert await tb.command(MASTER, Op.RELEASE) == Err.NOT_SWEPT
-    faults[SPARE].clear()
-    await tb.write(MASTER, "SWEEP_START", upto)
-    await tb.write(MASTER, "SWEEP_COUNT", SIZE - upto)
-    assert await tb.command(MASTER, Op.SWEEP) == Err.OK
-    assert await tb.command(MASTER, Op.RELEASE) == Err.OK
-    assert tb.mems[SPARE].read(0, SIZE * 8) == bytes(ref)
+    await _sweep_fails_then_retry(tb, faults, ref, SPARE,
+                                  lambda f: f.write_lines.add(bad_line),
+                                  lambda err: bad_line - 8 < err <= bad_line)
 
 
 @cocotb.test()

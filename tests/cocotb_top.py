@@ -62,8 +62,14 @@ async def sweep_race_with_host_writes(dut):
     sweep has read that line and before the block is written to the slave, the window in
     which a copy without the hazard check writes stale data over the forwarded write.
     After the sweep, the slave must equal the master and the reference on every line.
+
+    ``RACE_AT=front``: the host writes instead, back to back, to lines just past the
+    latest block read (up to two bursts past it), where the next blocks will be claimed
+    and read: the window of the one-cycle-old claim checks (see ``SweepEngine``, *Both
+    checks registered*).
     """
     expect_race = os.environ.get("EXPECT_RACE") == "1"
+    front = os.environ.get("RACE_AT") == "front"
     seed = int(os.environ.get("MS_SEED", "1"))
     rng = random.Random(seed)
     tb = Bench(dut)
@@ -93,15 +99,23 @@ async def sweep_race_with_host_writes(dut):
         seen = 0
         written = set()
         while not done:
-            if seen == len(blocks):
-                await RisingEdge(dut.clk)
-                continue
-            first, count = blocks[seen]
-            seen += 1
-            line = first + rng.randrange(min(count, 4))
-            if line in written:
-                continue
-            written.add(line)
+            if front and blocks:
+                first, count = blocks[-1]
+                burst = max(c for _, c in blocks)
+                line = first + count + rng.randrange(2 * burst)
+                if line >= size:
+                    await RisingEdge(dut.clk)
+                    continue
+            else:
+                if seen == len(blocks):
+                    await RisingEdge(dut.clk)
+                    continue
+                first, count = blocks[seen]
+                seen += 1
+                line = first + rng.randrange(min(count, 4))
+                if line in written:
+                    continue
+                written.add(line)
             data = rng.randbytes(8)
             resp = await tb.host.write(line * 8, data, awid=rng.randrange(16))
             assert resp.resp == AxiResp.OKAY
@@ -109,12 +123,14 @@ async def sweep_race_with_host_writes(dut):
             collisions += 1
 
     cocotb.start_soon(watch_sweep_reads())
-    writer = cocotb.start_soon(hammer())
+    # front: several writers, so that a write is always waiting for its claim check
+    writers = [cocotb.start_soon(hammer()) for _ in range(4 if front else 1)]
     await tb.write(master, "SWEEP_START", 0)
     await tb.write(master, "SWEEP_COUNT", size)
     assert await tb.command(master, Op.SWEEP) == Err.OK
     done = True
-    await writer
+    for writer in writers:
+        await writer
     assert collisions > 20, f"only {collisions} writes hit blocks in flight"
     slave_data = tb.mems[spare].read(0, size * 8)
     master_data = tb.mems[master].read(0, size * 8)

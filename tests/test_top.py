@@ -27,6 +27,13 @@ def test_sweep_race(seed):
     _run(f"race_{seed}", {}, "sweep_race_with_host_writes", {"MS_SEED": seed})
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_sweep_front_race(seed):
+    """Host writes just ahead of the sweep, where its registered claim check matters."""
+    _run(f"race_front_{seed}", {}, "sweep_race_with_host_writes",
+         {"MS_SEED": seed, "RACE_AT": "front"})
+
+
 def test_sweep_race_detected_without_hazard_check():
     """The race test is not vacuous: the broken variant loses an update and is caught."""
     _run("race_broken", {"hazard_check": False}, "sweep_race_with_host_writes",
