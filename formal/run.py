@@ -84,13 +84,13 @@ PROPERTIES = [
     Property("no_lost_write_two_blocks",
              "no_lost_write with a sweep of two blocks (lines [0, 4), bursts of 2): the "
              "second block is issued while the claim of the first is a cycle old",
-             "formal_core", "core", "bmc", 30,
+             "formal_core", "core", "bmc", 28,
              dict(_CORE_DEFS, NSWEEP="4", TRACK_BITS="2"), quick_depth=0,
              core=_CORE_NARROW),
     Property("no_lost_write_two_blocks_broken",
              "claim_ahead=1 variant (claim one burst ahead, too short for the registered "
              "checks): must FAIL no_lost_write_two_blocks with a trace",
-             "formal_core", "core", "bmc", 30,
+             "formal_core", "core", "bmc", 28,
              dict(_CORE_DEFS, NSWEEP="4", TRACK_BITS="2"), expect="fail",
              must_fail="nolost_", core=dict(_CORE_NARROW, sweep_claim_ahead=1)),
     Property("no_lost_write_small",
