@@ -134,7 +134,7 @@ PROPERTIES = [
     Property("atomic_release_cover",
              "cover: RELEASE completes after a host write to the tracked line while it was "
              "pending; a read of that line answered by the new owner after RELEASE",
-             "formal_top", "top_stub", "cover", 72,
+             "formal_top", "top_stub", "cover", 76,
              {"TASK_RELEASE": None, "HOST_LIMIT": "32'h40", "NSWEEP": "512", "LIVE": "40",
               "HOST_AFTER_SWEEP": None, "RELEASE_COVER": None}),
 ]
