@@ -128,7 +128,7 @@ PROPERTIES = [
              "whole top, sweep abstracted: ASSIGN, ESTABLISH, SWEEP, RELEASE by firmware "
              "with host traffic; nothing reaches the old agent after RELEASE, reads return "
              "the last completed write, responses within a bound",
-             "formal_top", "top_stub", "bmc", 72,
+             "formal_top", "top_stub", "bmc", 75,
              {"TASK_RELEASE": None, "AXI_CHECKS": None, "HOST_LIMIT": "32'h40",
               "NSWEEP": "512", "LIVE": "40", "HOST_AFTER_SWEEP": None}),
     Property("atomic_release_cover",
