@@ -60,7 +60,8 @@ class SweepEngine(wiring.Component):
     one block in any two cycles (``settle``), so the claim of cycle t-1 already covered
     the lines of both blocks it can issue by then (hence two bursts ahead). A start holds
     the first issue for two cycles, so a host check that saw the engine idle at t-1 is
-    followed by no issue before t+2. Proved in ``formal`` (``no_lost_write``).
+    followed by no issue before t+2. Proved in ``formal`` (``no_lost_write_two_blocks``;
+    its ``claim_ahead=1`` variant fails).
 
     **Watermark.** Write bursts complete in order (one AXI ID per port), so
     ``progress_end`` (the end of the last acknowledged one) is a line below which every
@@ -374,11 +375,6 @@ class SweepEngine(wiring.Component):
             with m.Else():
                 m.next = otherwise
 
-        # Room in the response queue, one cycle old (timing: keeps the queue's level off
-        # the AW handshake). Safe: at most one entry is added per cycle, so a queue that
-        # had two free entries a cycle ago has one now. An AW once shown stays until
-        # accepted (``aw_shown``), whatever the stale flag says next: the queue cannot
-        # fill meanwhile, only this AW adds to it.
         # A copy of the line queue's level, kept next to the write side (timing: the
         # queue sits by the block RAM and its data path, far from here; its level, read
         # through W valid, the handshake and the end of a sub-burst into the sub-burst
@@ -389,6 +385,11 @@ class SweepEngine(wiring.Component):
         m.d.comb += o_rdy.eq(o_level != 0)
         m.d.sync += o_level.eq(o_level + (dfifo.w_en & dfifo.w_rdy) - pop)
 
+        # Room in the response queue, one cycle old (timing: keeps the queue's level off
+        # the AW handshake). Safe: at most one entry is added per cycle, so a queue that
+        # had two free entries a cycle ago has one now. An AW once shown stays until
+        # accepted (``aw_shown``), whatever the stale flag says next: the queue cannot
+        # fill meanwhile, only this AW adds to it.
         b_room = Signal()
         aw_shown = Signal()
         m.d.sync += [b_room.eq(bdesc.level < max_sub_bursts - 1),
