@@ -71,11 +71,11 @@ PROPERTIES = [
     Property("no_lost_write",
              "mirror pair data path: slave == master once swept; master == last host "
              "write",
-             "formal_core", "core", "bmc", 27, _CORE_DEFS, quick_depth=16,
+             "formal_core", "core", "bmc", 29, _CORE_DEFS, quick_depth=16,
              core=_CORE_NARROW),
     Property("no_lost_write_cover",
              "cover: a sweep completes with a host write to the tracked line during it",
-             "formal_core", "core", "cover", 27, _CORE_DEFS, quick_depth=27,
+             "formal_core", "core", "cover", 29, _CORE_DEFS, quick_depth=29,
              core=_CORE_NARROW),
     Property("no_lost_write_broken",
              "hazard_check=False variant: must FAIL no_lost_write with a trace",
@@ -101,7 +101,7 @@ PROPERTIES = [
     Property("no_lost_write_small_cover",
              "cover, small configuration: a sweep completes with a host write to the "
              "tracked line during it",
-             "formal_core", "core", "cover", 27, _CORE_DEFS, core=_CORE_SMALL),
+             "formal_core", "core", "cover", 29, _CORE_DEFS, core=_CORE_SMALL),
     Property("no_lost_write_small_broken",
              "small configuration, hazard_check=False: must FAIL no_lost_write with a trace",
              "formal_core", "core_broken", "bmc", 20, _CORE_DEFS, expect="fail",

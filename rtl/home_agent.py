@@ -42,7 +42,9 @@ class HomeAgent(wiring.Component):
 
     **The host goes first; the sweep uses what is left.** On the read address channel and
     on the write channel (a write burst holds AW and W from its grant to its WLAST) a host
-    request wins over a sweep request presented in the same cycle. Arbitration alone does
+    request wins over a sweep request presented in the same cycle. (The read grant is
+    registered: it is decided a cycle ahead and rests with the host, so a sweep read
+    waits a cycle for it and a host read arriving just then waits behind that one.) Arbitration alone does
     not protect host reads, though: a memory serves the reads it has accepted in order,
     so a host read waits behind every sweep beat already queued there. So while the host
     has reads waiting or in flight here, a new sweep read burst goes to the memory only
@@ -186,30 +188,32 @@ class HomeAgent(wiring.Component):
         rd_host_ok = self.host_rd.arvalid & rq_room[0]
         rd_sweep_ok = (self.sweep_rd.arvalid & rq_room[1] &
                        (~host_reading | sweep_room))
-        rd_age = Signal(range(SWEEP_AGE + 1))   # contested read grants the host won in a row
-        rd_lock = Signal()       # an AR presented to the memory stays until it is accepted
-        rd_lock_sel = Signal()
-        rd_sel = Signal()        # 1: the sweep
-        rd_valid = Signal()
-        with m.If(rd_lock):
-            m.d.comb += [rd_sel.eq(rd_lock_sel),
-                         rd_valid.eq(1)]
-        with m.Elif(rd_host_ok & rd_sweep_ok):
-            m.d.comb += [rd_sel.eq(rd_age == SWEEP_AGE), rd_valid.eq(1)]
-        with m.Else():
-            m.d.comb += [rd_sel.eq(rd_sweep_ok), rd_valid.eq(rd_host_ok | rd_sweep_ok)]
+        # The grant is a flip-flop, decided a cycle ahead from the requests waiting then
+        # (timing: a combinational arbiter put the sources' AR valid, through the grant,
+        # onto their AR ready, a round trip to the register slices, which sit far away).
+        # It parks on the host: an idle agent passes a host read at once. A sweep read
+        # waits a cycle for its grant, and the grant returns to the host after each sweep
+        # read (the sweep never issues two in consecutive cycles). A request once granted
+        # is still there when its grant comes: AR valid holds until accepted, and a
+        # source's queue room falls only when it is accepted.
+        rd_age = Signal(range(SWEEP_AGE + 1))   # host grants in a row the sweep waited for
+        rd_gnt = Signal()        # 1: the sweep holds the read address channel
+        rd_hold = Signal()       # an AR presented to the memory stays until it is accepted
+        sweep_ar = self.sweep_rd.arvalid & rq_room[1]
+        m.d.comb += rd_hold.eq(mem.arvalid & ~mem.arready)
         for name in _AR:
-            m.d.comb += getattr(mem, name).eq(Mux(rd_sel, getattr(self.sweep_rd, name),
+            m.d.comb += getattr(mem, name).eq(Mux(rd_gnt, getattr(self.sweep_rd, name),
                                                   getattr(self.host_rd, name)))
-        m.d.comb += mem.arid.eq(Mux(rd_sel, SWEEP_ID, HOST_ID))
-        with m.If(mem.arvalid & mem.arready):
-            m.d.sync += rd_lock.eq(0)
-            with m.If(rd_sel):
+        m.d.comb += mem.arid.eq(Mux(rd_gnt, SWEEP_ID, HOST_ID))
+        with m.If(~rd_hold & ~rd_gnt):
+            # the host went if it asked; count that against a waiting sweep read
+            age = Mux(rd_host_ok & rd_sweep_ok & (rd_age != SWEEP_AGE), rd_age + 1, rd_age)
+            m.d.sync += [rd_age.eq(age),
+                         rd_gnt.eq(rd_sweep_ok & (~rd_host_ok | (age == SWEEP_AGE)))]
+        with m.Elif(~rd_hold):
+            m.d.sync += rd_gnt.eq(0)
+            with m.If(sweep_ar):
                 m.d.sync += rd_age.eq(0)
-            with m.Elif(rd_sweep_ok & (rd_age != SWEEP_AGE)):
-                m.d.sync += rd_age.eq(rd_age + 1)
-        with m.Elif(mem.arvalid):
-            m.d.sync += [rd_lock.eq(1), rd_lock_sel.eq(rd_sel)]
 
         # ---- write: a burst owns AW and W from its grant until both are through ---------------
         # Host first, as for reads; ``room`` is part of being eligible so that a source
@@ -252,10 +256,9 @@ class HomeAgent(wiring.Component):
 
         with m.If(~dead):
             m.d.comb += [
-                mem.arvalid.eq(rd_valid & Mux(rd_sel, self.sweep_rd.arvalid & rq_room[1],
-                                              self.host_rd.arvalid & rq_room[0])),
-                self.host_rd.arready.eq(mem.arready & ~rd_sel & rq_room[0]),
-                self.sweep_rd.arready.eq(mem.arready & rd_sel & rq_room[1]),
+                mem.arvalid.eq(Mux(rd_gnt, sweep_ar, rd_host_ok)),
+                self.host_rd.arready.eq(mem.arready & ~rd_gnt & rq_room[0]),
+                self.sweep_rd.arready.eq(mem.arready & rd_gnt & rq_room[1]),
                 mem.awvalid.eq(src_awvalid & ~aw_done & room),
                 mem.wvalid.eq(src_wvalid & owner & ~w_done),
                 self.host_wr.awready.eq(mem.awready & ~wr_sel & ~aw_done & room),
@@ -290,7 +293,7 @@ class HomeAgent(wiring.Component):
         with m.Else():
             # Answer locally; whatever the memory still sends is taken and dropped.
             m.d.comb += [mem.rready.eq(1), mem.bready.eq(1)]
-            m.d.sync += [rd_lock.eq(0), wr_busy.eq(0), aw_done.eq(0), w_done.eq(0),
+            m.d.sync += [rd_gnt.eq(0), wr_busy.eq(0), aw_done.eq(0), w_done.eq(0),
                          aw_shown.eq(0)]
             for k, (src, q) in enumerate(zip(srcs_rd, rq)):
                 m.d.comb += [

@@ -190,6 +190,8 @@ class SweepEngine(wiring.Component):
         running = Signal()
         stopping = Signal()      # cancelled: issue nothing more, drop buffered blocks
         failing = Signal()       # a memory error was seen: same, and report it
+        rd_failed = Signal()     # the write side took the first failed block a cycle ago
+        m.d.sync += rd_failed.eq(0)
         err_line = Signal(32)
         nxt = Signal(32)
         remain = Signal(33)      # end - nxt, kept as a register
@@ -366,7 +368,7 @@ class SweepEngine(wiring.Component):
                     m.d.sync += [w_offset.eq(whead.offset), w_rem.eq(whead.lenm1),
                                  w_last.eq(whead.len1)]
                     with m.If(whead.err & ~failing):
-                        m.d.sync += [failing.eq(1), err_line.eq(whead.err_line)]
+                        m.d.sync += [failing.eq(1), rd_failed.eq(1)]
                     m.next = "DISCARD"
                 with m.Else():
                     sub_burst(whead.offset, whead.n1m1, whead.one1, whead.end1, whead.left1,
@@ -448,6 +450,14 @@ class SweepEngine(wiring.Component):
         # replaces a read error's line (SWEPT_UPTO must stop at the lowest failing line,
         # not at the first one noticed), and a later write error, further up, does not.
         wr_failed = Signal()
+        # A read error's line is loaded the cycle after the write side takes its block
+        # (timing: the take decision, deep in the W handshake, selected ``err_line``'s
+        # input). ``whead`` still holds that block then (the prefetch refills it a cycle
+        # later), and nothing reads ``err_line`` before ``done``, which is at least two
+        # cycles away (DISCARD pops first). A write error in the cycle of the take or the
+        # next one still wins, as it would have without the delay.
+        with m.If(rd_failed & ~wr_failed):
+            m.d.sync += err_line.eq(whead.err_line)
         with m.If(wr.bvalid):
             m.d.comb += bdesc.r_en.eq(1)
             with m.If(wr.bresp != Resp.OKAY):
@@ -470,9 +480,15 @@ class SweepEngine(wiring.Component):
         # zeroed it set ``settle``, which blocks an issue now.
         drained = (~ar_pending & ~rdesc.r_rdy & ~wdesc.r_rdy & ~whead_valid & ~bdesc.r_rdy &
                    (inflight == 0))
+        # ``done`` comes from a flip-flop, a cycle after the engine stops running (timing:
+        # the drain terms reached the controller's state of this agent through ``done``).
+        # Nothing is in flight then, and ``failed``/``err_line`` hold until the next start,
+        # which the controller gives only after it has seen ``done``.
+        done = Signal()
+        m.d.sync += done.eq(0)
+        m.d.comb += ctrl.done.eq(done)
         with m.If(running & drained & ((remain == 0) | failing | stopping)):
-            m.d.comb += ctrl.done.eq(1)
-            m.d.sync += running.eq(0)
+            m.d.sync += [running.eq(0), done.eq(1)]
         with m.If(ctrl.start):
             m.d.sync += [running.eq(1), stopping.eq(0), failing.eq(0), wr_failed.eq(0),
                          err_line.eq(0),

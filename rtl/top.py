@@ -144,7 +144,6 @@ class MirrorswapTop(wiring.Component):
             connect(m, regs=r, ctrl=getattr(ctrl, f"regs{i}"))
             connect(m, ctrl=getattr(ctrl, f"sweep{i}"), sweep=sw.ctrl)
             connect(m, ha=ha.mem, pins=wiring.flipped(getattr(self, f"m_axi_mem{i}")))
-            connect(m, wr=getattr(wr, f"mem{i}"), ha=ha.host_wr)
             # Every request and response between an agent and its sources passes a
             # register slice: agents, engines and the sweep sit far apart on a chip, and
             # their handshakes would otherwise chain through several blocks in one cycle.
