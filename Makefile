@@ -43,8 +43,10 @@ board: $(STAMP)
 lint: $(STAMP)
 	$(PY) -m rtl.lint
 
+# make synth options: ONLY (one block, e.g. mirrorswap_top), SEEDS (e.g. 1,2,3,4: the
+# same netlist placed once per seed, the report gives the lowest Fmax and each seed's)
 synth: $(STAMP)
-	$(PY) -m rtl.synth
+	$(PY) -m rtl.synth $(if $(ONLY),--only $(ONLY)) $(if $(SEEDS),--seeds $(SEEDS))
 
 regs: $(STAMP)
 	$(PY) -m rtl.regs_gen

