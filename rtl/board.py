@@ -4,6 +4,7 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect
 
+from .axi_slice import slice_between
 from .bram import AxiBlockRam
 from .bridge import BoardBridge, HOST_WINDOW
 from .signatures import AXI4LiteSignature
@@ -19,7 +20,8 @@ class ExampleBoardTop(wiring.Component):
     board's CPU: one AXI4-Lite port (:class:`BoardBridge`) reaches the control registers at
     0x000000 and the host address space at ``HOST_WINDOW``; the slot pins stay pins, except
     ``capacity_log2``, which is the block RAM's size (the modules are on chip, their SPD is
-    a constant). Block RAM keeps its contents while a slot is "unpowered".
+    a constant). Block RAM keeps its contents while a slot is "unpowered". A
+    :class:`rtl.axi_slice.RegisterSlice` sits between each memory port and its RAM.
 
     Members
     -------
@@ -58,7 +60,10 @@ class ExampleBoardTop(wiring.Component):
         for i in range(self.agents):
             m.submodules[f"ram{i}"] = ram = AxiBlockRam(depth=1 << self.module_lines_log2,
                                                         id_width=core.id_width)
-            connect(m, getattr(core, f"m_axi_mem{i}"), ram.bus)
+            # A register slice before each block RAM (timing: the RAMs sit in the block-RAM
+            # columns, spread over the die, and the agents' W and R handshakes went there
+            # and back in one cycle). One cycle each way on the memory port, full rate.
+            slice_between(m, f"mem{i}_slice", getattr(core, f"m_axi_mem{i}"), ram.bus)
             slot = getattr(core, f"slot{i}")
             for name in ("present", "power_good", "button"):
                 m.d.comb += getattr(slot, name).eq(getattr(self, f"slot{i}_{name}"))

@@ -96,12 +96,16 @@ def run_block(name, component, pins=False, seeds=(1,)):
 
 # the flows, not the design: editing them does not make a block's result stale
 _NOT_DESIGN = {"synth.py", "lint.py"}
+# only the example FPGA top contains these: editing them leaves the other rows current
+_BOARD_ONLY = {"board.py", "bram.py", "bridge.py"}
 
 
-def _rtl_hash():
+def _rtl_hash(board=False):
+    """A digest of the sources a block is built from: the design's, plus the example FPGA
+    top's own (``board``)."""
     h = hashlib.sha256()
     for path in sorted((ROOT / "rtl").glob("*.py")) + [ROOT / "rtl" / "regs.rdl"]:
-        if path.name not in _NOT_DESIGN:
+        if path.name not in _NOT_DESIGN and (board or path.name not in _BOARD_ONLY):
             h.update(path.name.encode() + path.read_bytes())
     return h.hexdigest()[:12]
 
@@ -166,34 +170,35 @@ def main(argv=None):
     if not chosen:
         parser.error(f"argument --only: no block {args.only!r}; "
                      f"choose from {', '.join(b[0] for b in blocks())}")
-    rtl = _rtl_hash()
+    rtl = {False: _rtl_hash(), True: _rtl_hash(board=True)}
     for name, what, factory, pins in chosen:
         print(f"synth: {name} ...", flush=True)
         cells, fmax = run_block(name, factory(), pins, seed_list)
         # one result per block, so `--only` refreshes its row and keeps the others
         (OUT / f"{name}.result.json").write_text(json.dumps(
-            {"cells": cells, "seeds": {str(k): v for k, v in fmax.items()}, "rtl": rtl,
-             "placer": PLACER}))
+            {"cells": cells, "seeds": {str(k): v for k, v in fmax.items()},
+             "rtl": rtl[pins], "placer": PLACER}))
     rows = ["| block | LUT4 | FF | DP16KD | CCU2C | Fmax (MHz) | placer, seed |",
             "|---|---|---|---|---|---|---|"]
     worst, stale = None, []
-    for name, what, _, _ in blocks():
+    for name, what, _, pins in blocks():
         result = OUT / f"{name}.result.json"
         if not result.exists():
             continue
         r = json.loads(result.read_text())
-        if r["rtl"] != rtl:
+        if r["rtl"] != rtl[pins]:
             stale.append(name)
             what += " (older RTL)"
         rows.append(_row(what, r))
-        if name == "mirrorswap_top" and r["rtl"] == rtl:
+        if name == "mirrorswap_top" and r["rtl"] == rtl[pins]:
             worst = worst_fmax(r)
     text = ("# ECP5 synthesis report\n\nyowasp-yosys `synth_ecp5`, nextpnr-ecp5 on "
             f"LFE5U-85F-8 (CABGA381), target {TARGET_MHZ} MHz; out of context "
             "except the example FPGA top, whose ports are placed on package pins (routed "
             "with router2); the last column gives the nextpnr placer and seed of each row "
             "(with several seeds, the Fmax column is the lowest of them). "
-            f"RTL `{rtl}`.\n\n" + "\n".join(rows) + "\n")
+            f"RTL `{rtl[False]}` (the example FPGA top: `{rtl[True]}`).\n\n"
+            + "\n".join(rows) + "\n")
     if stale:
         text += (f"\nRows marked *older RTL* were synthesized from other sources than "
                  f"these; `make synth` (or `--only NAME`) refreshes them: {', '.join(stale)}.\n")
