@@ -44,18 +44,18 @@ class HomeAgent(wiring.Component):
     on the write channel (a write burst holds AW and W from its grant to its WLAST) a host
     request wins over a sweep request presented in the same cycle. (The read grant is
     registered: it is decided a cycle ahead and rests with the host, so a sweep read
-    waits a cycle for it and a host read arriving just then waits behind that one.) Arbitration alone does
-    not protect host reads, though: a memory serves the reads it has accepted in order,
-    so a host read waits behind every sweep beat already queued there. So while the host
-    has reads waiting or in flight here, a new sweep read burst goes to the memory only
-    when the sweep has none outstanding, or, while the host reads lightly (at most
-    ``HOST_HEAVY`` beats in the last ``HOST_WINDOW`` cycles), when the two sources
-    together have fewer than ``SWEEP_READ_QUEUE`` beats outstanding. When the host does
-    not read, the sweep keeps as many reads in flight as its engine allows (about the
-    memory latency's worth are needed for one line per cycle). On the write side the
-    sweep's bursts are short (see :class:`rtl.sweep.SweepEngine`), so a host write waits
-    at most that long for the channel. These are throughput heuristics; the guarantees
-    are the next paragraph's.
+    waits a cycle for it and a host read arriving just then waits behind that one.)
+    Arbitration alone does not protect host reads, though: a memory serves the reads it
+    has accepted in order, so a host read waits behind every sweep beat already queued
+    there. So while the host has reads waiting or in flight here, a new sweep read burst
+    goes to the memory only when the sweep has none outstanding, or, while the host reads
+    lightly (at most ``HOST_HEAVY`` beats in the last ``HOST_WINDOW`` cycles), when the
+    two sources together have fewer than ``SWEEP_READ_QUEUE`` beats outstanding. When the
+    host does not read, the sweep keeps as many reads in flight as its engine allows
+    (about the memory latency's worth are needed for one line per cycle). On the write
+    side the sweep's bursts are short (see :class:`rtl.sweep.SweepEngine`), so a host
+    write waits at most that long for the channel. These are throughput heuristics; the
+    guarantees are the next paragraph's.
 
     **Neither side starves.** A sweep request that may go (for reads: always when the
     sweep has nothing outstanding) and has lost ``SWEEP_AGE`` contested grants in a row
@@ -186,8 +186,8 @@ class HomeAgent(wiring.Component):
                                   (~host_heavy & (out[0] + out[1] < SWEEP_READ_QUEUE)))
         host_reading = rq[0].r_rdy | self.host_rd.arvalid
         rd_host_ok = self.host_rd.arvalid & rq_room[0]
-        rd_sweep_ok = (self.sweep_rd.arvalid & rq_room[1] &
-                       (~host_reading | sweep_room))
+        sweep_ar = self.sweep_rd.arvalid & rq_room[1]
+        rd_sweep_ok = sweep_ar & (~host_reading | sweep_room)
         # The grant is a flip-flop, decided a cycle ahead from the requests waiting then
         # (timing: a combinational arbiter put the sources' AR valid, through the grant,
         # onto their AR ready, a round trip to the register slices, which sit far away).
@@ -199,7 +199,6 @@ class HomeAgent(wiring.Component):
         rd_age = Signal(range(SWEEP_AGE + 1))   # host grants in a row the sweep waited for
         rd_gnt = Signal()        # 1: the sweep holds the read address channel
         rd_hold = Signal()       # an AR presented to the memory stays until it is accepted
-        sweep_ar = self.sweep_rd.arvalid & rq_room[1]
         m.d.comb += rd_hold.eq(mem.arvalid & ~mem.arready)
         for name in _AR:
             m.d.comb += getattr(mem, name).eq(Mux(rd_gnt, getattr(self.sweep_rd, name),

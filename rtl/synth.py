@@ -110,21 +110,26 @@ def _rtl_hash(board=False):
     return h.hexdigest()[:12]
 
 
+def _fmax_by_seed(result):
+    """``{seed: Fmax}`` of a stored result (empty: combinational). Results written before
+    seeds were recorded hold one ``fmax`` and its ``seed`` (1 if none was recorded)."""
+    if result.get("seeds"):
+        return result["seeds"]
+    if result.get("fmax") is not None:
+        return {str(result.get("seed", 1)): result["fmax"]}
+    return {}
+
+
 def worst_fmax(result):
     """The lowest Fmax of a block's placements (None: combinational)."""
-    seeds = result.get("seeds") or {}
-    if seeds:
-        return min(seeds.values())
-    return result.get("fmax")
+    return min(_fmax_by_seed(result).values(), default=None)
 
 
 def _row(what, result):
     """One report row. With several seeds the Fmax column gives the lowest and the last
     column every seed's value, so a lucky placement cannot stand for the design."""
-    cells, seeds = result["cells"], result.get("seeds") or {}
-    if not seeds and result.get("fmax") is not None:
-        # results written before seeds were recorded: one seed (heap before the placer was)
-        seeds = {str(result.get("seed", 1)): result["fmax"]}
+    cells, seeds = result["cells"], _fmax_by_seed(result)
+    # results written before the placer was recorded came from heap
     placer = result.get("placer", "heap")
     if not seeds:
         fmax_text, placed = "comb.", ""

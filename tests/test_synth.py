@@ -1,6 +1,8 @@
 """``make synth``'s arguments and report rows (the flow itself takes minutes per block and
 runs only in ``make synth``)."""
 
+import argparse
+
 import pytest
 
 from rtl import synth
@@ -15,7 +17,7 @@ def test_seed_list(text, seeds):
 
 @pytest.mark.parametrize("text", ["", "1,,2", "a", "0", "-1", "1,1", "1.5"])
 def test_seed_list_refuses(text):
-    with pytest.raises(Exception) as info:
+    with pytest.raises(argparse.ArgumentTypeError) as info:
         synth._seed_list(text)
     assert "seeds" in str(info.value)
 
@@ -57,3 +59,4 @@ def test_row_combinational_and_older_results():
     old = {"cells": _CELLS, "fmax": 84.6}
     assert synth._row("board", old).endswith("| 84.6 | heap 1 |")
     assert synth.worst_fmax(old) == 84.6
+    assert synth.worst_fmax({"cells": _CELLS, "fmax": None, "seed": 1}) is None
