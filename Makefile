@@ -26,44 +26,44 @@ JOBS ?= 2
 
 all: test
 
-$(STAMP): pyproject.toml scripts/bootstrap.sh
+$(STAMP): pyproject.toml constraints.txt scripts/bootstrap.sh
 	VENV=$(VENV) scripts/bootstrap.sh
 
 setup: $(STAMP)
 
 verilog: $(STAMP)
-	$(PY) -m rtl.gen $(GEN_ARGS) -o build/mirrorswap_top.v
+	$(PY) -m mirrorswap.flows.verilog $(GEN_ARGS) -o build/mirrorswap_top.v
 
 # the example FPGA top: block-RAM modules of 2^MODULE_LINES_LOG2 lines, one AXI4-Lite port
 board: $(STAMP)
-	$(PY) -m rtl.gen --board --agents $(AGENTS) \
+	$(PY) -m mirrorswap.flows.verilog --board --agents $(AGENTS) \
 	    $(if $(MODULE_LINES_LOG2),--module-lines-log2 $(MODULE_LINES_LOG2)) \
 	    -o build/example_board_top.v
 
 lint: $(STAMP)
-	$(PY) -m rtl.lint
+	$(PY) -m mirrorswap.flows.lint
 
 # make synth options: ONLY (one block, e.g. mirrorswap_top), SEEDS (e.g. 1,2,3,4: the
 # same netlist placed once per seed, the report gives the lowest Fmax and each seed's)
 synth: $(STAMP)
-	$(PY) -m rtl.synth $(if $(ONLY),--only $(ONLY)) $(if $(SEEDS),--seeds $(SEEDS))
+	$(PY) -m mirrorswap.flows.synth $(if $(ONLY),--only $(ONLY)) $(if $(SEEDS),--seeds $(SEEDS))
 
 regs: $(STAMP)
-	$(PY) -m rtl.regs_gen
+	$(PY) -m mirrorswap.regmap.generate
 
 sim: $(STAMP)
-	$(PY) -m sim.run $(SIM_ARGS)
+	$(PY) -m mirrorswap.scenarios.run $(SIM_ARGS)
 
 # make soak options: SEED, MINUTES (default 3); reproduces exactly from the two
 soak: $(STAMP)
-	$(PY) -m sim.soak $(if $(SEED),--seed $(SEED)) $(if $(MINUTES),--minutes $(MINUTES))
+	$(PY) -m mirrorswap.scenarios.soak $(if $(SEED),--seed $(SEED)) $(if $(MINUTES),--minutes $(MINUTES))
 
 # make bench options: SIM (icarus, the default, or verilator), QUICK=1 (a smoke run)
 bench: $(STAMP)
-	$(PY) -m bench.run $(if $(SIM),--sim $(SIM)) $(if $(filter 1,$(QUICK)),--quick)
+	$(PY) -m mirrorswap.bench.run $(if $(SIM),--sim $(SIM)) $(if $(filter 1,$(QUICK)),--quick)
 
 formal: $(STAMP)
-	$(PY) -m formal.run
+	$(PY) -m mirrorswap.formal.run
 
 # make test options: SIM (icarus, the default, or verilator), JOBS (default 2)
 test: $(STAMP)

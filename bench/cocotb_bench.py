@@ -25,8 +25,8 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 from cocotb.utils import get_sim_time
 from cocotbext.axi import AxiResp
 
-from rtl.regmap import Err, Event, Op
-from sim.tb import TopTB
+from mirrorswap.regmap import Err, Event, Op
+from mirrorswap.sim.tb import TopTB
 
 CLOCK_NS = 10
 MASTER, SPARE, PLAIN = 0, 1, 2

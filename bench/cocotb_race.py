@@ -19,9 +19,9 @@ import cocotb
 from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 from cocotbext.axi import AxiResp
 
-from bench.cocotb_bench import MASTER, SPARE, establish, setup
-from rtl.regmap import Err, Event, Op
-from rtl.signatures import SWEEP_ID
+from mirrorswap.bench.cocotb_bench import MASTER, SPARE, establish, setup
+from mirrorswap.regmap import Err, Event, Op
+from mirrorswap.rtl.signatures import SWEEP_ID
 
 LINE = 10                    # inside the sweep's first block (lines 0..31)
 OLD = bytes(range(0x10, 0x18))

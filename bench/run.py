@@ -1,6 +1,6 @@
 """``make bench``: performance of the whole mirrorswap_top, in one run.
 
-    python -m bench.run [--sim icarus|verilator] [--quick] [--no-other-sim] [--out DIR]
+    python -m mirrorswap.bench.run [--sim icarus|verilator] [--quick] [--no-other-sim] [--out DIR]
 
 Runs the cocotb benches of ``bench/cocotb_bench.py`` on the generated top level (SPEC
 defaults) under ``--sim`` (default ``$SIM``, else Icarus), then the simulator-speed bench
@@ -20,14 +20,12 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:          # the simulator imports bench.* through PYTHONPATH
-    sys.path.insert(0, str(ROOT))
+from mirrorswap.paths import build_root
+from mirrorswap.sim.runner import BUILD, SIMULATORS, BenchFailed, run_bench, shared_top
 
-from sim.runner import BUILD, SIMULATORS, BenchFailed, run_bench, shared_top  # noqa: E402
-
-DEFAULT_OUT = ROOT / "build" / "bench"
-MODULE = "bench.cocotb_bench"
+HERE = Path(__file__).resolve().parent
+DEFAULT_OUT = build_root() / "bench"
+MODULE = "mirrorswap.bench.cocotb_bench"
 TESTS = ["sweep_rate", "read_latency", "write_latency", "literal_vs_sweep", "sim_speed"]
 
 MEMORY_MODEL = (
@@ -47,7 +45,7 @@ def run_sim(sim, out_jsonl, quick, tests, log):
            "COCOTB_LOG_LEVEL": "WARNING"}
     t = time.perf_counter()
     run_bench([top], "mirrorswap_top", MODULE, build_dir=BUILD / f"bench_{sim}",
-              testcase=tests, env=env, test_dir=ROOT, quiet=True, sim=sim)
+              testcase=tests, env=env, quiet=True, sim=sim)
     wall = time.perf_counter() - t
     log(f"bench: {sim}: {', '.join(tests)} in {wall:.0f} s")
     return wall
@@ -68,9 +66,9 @@ def _f(x, digits=3):
 
 def _git_rev():
     try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
                              capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "rtl"], cwd=ROOT,
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "../rtl"], cwd=HERE,
                                capture_output=True, text=True, timeout=10).stdout.strip()
         return rev + (" + uncommitted RTL changes" if dirty else "")
     except (OSError, subprocess.SubprocessError):
@@ -338,7 +336,7 @@ def plot(rows, path, primary):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m mirrorswap.bench.run", description=__doc__.split("\n")[0])
     ap.add_argument("--sim", choices=SIMULATORS, default=None,
                     help="simulator of the measurements (default: $SIM, else icarus)")
     ap.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
@@ -354,7 +352,7 @@ def main(argv=None):
     jsonl = out / "results.jsonl"
     jsonl.unlink(missing_ok=True)
     log = lambda text: print(text, flush=True)  # noqa: E731
-    command = "python -m bench.run " + " ".join(argv if argv is not None else sys.argv[1:])
+    command = "python -m mirrorswap.bench.run " + " ".join(argv if argv is not None else sys.argv[1:])
     walls = {}
     sims_run = [sim]
     status = 0
@@ -374,7 +372,7 @@ def main(argv=None):
     rows = load(jsonl)
     png = out / "bench.png"
     md = out / "results.md"
-    rel = lambda p: p.relative_to(ROOT) if p.is_relative_to(ROOT) else p  # noqa: E731
+    rel = lambda p: p.relative_to(Path.cwd()) if p.is_relative_to(Path.cwd()) else p  # noqa: E731
     write_markdown(rows, md, command=command.strip(), sims_run=sims_run, walls=walls,
                    quick=args.quick, png=rel(png))
     plot(rows, png, sim)

@@ -10,7 +10,7 @@ for the *how*.
 import inspect
 import logging
 
-from rtl.regmap import Err, Event, Led, Mode, Op, agent_reg
+from mirrorswap.regmap import Err, Event, Led, Mode, Op, agent_reg
 from .errors import Busy, CommandTimeout, FlowError, NoSpareError, error_for
 from .hw import Hardware
 from .memmap import MemoryMap

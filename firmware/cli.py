@@ -52,11 +52,11 @@ class _Progress:
 
 
 async def _board(args):
-    from rtl.regmap import Led, Mode
+    from mirrorswap.regmap import Led, Mode
     from .bios import Bios, format_slot_table
     from .regbus import MemoryMappedBus
 
-    from rtl.regmap import ID_VALUE, global_reg
+    from mirrorswap.regmap import ID_VALUE, global_reg
     bus = MemoryMappedBus(args.device, base=args.base, clock_hz=args.clock_hz)
     try:
         ident = await bus.read32(global_reg("ID").offset)
@@ -101,15 +101,15 @@ def main(argv=None):
     if argv and argv[0] in ("sim", "soak", "verilog"):
         # these forward their own options to the tools make uses
         if argv[0] == "sim":
-            from sim.run import main as run
+            from mirrorswap.scenarios.run import main as run
         elif argv[0] == "soak":
-            from sim.soak import main as run
+            from mirrorswap.scenarios.soak import main as run
         else:
-            from rtl.gen import main as run
+            from mirrorswap.flows.verilog import main as run
         return run(argv[1:]) or 0
     args = parser.parse_args(argv)
     if args.tool == "regmap":
-        from rtl.regmap import markdown
+        from mirrorswap.regmap import markdown
         print(markdown(), end="")
         return 0
     try:

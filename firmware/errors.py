@@ -1,10 +1,10 @@
 """Exceptions of the BIOS model: one class per command error code of SPEC section 4.
 
-The classes are built from :class:`rtl.regmap.Err`, so a code added to the register map
+The classes are built from :class:`mirrorswap.regmap.Err`, so a code added to the register map
 without a class here fails at import (see ``_BY_ERR``).
 """
 
-from rtl.regmap import Err, Op
+from mirrorswap.regmap import Err, Op
 
 __all__ = ["CommandError", "CommandTimeout", "NoSpareError", "FlowError", "error_for"]
 

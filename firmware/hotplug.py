@@ -3,7 +3,7 @@
 import logging
 from dataclasses import dataclass, field
 
-from rtl.regmap import Event, Led, Mode
+from mirrorswap.regmap import Event, Led, Mode
 from .errors import FlowError, NoSpareError
 
 __all__ = ["HotPlug", "FlowRecord"]

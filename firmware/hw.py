@@ -1,11 +1,11 @@
 """Typed access to the mirrorswap registers over a :class:`~firmware.regbus.RegisterBus`.
 
-Offsets and field positions come only from :mod:`rtl.regmap`.
+Offsets and field positions come only from :mod:`mirrorswap.regmap`.
 """
 
 from dataclasses import dataclass
 
-from rtl.regmap import Err, Event, Mode, agent_offset, agent_reg, global_reg
+from mirrorswap.regmap import Err, Event, Mode, agent_offset, agent_reg, global_reg
 
 __all__ = ["AgentStatus", "Config", "Hardware"]
 

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from rtl.regmap import LINE_BYTES
+from mirrorswap.regmap import LINE_BYTES
 
 __all__ = ["MemoryRange", "MapEntry", "MemoryMap"]
 

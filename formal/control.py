@@ -25,10 +25,10 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect
 
-from rtl import regmap
-from rtl.controller import MirrorController
-from rtl.registers import ControlRegisters
-from rtl.signatures import AXI4LiteSignature, ErrorReportSignature, SweepControlSignature
+from mirrorswap import regmap
+from mirrorswap.rtl.controller import MirrorController
+from mirrorswap.rtl.registers import ControlRegisters
+from mirrorswap.rtl.signatures import AXI4LiteSignature, ErrorReportSignature, SweepControlSignature
 
 __all__ = ["ControlCore"]
 

@@ -22,11 +22,11 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect
 
-from rtl.home_agent import HomeAgent
-from rtl.host_port import HostWriteEngine
-from rtl.regmap import Mode
-from rtl.signatures import AXI4Signature, claim_bits
-from rtl.sweep import SweepEngine
+from mirrorswap.rtl.home_agent import HomeAgent
+from mirrorswap.rtl.host_port import HostWriteEngine
+from mirrorswap.regmap import Mode
+from mirrorswap.rtl.signatures import AXI4Signature, claim_bits
+from mirrorswap.rtl.sweep import SweepEngine
 
 __all__ = ["MirrorCore"]
 

@@ -27,7 +27,7 @@ CONFIG = dict(agents=2, addr_width=32, id_width=2, max_capacity_log2=9,
 
 
 def _sweep_base():
-    from rtl.sweep import SweepEngine
+    from mirrorswap.rtl.sweep import SweepEngine
     return SweepEngine
 
 
@@ -53,17 +53,17 @@ class AbstractSweep(_sweep_base()):
 
 @contextlib.contextmanager
 def _sweep_replaced():
-    import rtl.top
-    saved = rtl.top.SweepEngine
-    rtl.top.SweepEngine = AbstractSweep
+    from mirrorswap.rtl import top as rtl_top
+    saved = rtl_top.SweepEngine
+    rtl_top.SweepEngine = AbstractSweep
     try:
         yield
     finally:
-        rtl.top.SweepEngine = saved
+        rtl_top.SweepEngine = saved
 
 
 def top_component(variant):
-    from rtl.top import MirrorswapTop
+    from mirrorswap.rtl.top import MirrorswapTop
     if variant == "normal":
         return MirrorswapTop(**CONFIG)
     if variant == "broken":
@@ -76,7 +76,7 @@ def top_component(variant):
 def write_top(variant, path):
     """Write ``mirrorswap_top`` of ``variant`` to ``path``; returns the path."""
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
-    from rtl.gen import to_verilog
+    from mirrorswap.flows.verilog import to_verilog
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     top = top_component(variant)

@@ -1,4 +1,4 @@
-"""Run the formal proofs of mirrorswap (``python -m formal.run``, ``make formal``).
+"""Run the formal proofs of mirrorswap (``python -m mirrorswap.formal.run``, ``make formal``).
 
 Each property is one SymbiYosys run on Verilog generated from the Amaranth sources now
 (so the proofs follow RTL changes), with the harness ``formal/harness.sv``. Results, logs
@@ -23,9 +23,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from mirrorswap.paths import build_root
+
 HERE = Path(__file__).resolve().parent
-BUILD = ROOT / "build" / "formal"
+BUILD = build_root() / "formal"
 BIN = Path(sys.executable).parent
 
 __all__ = ["Property", "PROPERTIES", "tools_missing", "run_property", "main"]
@@ -147,8 +148,7 @@ _DESIGN_FILE = {"core": "mirror_core.v", "core_broken": "mirror_core.v",
 
 def _design(kind, path, core=None):
     os.environ.setdefault("AMARANTH_USE_YOSYS", "builtin")
-    sys.path.insert(0, str(ROOT)) if str(ROOT) not in sys.path else None
-    from rtl.gen import to_verilog
+    from mirrorswap.flows.verilog import to_verilog
     from . import gen
     if kind in ("core", "core_broken"):
         from .core import MirrorCore
@@ -331,7 +331,7 @@ def _describe(r, prop):
     if r.failed:
         line += f"\n      failed: {', '.join(n.rsplit('.', 1)[-1] for n in r.failed)}"
     if r.trace:
-        line += f"\n      trace: {os.path.relpath(r.trace, ROOT)}"
+        line += f"\n      trace: {os.path.relpath(r.trace)}"
     return line
 
 
@@ -340,7 +340,7 @@ def _terminated(signum, frame):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m formal.run", description=__doc__.split(
+    parser = argparse.ArgumentParser(prog="python -m mirrorswap.formal.run", description=__doc__.split(
         "\n\n")[0])
     parser.add_argument("--only", action="append", metavar="NAME",
                         help="run only this property (repeatable)")
@@ -356,7 +356,7 @@ def main(argv=None):
                         help=f"prove mode with `{PDR_ENGINE}` instead of each property's "
                              "own mode (an unbounded attempt; covers are left out)")
     parser.add_argument("--build", type=Path, default=BUILD, metavar="DIR",
-                        help=f"logs and traces here (default {os.path.relpath(BUILD, ROOT)})")
+                        help=f"logs and traces here (default {os.path.relpath(BUILD)})")
     parser.add_argument("--list", action="store_true")
     args = parser.parse_args(argv)
     props = PROPERTIES

@@ -1,5 +1,9 @@
-"""mirrorswap gateware (Amaranth 0.5).
+"""mirrorswap gateware: Amaranth 0.5 components, and nothing else.
 
-``rtl.regmap`` is plain Python with no Amaranth import, so the firmware can use it on a
-board without the HDL toolchain.
+The top level is :class:`MirrorswapTop`; the register map it implements is
+:mod:`mirrorswap.regmap` (plain Python, shared with the firmware and the tests).
 """
+
+from .top import MirrorswapTop
+
+__all__ = ["MirrorswapTop"]

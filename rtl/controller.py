@@ -4,7 +4,7 @@ from amaranth.hdl import Module, Signal, Array, Const, Mux
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .regmap import Mode, Op, Err, Event, RANGE_ALIGN
+from mirrorswap.regmap import Mode, Op, Err, Event, RANGE_ALIGN
 from .registers import AgentRegsSignature
 from .signatures import (ROUTE_LAYOUT, SLOT_STATE_LAYOUT, ErrorReportSignature,
                          SweepControlSignature)

@@ -4,7 +4,7 @@ from amaranth.hdl import Module, Cat, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from .regmap import Mode, RANGE_ALIGN
+from mirrorswap.regmap import Mode, RANGE_ALIGN
 from .signatures import ROUTE_LAYOUT
 
 __all__ = ["AddressDecoder"]

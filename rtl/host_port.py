@@ -6,7 +6,7 @@ from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from .decoder import AddressDecoder
-from .regmap import Mode
+from mirrorswap.regmap import Mode
 from .signatures import (AXI4Signature, Burst, Resp, ROUTE_LAYOUT, ErrorReportSignature,
                          HostClaimSignature, SweepClaimSignature, check_claim_bits,
                          check_int)

@@ -4,7 +4,7 @@ from amaranth.hdl import Module, Signal, Cat, Const, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from . import regmap
+from mirrorswap import regmap
 from .signatures import AXI4LiteSignature, Resp
 
 __all__ = ["AgentRegsSignature", "ControlRegisters"]
@@ -42,7 +42,7 @@ class ControlRegisters(wiring.Component):
 
     One read and one write are handled at a time: a read is answered two cycles after its
     address arrives, a write one cycle after both its address and data. Offsets, fields,
-    access types and resets all come from :mod:`rtl.regmap`.
+    access types and resets all come from :mod:`mirrorswap.regmap`.
 
     The two low address bits are ignored (a byte write arrives as its byte address with the
     matching strobe). Error responses (SLVERR), each of which changes nothing: an unmapped

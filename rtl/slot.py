@@ -5,7 +5,7 @@ from amaranth.lib import wiring
 from amaranth.lib.cdc import FFSynchronizer
 from amaranth.lib.wiring import In, Out
 
-from .regmap import Led, Event
+from mirrorswap.regmap import Led, Event
 from .signatures import SlotSignature
 
 __all__ = ["SlotController"]

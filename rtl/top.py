@@ -4,7 +4,7 @@ from amaranth.hdl import Module, Signal, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect
 
-from . import regmap
+from mirrorswap import regmap
 from .controller import MirrorController
 from .axi_slice import slice_between
 from .home_agent import HomeAgent

@@ -21,6 +21,6 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install -q --upgrade pip
-"$VENV/bin/python" -m pip install -q -e .
+"$VENV/bin/python" -m pip install -q -c constraints.txt -e ".[dev]"
 "$VENV/bin/python" -m pip check
 touch "$VENV/.installed"

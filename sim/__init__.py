@@ -1,1 +1,5 @@
-"""cocotb harness for mirrorswap: runner, bench class and models, scoreboard, traffic."""
+"""The cocotb harness library of mirrorswap: the runner that builds and runs benches
+(:mod:`.runner`), the top-level bench class and BFM helpers (:mod:`.tb`), memory models
+(:mod:`.memory`), host traffic (:mod:`.traffic`), the scoreboard (:mod:`.scoreboard`), the
+Python model of the SPEC's command rules (:mod:`.model`) and whole-memory checks
+(:mod:`.checks`). Programs built on it live in :mod:`mirrorswap.scenarios`."""

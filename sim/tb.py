@@ -13,9 +13,9 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, Edge, First, ReadOnly, ReadWrite, RisingEdge
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiMaster, AxiRam, AxiResp
 
-from rtl import regmap
-from rtl.regmap import Err, Mode, Op, agent_offset, agent_reg
-from sim.memory import PipelinedMemory, add_read_latency, check_capacity
+from mirrorswap import regmap
+from mirrorswap.regmap import Err, Mode, Op, agent_offset, agent_reg
+from mirrorswap.sim.memory import PipelinedMemory, add_read_latency, check_capacity
 
 __all__ = ["SlotModel", "TopTB", "WriteCreditWatch", "pauses", "agents_of"]
 
@@ -235,8 +235,8 @@ class TopTB:
                       for i, c in enumerate(capacities_log2)]
         self.mems = [s.ram for s in self.slots]
         try:
-            from firmware.bios import Bios
-            from firmware.regbus import AxiLiteBus as RegBus
+            from mirrorswap.firmware.bios import Bios
+            from mirrorswap.firmware.regbus import AxiLiteBus as RegBus
         except ImportError:      # benches of the bare RTL need no firmware
             self.bus = self.bios = None
         else:

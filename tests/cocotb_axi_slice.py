@@ -13,7 +13,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge
 from cocotbext.axi import AxiBus, AxiMaster, AxiRam, AxiResp
 
-from sim.tb import pauses, reset_dut
+from mirrorswap.sim.tb import pauses, reset_dut
 
 SEED = int(os.environ.get("MS_SEED", "1"))
 SIZE = 1 << 12

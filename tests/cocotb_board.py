@@ -1,4 +1,4 @@
-"""cocotb bench for the example FPGA top (rtl/board.py): the firmware on one AXI4-Lite port.
+"""cocotb bench for the example FPGA top (example/board.py): the firmware on one AXI4-Lite port.
 
 What a board's CPU does: the BIOS model boots and migrates through the bridge's register
 window, and host data is written and read through its host window, with block RAM as the
@@ -13,11 +13,11 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiResp
 
-from firmware.bios import Bios
-from firmware.regbus import AxiLiteBus as FirmwareBus
-from rtl.bridge import HOST_WINDOW
-from rtl.regmap import Mode
-from sim.tb import reset_dut
+from mirrorswap.firmware.bios import Bios
+from mirrorswap.firmware.regbus import AxiLiteBus as FirmwareBus
+from mirrorswap.example.bridge import HOST_WINDOW
+from mirrorswap.regmap import Mode
+from mirrorswap.sim.tb import reset_dut
 
 SEED = int(os.environ.get("MS_SEED", "1"))
 AGENTS = 4

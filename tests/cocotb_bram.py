@@ -1,4 +1,4 @@
-"""cocotb bench for AxiBlockRam (rtl/bram.py), on its generated Verilog.
+"""cocotb bench for AxiBlockRam (example/bram.py), on its generated Verilog.
 
 An AXI4 master issues random bursts, narrow writes with strobes and out-of-range accesses,
 with random pauses on every channel; every read is checked against a byte model.
@@ -12,7 +12,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiBus, AxiMaster, AxiResp
 
-from sim.tb import pauses, reset_dut
+from mirrorswap.sim.tb import pauses, reset_dut
 
 SEED = int(os.environ.get("MS_SEED", "1"))
 DEPTH = int(os.environ.get("MS_DEPTH", "256"))

@@ -6,8 +6,8 @@ import random
 import cocotb
 from cocotb.triggers import Timer
 
-from rtl.regmap import Mode
-from rtl.signatures import ROUTE_LAYOUT
+from mirrorswap.regmap import Mode
+from mirrorswap.rtl.signatures import ROUTE_LAYOUT
 
 AGENTS = 4
 

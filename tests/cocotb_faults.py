@@ -5,10 +5,10 @@ import os
 import cocotb
 from cocotbext.axi import AxiResp
 
-from firmware.bios import FlowError
-from rtl.regmap import Err, Event, Mode, Op
-from sim.memory import inject_faults
-from sim.tb import TopTB
+from mirrorswap.firmware.bios import FlowError
+from mirrorswap.regmap import Err, Event, Mode, Op
+from mirrorswap.sim.memory import inject_faults
+from mirrorswap.sim.tb import TopTB
 
 SEED = int(os.environ.get("MS_SEED", "1"))
 MASTER, SPARE, SIZE = 1, 3, 4096

@@ -11,14 +11,14 @@ import cocotb
 
 from cocotbext.axi import AxiResp
 
-from firmware import errors
-from firmware.bios import format_slot_table
-from firmware.memmap import MemoryMap
-from rtl.regmap import LINE_BYTES, Err, Event, Led, Mode, Op, agent_reg
-from sim.scenario import check_all
-from sim.scoreboard import ReferenceMemory, Scoreboard
-from sim.tb import TopTB
-from sim.traffic import HostTraffic
+from mirrorswap.firmware import errors
+from mirrorswap.firmware.bios import format_slot_table
+from mirrorswap.firmware.memmap import MemoryMap
+from mirrorswap.regmap import LINE_BYTES, Err, Event, Led, Mode, Op, agent_reg
+from mirrorswap.sim.checks import check_all
+from mirrorswap.sim.scoreboard import ReferenceMemory, Scoreboard
+from mirrorswap.sim.tb import TopTB
+from mirrorswap.sim.traffic import HostTraffic
 
 SEED = int(os.environ.get("MS_SEED", "1"))
 

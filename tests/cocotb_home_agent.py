@@ -16,9 +16,9 @@ from cocotb.triggers import ClockCycles, RisingEdge, ReadOnly
 from cocotbext.axi import (AxiBus, AxiMasterRead, AxiMasterWrite, AxiRam, AxiReadBus,
                            AxiResp, AxiWriteBus)
 
-from rtl.home_agent import MAX_WRITES
-from rtl.signatures import HOST_ID, SWEEP_ID
-from sim.tb import WriteCreditWatch, pauses, reset_dut
+from mirrorswap.rtl.home_agent import MAX_WRITES
+from mirrorswap.rtl.signatures import HOST_ID, SWEEP_ID
+from mirrorswap.sim.tb import WriteCreditWatch, pauses, reset_dut
 
 MEM_BYTES = 1 << 16
 

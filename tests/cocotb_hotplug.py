@@ -5,13 +5,13 @@ import os
 import cocotb
 from cocotbext.axi import AxiResp
 
-from firmware.hotplug import HotPlug
-from rtl.regmap import Led, Mode
-from sim.memory import inject_faults
-from sim.scenario import check_all
-from sim.scoreboard import ReferenceMemory, Scoreboard
-from sim.tb import TopTB
-from sim.traffic import HostTraffic
+from mirrorswap.firmware.hotplug import HotPlug
+from mirrorswap.regmap import Led, Mode
+from mirrorswap.sim.memory import inject_faults
+from mirrorswap.sim.checks import check_all
+from mirrorswap.sim.scoreboard import ReferenceMemory, Scoreboard
+from mirrorswap.sim.tb import TopTB
+from mirrorswap.sim.traffic import HostTraffic
 
 SEED = int(os.environ.get("MS_SEED", "1"))
 WINDOW = 2000

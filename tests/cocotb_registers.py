@@ -5,9 +5,9 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, ReadOnly
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiResp
 
-from rtl import regmap
-from rtl.regmap import agent_offset, agent_reg, global_reg
-from sim.tb import reset_dut
+from mirrorswap import regmap
+from mirrorswap.regmap import agent_offset, agent_reg, global_reg
+from mirrorswap.sim.tb import reset_dut
 
 AGENTS = 4
 CONFIG = 0x00100804
@@ -257,7 +257,7 @@ def _legal_ones(field):
 
 @cocotb.test()
 async def access_types_match_the_rdl(dut):
-    """Every register behaves as rtl/regs.rdl declares its access type, for every agent."""
+    """Every register behaves as regmap/regs.rdl declares its access type, for every agent."""
     tb = await make(dut)
     for i in range(AGENTS):
         for reg in regmap.AGENT_REGS:

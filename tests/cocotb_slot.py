@@ -4,8 +4,8 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, ReadOnly, ReadWrite
 
-from rtl.regmap import Event, Led
-from sim.tb import reset_dut
+from mirrorswap.regmap import Event, Led
+from mirrorswap.sim.tb import reset_dut
 
 
 class SlotTB:

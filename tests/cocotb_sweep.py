@@ -12,9 +12,9 @@ import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, ReadOnly
 from cocotbext.axi import AxiRamRead, AxiRamWrite, AxiReadBus, AxiWriteBus
-from rtl.sweep import _MAX_SUB_BURSTS
-from sim.memory import inject_faults
-from sim.tb import WriteCreditWatch, pauses, reset_dut
+from mirrorswap.rtl.sweep import _MAX_SUB_BURSTS
+from mirrorswap.sim.memory import inject_faults
+from mirrorswap.sim.tb import WriteCreditWatch, pauses, reset_dut
 
 LINES = 2048
 AGENT = 2

@@ -15,12 +15,12 @@ from cocotbext.axi import AxiResp
 
 from amaranth.hdl._ir import PortDirection
 
-from rtl import regmap
-from rtl.gen import port_map
-from rtl.top import MirrorswapTop
-from rtl.regmap import Err, Mode, Op, agent_reg
-from rtl.signatures import SWEEP_ID
-from sim.tb import TopTB
+from mirrorswap import regmap
+from mirrorswap.flows.verilog import port_map
+from mirrorswap.rtl.top import MirrorswapTop
+from mirrorswap.regmap import Err, Mode, Op, agent_reg
+from mirrorswap.rtl.signatures import SWEEP_ID
+from mirrorswap.sim.tb import TopTB
 
 AGENTS = 4
 CMD = agent_reg("CMD")
@@ -329,7 +329,7 @@ async def every_command_in_every_mode(dut):
     """Agents in all five modes; every opcode 0-15 with good and bad arguments; the error
     is the reference model's (sim/model.py, SPEC section 4), and a refused command changes
     nothing."""
-    from sim.model import expected_error
+    from mirrorswap.sim.model import expected_error
     tb = TopTB(dut, capacities_log2=(13, 12, 12, 12))
     await tb.reset()
     for i in (0, 1, 2):      # slot 3 stays OFF

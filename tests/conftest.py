@@ -7,7 +7,7 @@ file up to date. Benches with other parameters call ``shared_top(**params)`` the
 
 import pytest
 
-from sim.runner import shared_top
+from mirrorswap.sim.runner import shared_top
 
 
 @pytest.fixture(scope="session")

@@ -2,21 +2,21 @@
 
 - the lost-update race: the patent's literal firmware copy loses a concurrent host write,
   the hardware SWEEP under the same interleaving does not (bench/cocotb_race.py);
-- ``python -m bench.run --quick`` produces results.md and the plot with sane numbers.
+- ``python -m mirrorswap.bench.run --quick`` produces results.md and the plot with sane numbers.
 """
 
 import json
 from pathlib import Path
 
-import bench.run as bench_run
-from sim.runner import BUILD, ROOT, run_bench, shared_top
+import mirrorswap.bench.run as bench_run
+from mirrorswap.sim.runner import BUILD, run_bench, shared_top
 
 
 def test_literal_copy_loses_a_write_and_sweep_does_not():
     build = BUILD / "bench_race"
     top = shared_top()
-    assert run_bench([top], "mirrorswap_top", "bench.cocotb_race", build_dir=build,
-                     test_dir=ROOT, env={"COCOTB_LOG_LEVEL": "WARNING"}) == 2
+    assert run_bench([top], "mirrorswap_top", "mirrorswap.bench.cocotb_race", build_dir=build,
+                     env={"COCOTB_LOG_LEVEL": "WARNING"}) == 2
 
 
 def test_quick_bench_writes_sane_results(tmp_path):

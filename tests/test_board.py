@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from rtl.board import ExampleBoardTop
-from sim.runner import BUILD, run_bench, write_verilog
+from mirrorswap.example.board import ExampleBoardTop
+from mirrorswap.sim.runner import BUILD, run_bench, write_verilog
 
 
 def test_example_board_top():

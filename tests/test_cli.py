@@ -2,8 +2,8 @@
 
 import pytest
 
-from firmware.cli import main
-from rtl.regmap import ID_VALUE, Mode, agent_offset, agent_reg, global_reg
+from mirrorswap.firmware.cli import main
+from mirrorswap.regmap import ID_VALUE, Mode, agent_offset, agent_reg, global_reg
 
 
 @pytest.fixture

@@ -4,15 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from rtl.axi_slice import RegisterSlice
-from rtl.bram import AxiBlockRam
-from rtl.decoder import AddressDecoder
-from rtl.home_agent import HomeAgent
-from rtl.host_port import HostWriteEngine
-from rtl.signatures import AXI4Signature
-from rtl.slot import SlotController
-from rtl.sweep import SweepEngine
-from sim.runner import BUILD, run_bench, write_verilog
+from mirrorswap.rtl.axi_slice import RegisterSlice
+from mirrorswap.example.bram import AxiBlockRam
+from mirrorswap.rtl.decoder import AddressDecoder
+from mirrorswap.rtl.home_agent import HomeAgent
+from mirrorswap.rtl.host_port import HostWriteEngine
+from mirrorswap.rtl.signatures import AXI4Signature
+from mirrorswap.rtl.slot import SlotController
+from mirrorswap.rtl.sweep import SweepEngine
+from mirrorswap.sim.runner import BUILD, run_bench, write_verilog
 
 
 def run_component(component, toplevel, module, name, env=None):

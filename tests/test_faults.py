@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from sim.runner import BUILD, run_bench, shared_top
+from mirrorswap.sim.runner import BUILD, run_bench, shared_top
 
 
 def test_memory_faults():

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.runner import bench_dir, run_bench
+from mirrorswap.sim.runner import bench_dir, run_bench
 
 BENCH = Path(__file__).with_name("cocotb_firmware.py")
 

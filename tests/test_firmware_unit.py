@@ -13,12 +13,12 @@ import mmap
 
 import pytest
 
-from firmware import errors
-from firmware.bios import Bios, format_slot_table
-from firmware.hw import AgentStatus, Config, Hardware
-from firmware.memmap import MapEntry, MemoryMap
-from firmware.regbus import BusError, MemoryMappedBus, RegisterBus
-from rtl.regmap import (Err, Event, Led, Mode, Op, agent_offset, agent_reg, global_reg)
+from mirrorswap.firmware import errors
+from mirrorswap.firmware.bios import Bios, format_slot_table
+from mirrorswap.firmware.hw import AgentStatus, Config, Hardware
+from mirrorswap.firmware.memmap import MapEntry, MemoryMap
+from mirrorswap.firmware.regbus import BusError, MemoryMappedBus, RegisterBus
+from mirrorswap.regmap import (Err, Event, Led, Mode, Op, agent_offset, agent_reg, global_reg)
 
 
 def run(coro):

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from formal import run
-from rtl.home_agent import HomeAgent
-from rtl.sweep import SweepEngine
+from mirrorswap.formal import run
+from mirrorswap.rtl.home_agent import HomeAgent
+from mirrorswap.rtl.sweep import SweepEngine
 
 needs_tools = pytest.mark.skipif(bool(run.tools_missing()),
                                  reason=f"formal tools missing: {run.tools_missing()}")
@@ -148,7 +148,7 @@ def test_small_configuration_parameters_checked(make, arg, bad):
 
 @needs_tools
 def test_killed_runner_stops_its_proof(tmp_path):
-    """SIGTERM to ``python -m formal.run`` (as `timeout` sends) also ends SymbiYosys, which
+    """SIGTERM to ``python -m mirrorswap.formal.run`` (as `timeout` sends) also ends SymbiYosys, which
     runs in a session of its own and would otherwise keep its solver busy."""
     root = Path(__file__).resolve().parent.parent
     # the longest property, so it is surely still running when the signal comes

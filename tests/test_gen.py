@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from rtl.gen import main as gen_main, to_verilog
-from rtl.top import MirrorswapTop
+from mirrorswap.flows.verilog import main as gen_main, to_verilog
+from mirrorswap.rtl.top import MirrorswapTop
 
 AXI4_CHANNELS = {
     "aw": ["id", "addr", "len", "size", "burst", "lock", "cache", "prot", "qos", "valid",
@@ -85,7 +85,7 @@ def test_no_region_or_user_signals(default_top):
 
 
 def test_no_combinational_always_blocks(default_top):
-    # Icarus under -g2012 mishandles Yosys' always @* / always_comb output (see rtl/gen.py).
+    # Icarus under -g2012 mishandles Yosys' always @* / always_comb output (see flows/verilog.py).
     assert "always @*" not in default_top and "always_comb" not in default_top
 
 

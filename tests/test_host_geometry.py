@@ -13,9 +13,9 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from rtl.host_port import _burst_geometry
-from rtl.signatures import Burst
-from rtl.synth import _tool
+from mirrorswap.rtl.host_port import _burst_geometry
+from mirrorswap.rtl.signatures import Burst
+from mirrorswap.flows.synth import _tool
 
 
 class _Geometry(wiring.Component):

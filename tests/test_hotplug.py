@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.runner import BUILD, run_bench, shared_top
+from mirrorswap.sim.runner import BUILD, run_bench, shared_top
 
 TESTS = ["hot_remove_moves_the_module_out", "second_press_in_the_abort_window_cancels",
          "presses_during_a_running_flow_are_ignored", "no_spare_is_refused_and_shown",

@@ -1,6 +1,6 @@
 """make lint: Verilator -Wall on the generated top is clean, and the waivers are narrow."""
 
-from rtl import lint
+from mirrorswap.flows import lint
 
 
 def test_generated_top_is_lint_clean():

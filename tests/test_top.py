@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.runner import BUILD, run_bench, shared_top
+from mirrorswap.sim.runner import BUILD, run_bench, shared_top
 
 
 def _run(name, top_kwargs, testcase=None, env=None):

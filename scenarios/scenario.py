@@ -17,11 +17,12 @@ import sys
 import cocotb
 from cocotb.utils import get_sim_time
 
-from firmware.bios import format_slot_table
-from rtl.regmap import Led, Mode
-from sim.scoreboard import ReferenceMemory, Scoreboard
-from sim.tb import TopTB
-from sim.traffic import HostTraffic
+from mirrorswap.firmware.bios import format_slot_table
+from mirrorswap.regmap import Led, Mode
+from mirrorswap.sim.checks import check_all
+from mirrorswap.sim.scoreboard import ReferenceMemory, Scoreboard
+from mirrorswap.sim.tb import TopTB
+from mirrorswap.sim.traffic import HostTraffic
 
 CLOCK_NS = 10
 
@@ -58,63 +59,6 @@ class ProgressBar:
             _say("\r" + bar, end="\n" if done >= total else "")
         else:   # a log or a pipe: one line per step, not one line of carriage returns
             _say(bar)
-
-
-async def _read_back(tb, sb, lines, *, rng, what, outstanding=4):
-    """Read ``lines`` (host line numbers, in runs of up to 16) through the host port,
-    ``outstanding`` bursts at a time, and check each against the reference."""
-    bursts = []
-    for line in sorted(lines):
-        if bursts and bursts[-1][0] + bursts[-1][1] == line and bursts[-1][1] < 16 \
-                and line % 512:       # a burst never crosses 4 KiB
-            bursts[-1][1] += 1
-        else:
-            bursts.append([line, 1])
-    bad = 0
-
-    async def reader(part):
-        nonlocal bad
-        for line, n in part:
-            expected = sb.expect_read(line * 8, n * 8)
-            r = await tb.host.read(line * 8, n * 8, arid=rng.randrange(16))
-            if not sb.read_done(expected, r.resp, r.data, f"{what}: host read"):
-                bad += 1
-
-    tasks = [cocotb.start_soon(reader(bursts[k::outstanding])) for k in range(outstanding)]
-    for t in tasks:
-        await t
-    return bad
-
-
-async def check_all(tb, sb, memory_map, *, sample, rng, what, full=False):
-    """Check every published line through the backdoor of the module that serves it, and
-    through the host port either every line (``full``) or ``sample`` random 8-line bursts.
-
-    Only exact while no host write is in flight (stop or quiesce the traffic first).
-    Returns the number of failed checks; each is also recorded in the scoreboard.
-    """
-    bad = 0
-    for r in memory_map.ranges:
-        slot = memory_map.owners[r]
-        got = tb.mems[slot].read(0, r.size_lines * 8)
-        want = sb.memory.read(r.base_line * 8, r.size_lines * 8)
-        if got != want:
-            for i in range(0, len(want), 8):
-                if got[i:i + 8] != want[i:i + 8]:
-                    sb.check(r.base_line * 8 + i, want[i:i + 8], got[i:i + 8],
-                             f"{what}: slot {slot} backdoor, module line {i // 8:#x}")
-                    bad += 1
-    if full:
-        lines = [line for r in memory_map.ranges for line in range(r.base_line, r.end_line)]
-    else:
-        lines = []
-        for _ in range(sample):
-            r = rng.choice(memory_map.ranges)
-            first = rng.randrange(r.base_line, r.end_line - 8)
-            first -= first % 8
-            lines.extend(range(first, first + 8))
-        lines = sorted(set(lines))
-    return bad + await _read_back(tb, sb, lines, rng=rng, what=what)
 
 
 @cocotb.test()
@@ -208,8 +152,8 @@ async def hot_swap_walkthrough(dut):
     slot 3 is the spare. Module 3's button: its data moves to module 4 under traffic, its
     slot powers off, it is pulled, module 5 is plugged in and added as the spare. Then
     module 1 is replaced the same way (its data moves to module 5)."""
-    from firmware.hotplug import HotPlug
-    from sim.timeline import Timeline
+    from mirrorswap.firmware.hotplug import HotPlug
+    from mirrorswap.scenarios.timeline import Timeline
 
     seed = _env("MS_SEED", 1)
     load = _env("MS_LOAD", 0.5, float)

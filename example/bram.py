@@ -5,7 +5,7 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
 
-from .signatures import AXI4Signature, Resp
+from mirrorswap.rtl.signatures import AXI4Signature, Resp
 
 __all__ = ["AxiBlockRam"]
 

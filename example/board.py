@@ -4,11 +4,11 @@ from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect
 
-from .axi_slice import slice_between
+from mirrorswap.rtl.axi_slice import slice_between
 from .bram import AxiBlockRam
 from .bridge import BoardBridge, HOST_WINDOW
-from .signatures import AXI4LiteSignature
-from .top import MirrorswapTop
+from mirrorswap.rtl.signatures import AXI4LiteSignature
+from mirrorswap.rtl.top import MirrorswapTop
 
 __all__ = ["ExampleBoardTop", "HOST_WINDOW"]
 

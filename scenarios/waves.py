@@ -1,6 +1,6 @@
 """Render a migration from a simulation's FST waveform as a PNG (what README shows).
 
-``python -m sim.waves build/sim/make_sim/mirrorswap_top.fst [--slot 1 --spare 3] -o x.png``
+``python -m mirrorswap.scenarios.waves build/sim/make_sim/mirrorswap_top.fst [--slot 1 --spare 3] -o x.png``
 reads the FST that ``make sim WAVES=1`` writes (with pywellen), finds the migration of
 ``slot`` (its mode going MIRROR_MASTER, then IDLE) and draws two panels: the whole
 migration, and a zoom on RELEASE (the host port held, both modes switching in one cycle).
@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from rtl.regmap import Mode
+from mirrorswap.regmap import Mode
 
 __all__ = ["Trace", "migration_picture", "main"]
 
@@ -147,7 +147,7 @@ def migration_picture(fst, png, *, slot=1, spare=3, zoom_cycles=48):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(prog="python -m sim.waves", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m mirrorswap.scenarios.waves", description=__doc__.split("\n")[0])
     p.add_argument("fst", type=Path, help="FST written by make sim WAVES=1")
     p.add_argument("--slot", type=int, default=1, help="the migrated agent (default 1)")
     p.add_argument("--spare", type=int, default=3, help="the agent it moved to (default 3)")

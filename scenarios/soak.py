@@ -3,7 +3,7 @@
 As a cocotb test module (``soak``) it reads MS_SEED, MS_EPISODES, MS_LINES and MS_SUMMARY
 (a file to write the summary to). As a program it is ``make soak``:
 
-    python -m sim.soak [--seed N] [--minutes M]
+    python -m mirrorswap.scenarios.soak [--seed N] [--minutes M]
 
 Every random choice comes from the seed, and the number of episodes from MINUTES, so a
 run reproduces exactly from its two numbers.
@@ -17,15 +17,15 @@ import sys
 import cocotb
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db, coverage_section
 
-from firmware.bios import Bios
-from firmware.errors import CommandError, FlowError, NoSpareError
-from firmware.hotplug import HotPlug
-from rtl.regmap import Err, Led, Mode, Op
-from sim.memory import inject_faults
-from sim.scenario import check_all
-from sim.scoreboard import ReferenceMemory, Scoreboard
-from sim.tb import TopTB, pauses
-from sim.traffic import HostTraffic
+from mirrorswap.firmware.bios import Bios
+from mirrorswap.firmware.errors import CommandError, FlowError, NoSpareError
+from mirrorswap.firmware.hotplug import HotPlug
+from mirrorswap.regmap import Err, Led, Mode, Op
+from mirrorswap.sim.memory import inject_faults
+from mirrorswap.sim.checks import check_all
+from mirrorswap.sim.scoreboard import ReferenceMemory, Scoreboard
+from mirrorswap.sim.tb import TopTB, pauses
+from mirrorswap.sim.traffic import HostTraffic
 
 MODES = [m.name for m in Mode]
 OPS = [o.name for o in Op] + ["BAD_OPCODE"]
@@ -362,7 +362,7 @@ async def soak(dut):
 
 
 def main(argv=None):
-    from sim.runner import BUILD, run_bench, shared_top
+    from mirrorswap.sim.runner import BUILD, run_bench, shared_top
     p = argparse.ArgumentParser(prog="make soak", description=(
         "Random host traffic with migrations back and forth, hot swaps by button, injected "
         "memory faults, stalls and power losses, checked by the scoreboard, with functional "
@@ -380,7 +380,7 @@ def main(argv=None):
           f"reproduce with: make soak SEED={args.seed} MINUTES={args.minutes}", flush=True)
     os.environ.setdefault("COCOTB_LOG_LEVEL", "WARNING")
     try:
-        run_bench([src], "mirrorswap_top", "sim.soak", build_dir=build, quiet=True,
+        run_bench([src], "mirrorswap_top", "mirrorswap.scenarios.soak", build_dir=build, quiet=True,
                   env={"MS_SEED": args.seed, "MS_EPISODES": episodes,
                        "MS_SUMMARY": build / "summary.txt",
                        "COCOTB_LOG_LEVEL": os.environ["COCOTB_LOG_LEVEL"]})

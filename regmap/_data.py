@@ -1,4 +1,4 @@
-# Generated from rtl/regs.rdl by `make regs` (rtl/regs_gen.py); do not edit.
+# Generated from regmap/regs.rdl by `make regs` (regmap/generate.py); do not edit.
 # Registers: (name, offset, access, desc, fields); fields: (name, lsb, width, desc,
 # reset, enum).
 

@@ -4,8 +4,8 @@ from amaranth.hdl import Module, Signal, Mux, Cat
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from . import regmap
-from .signatures import AXI4LiteSignature, AXI4Signature, Burst, Resp
+from mirrorswap import regmap
+from mirrorswap.rtl.signatures import AXI4LiteSignature, AXI4Signature, Burst, Resp
 
 __all__ = ["BoardBridge", "HOST_WINDOW"]
 

@@ -1,6 +1,6 @@
-"""``make sim``: build the top level and run the main scenario (sim/scenario.py) in Icarus.
+"""``make sim``: build the top level and run the main scenario (scenarios/scenario.py) in Icarus.
 
-python -m sim.run [--seed N] [--slot N] [--load X] [--lines N] [--backpressure X]
+python -m mirrorswap.scenarios.run [--seed N] [--slot N] [--load X] [--lines N] [--backpressure X]
                   [--scenario migrate|swap] [--abort-window N] [--waves]
 
 The simulator's output streams to the terminal as it runs (the sweep's progress bar and
@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-from sim.runner import BenchFailed, bench_dir, run_bench, shared_top
+from mirrorswap.sim.runner import BenchFailed, bench_dir, run_bench, shared_top
 
 __all__ = ["parser", "main"]
 
@@ -84,7 +84,7 @@ def main(argv=None):
     # cocotb's runner (its commands), which sets its own logger to INFO
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("make sim: %(message)s"))
-    handler.addFilter(lambda r: r.levelno >= logging.WARNING or r.name.startswith("sim."))
+    handler.addFilter(lambda r: r.levelno >= logging.WARNING or r.name.startswith(("mirrorswap.sim.", "mirrorswap.scenarios.")))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
     build = bench_dir("make_sim" if args.scenario == "migrate" else "make_sim_swap")
     src = shared_top()
@@ -93,7 +93,7 @@ def main(argv=None):
     levels = {"COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING"),
               "GPI_LOG_LEVEL": os.environ.get("GPI_LOG_LEVEL", "ERROR")}
     try:
-        run_bench([src], "mirrorswap_top", "sim.scenario", build_dir=build, waves=args.waves,
+        run_bench([src], "mirrorswap_top", "mirrorswap.scenarios.scenario", build_dir=build, waves=args.waves,
                   testcase=testcase,
                   env={"MS_SEED": args.seed, "MS_SLOT": args.slot, "MS_LOAD": args.load,
                        "MS_LINES": args.lines, "MS_BACKPRESSURE": args.backpressure,

@@ -1,7 +1,7 @@
 """The register map of SPEC section 3 for RTL, firmware, tests and docs.
 
-Its source is ``rtl/regs.rdl`` (SystemRDL); ``make regs`` turns that into
-``rtl/regmap_data.py``, which this module wraps in typed objects. Plain Python (no Amaranth,
+Its source is ``regmap/regs.rdl`` (SystemRDL); ``make regs`` turns that into
+``regmap/_data.py``, which this module wraps in typed objects. Plain Python (no Amaranth,
 no SystemRDL tools), so firmware imports it on a board without the HDL toolchain. Nothing
 else in the project writes a register offset or a field position as a number.
 """
@@ -16,7 +16,7 @@ __all__ = [
 ]
 
 
-from . import regmap_data as _data
+from . import _data
 
 Mode = enum.IntEnum("Mode", _data.ENUMS["mode_e"])
 Mode.__doc__ = "Agent modes, STATUS.mode."

@@ -3,7 +3,7 @@
 import cocotb
 from cocotb.triggers import ClockCycles, ReadOnly
 
-from rtl.regmap import Led, Mode, agent_reg
+from mirrorswap.regmap import Led, Mode, agent_reg
 
 __all__ = ["Timeline"]
 

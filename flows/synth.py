@@ -2,7 +2,7 @@
 
 Each block is synthesized with ``synth_ecp5`` and placed out of context on an LFE5U-85F,
 speed grade 8 (CABGA381), with a 125 MHz target; the example FPGA top
-(:class:`rtl.board.ExampleBoardTop`) is placed with its ports on the package's pins and
+(:class:`mirrorswap.example.board.ExampleBoardTop`) is placed with its ports on the package's pins and
 routed with nextpnr's router2. Placement uses nextpnr's analytic ``static`` placer, which
 gave the whole design 102 to 105 MHz where the default ``heap`` gave 87 to 94 (same
 netlist, seeds 1 and 2), in a third of the time.
@@ -18,25 +18,26 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .gen import to_verilog
+from mirrorswap.paths import build_root, gateware_sources
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "build" / "synth"
+from .verilog import to_verilog
+
+OUT = build_root() / "synth"
 TARGET_MHZ = 125
 PLACER = "static"
 
 
 def blocks():
     """(name, description, factory, on package pins) of every block in the report."""
-    from .board import ExampleBoardTop
-    from .controller import MirrorController
-    from .decoder import AddressDecoder
-    from .home_agent import HomeAgent
-    from .host_port import HostReadEngine, HostWriteEngine
-    from .registers import ControlRegisters
-    from .signatures import claim_bits
-    from .sweep import SweepEngine
-    from .top import MirrorswapTop
+    from mirrorswap.example.board import ExampleBoardTop
+    from mirrorswap.rtl.controller import MirrorController
+    from mirrorswap.rtl.decoder import AddressDecoder
+    from mirrorswap.rtl.home_agent import HomeAgent
+    from mirrorswap.rtl.host_port import HostReadEngine, HostWriteEngine
+    from mirrorswap.rtl.registers import ControlRegisters
+    from mirrorswap.rtl.signatures import claim_bits
+    from mirrorswap.rtl.sweep import SweepEngine
+    from mirrorswap.rtl.top import MirrorswapTop
     return [
         ("mirrorswap_top", "whole design, 4 agents", MirrorswapTop, False),
         ("home_agent", "HomeAgent (one)", HomeAgent, False),
@@ -94,19 +95,18 @@ def run_block(name, component, pins=False, seeds=(1,)):
     return cells, fmax
 
 
-# the flows, not the design: editing them does not make a block's result stale
-_NOT_DESIGN = {"synth.py", "lint.py"}
-# only the example FPGA top contains these: editing them leaves the other rows current
-_BOARD_ONLY = {"board.py", "bram.py", "bridge.py"}
 
 
 def _rtl_hash(board=False):
     """A digest of the sources a block is built from: the design's, plus the example FPGA
     top's own (``board``)."""
     h = hashlib.sha256()
-    for path in sorted((ROOT / "rtl").glob("*.py")) + [ROOT / "rtl" / "regs.rdl"]:
-        if path.name not in _NOT_DESIGN and (board or path.name not in _BOARD_ONLY):
-            h.update(path.name.encode() + path.read_bytes())
+    from mirrorswap import example
+    paths = gateware_sources()
+    if board:    # only the example FPGA top is built from these
+        paths += [p for d in example.__path__ for p in Path(d).glob("*.py")]
+    for path in sorted(paths, key=lambda p: (p.parent.name, p.name)):
+        h.update(path.name.encode() + path.read_bytes())
     return h.hexdigest()[:12]
 
 

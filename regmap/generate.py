@@ -1,9 +1,9 @@
-"""Generate the register map products from ``rtl/regs.rdl`` (``make regs``).
+"""Generate the register map products from ``regmap/regs.rdl`` (``make regs``).
 
-``python -m rtl.regs_gen`` writes them; ``--check`` only compares and exits 1 when any is
+``python -m mirrorswap.regmap.generate`` writes them; ``--check`` only compares and exits 1 when any is
 stale (a test runs that). Products:
 
-- ``rtl/regmap_data.py``: the register map as plain Python data, read by :mod:`rtl.regmap`
+- ``regmap/_data.py``: the register map as plain Python data, read by :mod:`mirrorswap.regmap`
   (so the RTL, the firmware and the tests need no SystemRDL tools at run time);
 - ``include/mirrorswap_regs.h``: C header for firmware (PeakRDL cheader);
 - ``docs/registers.md``: register documentation (PeakRDL markdown);
@@ -17,10 +17,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-RDL = ROOT / "rtl" / "regs.rdl"
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent          # the checkout: the header, docs and README live there
+RDL = HERE / "regs.rdl"
 PRODUCTS = {
-    "python": ROOT / "rtl" / "regmap_data.py",
+    "python": HERE / "_data.py",
     "cheader": ROOT / "include" / "mirrorswap_regs.h",
     "markdown": ROOT / "docs" / "registers.md",
     "readme": ROOT / "README.md",
@@ -80,7 +81,7 @@ def python_source(root):
                 encode = f.get_property("encode")
                 if encode is not None:
                     enums[encode.type_name] = {m.name: m.value for m in encode}
-    out = ["# Generated from rtl/regs.rdl by `make regs` (rtl/regs_gen.py); do not edit.",
+    out = ["# Generated from regmap/regs.rdl by `make regs` (regmap/generate.py); do not edit.",
            "# Registers: (name, offset, access, desc, fields); fields: (name, lsb, width, desc,",
            "# reset, enum).", ""]
     for name, value in (("ENUMS", enums), ("GLOBAL_REGS", global_regs),
@@ -112,7 +113,7 @@ def _readme(python_text):
     """README.md with its register table made from ``python_text`` (the new map data)."""
     namespace = {}
     exec(compile(python_text, "regmap_data", "exec"), namespace)
-    from . import regmap
+    from mirrorswap import regmap
     table = regmap.markdown(regmap._build(namespace["GLOBAL_REGS"]),
                             regmap._build(namespace["AGENT_REGS"]))
     text = README.read_text()
@@ -129,7 +130,7 @@ def products():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m rtl.regs_gen", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m mirrorswap.regmap.generate", description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true",
                         help="compare with the committed files; exit 1 when any is stale")
     args = parser.parse_args(argv)

