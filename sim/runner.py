@@ -31,7 +31,7 @@ BUILD = build_root() / "sim"
 
 __all__ = ["BUILD", "SIMULATORS", "BenchFailed", "simulator", "bench_dir",
            "write_verilog", "generate_component", "generate_top", "shared_top", "run_bench",
-           "failed_tests"]
+           "run_tests", "failed_tests"]
 
 SIMULATORS = ("icarus", "verilator")
 
@@ -275,3 +275,35 @@ def run_bench(sources, toplevel, test_module, *, build_dir, testcase=None, env=N
         raise BenchFailed(f"{failed} of {tests} cocotb tests failed in {test_module}: {names}")
     return tests
 
+
+
+def run_tests(test_file, toplevel, *, component=None, sources=None, testcase=None,
+              params=None, env=None, waves=None, sim=None):
+    """Run the cocotb tests of ``test_file`` on ``toplevel``: the pytest side of a bench.
+
+    A bench is one file, ``tests/test_<unit>.py``, in the verilog-axi manner: its TB class
+    and cocotb tests, and the pytest functions that call this with their parameters. The
+    simulator imports the same file as the cocotb test module.
+
+    ``component`` (an Amaranth component) is converted to ``<toplevel>.v`` in the build
+    folder; otherwise ``sources`` (e.g. ``[shared_top(agents=2)]``) are simulated as they
+    are. ``params`` name the configuration: each ``key=value`` reaches the cocotb side as
+    ``$MS_<KEY>`` and picks the build folder, ``build/sim/<test_file>_<case>_<params>``,
+    so pytest-xdist workers never share one. ``env`` adds other variables. Returns the
+    number of cocotb tests that ran; raises :class:`BenchFailed` as :func:`run_bench`.
+    """
+    test_file = Path(test_file)
+    params = dict(params or {})
+    cases = [testcase] if isinstance(testcase, str) else list(testcase or [])
+    tag = dict(params, **({"case": "+".join(cases)} if cases else {}))
+    build = bench_dir(test_file.stem, **tag)
+    if component is not None:
+        if sources is not None:
+            raise ValueError("Give a component or sources, not both")
+        sources = [write_verilog(component, toplevel, build)]
+    elif not sources:
+        raise ValueError("Give a component or sources to simulate")
+    knobs = {f"MS_{k.upper()}": v for k, v in params.items()}
+    knobs.update(env or {})
+    return run_bench(sources, toplevel, test_file.stem, build_dir=build, testcase=testcase,
+                     env=knobs, waves=waves, test_dir=test_file.parent, sim=sim)

@@ -10,7 +10,6 @@ from mirrorswap.rtl.decoder import AddressDecoder
 from mirrorswap.rtl.home_agent import HomeAgent
 from mirrorswap.rtl.host_port import HostWriteEngine
 from mirrorswap.rtl.signatures import AXI4Signature
-from mirrorswap.rtl.slot import SlotController
 from mirrorswap.rtl.sweep import SweepEngine
 from mirrorswap.sim.runner import BUILD, run_bench, write_verilog
 
@@ -32,10 +31,6 @@ def test_home_agent(seed):
 def test_sweep_engine(seed):
     run_component(SweepEngine(agent=2), "sweep_engine", "cocotb_sweep", f"sweep_{seed}",
                   {"MS_SEED": seed})
-
-
-def test_slot_controller():
-    run_component(SlotController(), "slot_controller", "cocotb_slot", "slot_controller")
 
 
 def test_address_decoder():

@@ -1,10 +1,16 @@
-"""cocotb bench for SlotController (rtl/slot.py), on its generated Verilog."""
+"""SlotController (rtl/slot.py): button debounce, LEDs, power and slot events.
+
+One file per unit: the TB class and cocotb tests run inside the simulator; the pytest
+entry at the bottom builds the Verilog and runs them (``pytest tests/test_slot.py``).
+"""
 
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, ReadOnly, ReadWrite
 
 from mirrorswap.regmap import Event, Led
+from mirrorswap.rtl.slot import SlotController
+from mirrorswap.sim.runner import run_tests
 from mirrorswap.sim.tb import reset_dut
 
 
@@ -131,3 +137,7 @@ async def power_and_slot_events(dut):
     dut.pins_present.value = 0
     await ClockCycles(dut.clk, 5)
     assert [ev for _, ev in tb.events][-1] == Event.PRESENCE_CHANGED
+
+
+def test_slot_controller():
+    run_tests(__file__, "slot_controller", component=SlotController())
