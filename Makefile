@@ -40,14 +40,17 @@ board: $(STAMP)
 	    $(if $(MODULE_LINES_LOG2),--module-lines-log2 $(MODULE_LINES_LOG2)) \
 	    -o build/example_board_top.v
 
+# make lint options: LINT_AGENTS (agent counts, default 1,2,4,8)
 lint: $(STAMP)
-	$(PY) -m mirrorswap.flows.lint
+	$(PY) -m mirrorswap.flows.lint $(if $(LINT_AGENTS),--agents $(LINT_AGENTS))
 
 # make synth options: ONLY (one block, e.g. mirrorswap_top), SEEDS (e.g. 1,2,3,4: the
 # same netlist placed once per seed, the report gives the lowest Fmax and each seed's)
 synth: $(STAMP)
 	$(PY) -m mirrorswap.flows.synth $(if $(ONLY),--only $(ONLY)) $(if $(SEEDS),--seeds $(SEEDS))
 
+# regmap/_data.py, include/mirrorswap_regs.h and docs/registers.md from regmap/regs.rdl
+# (tests/test_regmap.py fails when any is stale)
 regs: $(STAMP)
 	$(PY) -m mirrorswap.regmap.generate
 

@@ -12,10 +12,8 @@ tables say), 1 when a bench failed, 2 on bad arguments.
 """
 
 import argparse
-import datetime
 import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -64,19 +62,8 @@ def _f(x, digits=3):
     return "-" if x is None else f"{x:.{digits}f}"
 
 
-def _git_rev():
-    try:
-        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE,
-                             capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "../rtl"], cwd=HERE,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return rev + (" + uncommitted RTL changes" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-
-
 def targets(rows):
-    """(target, measured, met) for each performance target of issue 5."""
+    """(target, measured, met) for each performance target."""
     out = []
     big = [r for r in rows if r["kind"] == "sweep_big"]
     if big:
@@ -128,7 +115,7 @@ def write_markdown(rows, path, *, command, sims_run, walls, quick, png):
     prim = [r for r in rows if r["sim"] == primary]
     L = []
     L.append("# mirrorswap benchmark\n")
-    L.append(f"Made by `{command}` on {datetime.date.today()} (RTL {_git_rev()}); "
+    L.append(f"Made by `{command}`; "
              f"{'QUICK (smoke) sizes; ' if quick else ''}measurements under **{primary}**"
              + (f", simulator speed also under {', '.join(sims_run[1:])}" if sims_run[1:] else "")
              + f". Plot: `{png}`.\n")
@@ -147,8 +134,8 @@ def write_markdown(rows, path, *, command, sims_run, walls, quick, png):
              "while the sweep ran, *of* what it got in the same traffic without a sweep "
              "(the mirror established). The host's own ports cap it below its offer in "
              "places: the host write engine serves one burst at a time and waits for both "
-             "B responses (about 16 / (24 + memory latency) beats per cycle), and the "
-             "host read engine keeps at most 4 bursts in flight.\n")
+             "B responses before it takes the next, and the host read engine keeps up to 8 "
+             "bursts in flight.\n")
 
     sweeps = [r for r in prim if r["kind"] == "sweep"]
     if sweeps:
@@ -252,7 +239,7 @@ def write_markdown(rows, path, *, command, sims_run, walls, quick, png):
 
     tg = targets(prim)
     if tg:
-        L.append("## Targets (issue 5)\n")
+        L.append("## Targets\n")
         L.append("| target | measured | met |")
         L.append("|---|---|---|")
         for what, got, ok in tg:

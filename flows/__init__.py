@@ -1,2 +1,3 @@
 """Tool flows: Verilog generation (:mod:`.verilog`, ``make verilog``), Verilator lint
-(:mod:`.lint`) and ECP5 synthesis with the YoWASP tools (:mod:`.synth`)."""
+(:mod:`.lint`), ECP5 synthesis (:mod:`.synth`), and how the YoWASP tools are found and run
+(:mod:`.tools`)."""

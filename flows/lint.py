@@ -5,6 +5,7 @@ with its reason, are in ``flows/lint.vlt`` (and the two of the file header, see
 ``flows/verilog.py``); anything else fails.
 """
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -41,17 +42,36 @@ def lint(verilog_path):
     return subprocess.run(cmd, capture_output=True, text=True, env=env)
 
 
+def _agent_counts(text):
+    try:
+        counts = [int(x) for x in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or any(not 1 <= n <= 16 for n in counts):
+        raise argparse.ArgumentTypeError(f"must be agent counts from 1 to 16 separated by "
+                                         f"commas, not {text!r}")
+    return counts
+
+
 def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m mirrorswap.flows.lint",
+                                     description="Verilator --lint-only -Wall on the generated top level.")
+    parser.add_argument("--agents", type=_agent_counts, default=[1, 2, 4, 8],
+                        metavar="N[,N...]", help="the agent counts to lint (default 1,2,4,8)")
+    args = parser.parse_args(argv)
     from mirrorswap.rtl.top import MirrorswapTop
-    out = build_root() / "lint" / "mirrorswap_top.v"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(to_verilog(MirrorswapTop(), "mirrorswap_top"))
-    result = lint(out)
-    sys.stdout.write(result.stdout)
-    sys.stderr.write(result.stderr)
-    print(f"lint: verilator -Wall on {out}: "
-          f"{'clean' if result.returncode == 0 else 'FAILED'}")
-    return result.returncode
+    status = 0
+    for agents in args.agents:
+        out = build_root() / "lint" / f"agents-{agents}" / "mirrorswap_top.v"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(to_verilog(MirrorswapTop(agents=agents), "mirrorswap_top"))
+        result = lint(out)
+        sys.stdout.write(result.stdout)
+        sys.stderr.write(result.stderr)
+        print(f"lint: verilator -Wall, {agents} agent(s), {out}: "
+              f"{'clean' if result.returncode == 0 else 'FAILED'}")
+        status = status or result.returncode
+    return status
 
 
 if __name__ == "__main__":

