@@ -1,17 +1,18 @@
 """The BIOS flows of SPEC section 6, over the register interface only.
 
-:class:`Bios` holds the flows that run to completion when called (boot, migration, the
-slot table). The hot-plug event loop (:mod:`firmware.hotplug`) sits on top of it: it
-decides *when* to run a flow from buttons and interrupts and owns the LEDs of a running
-flow, and calls :meth:`Bios.migrate`, :meth:`Bios.pick_spare` and :meth:`Bios.command`
-for the *how*.
+The third layer of the firmware model (see :mod:`mirrorswap.firmware`): :class:`Bios` holds
+the flows that run to completion when called (boot, one command, migration, switching a
+slot on or off, the memory map and the slot table), each a sequence of register accesses
+through :class:`~firmware.hw.Hardware`. It decides nothing about buttons or LEDs of a
+failure: the hot-plug layer (:mod:`firmware.hotplug`) decides *when* a flow runs and what
+the user is shown, and calls the public methods here for the *how*.
 """
 
 import inspect
 import logging
 
 from mirrorswap.regmap import Err, Event, Led, Mode, Op, agent_reg
-from .errors import Busy, CommandTimeout, FlowError, NoSpareError, error_for
+from .errors import Busy, CommandTimeout, FlowError, NoSpareError, check_int, error_for
 from .hw import Hardware
 from .memmap import MemoryMap
 
@@ -20,14 +21,13 @@ __all__ = ["Bios", "format_slot_table"]
 log = logging.getLogger(__name__)
 _CMD = agent_reg("CMD")
 
-
-def _positive_int(name, value, minimum=1):
-    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, not {value!r}")
+#: Modes in which an agent owns its range (BASE, SIZE): it serves the host's accesses to it.
+OWNING = (Mode.ACTIVE, Mode.MIRROR_MASTER)
 
 
 class Bios:
-    """The BIOS model: boot, migration, and the status of every slot.
+    """The BIOS model: boot, commands, migration, slot power, the memory map and the slot
+    table.
 
     Every step is a register access on ``bus``; the model keeps no state the hardware
     does not also hold, except the memory map it published (:attr:`memory_map`, None
@@ -37,6 +37,7 @@ class Bios:
     Parameters
     ----------
     bus : firmware.regbus.RegisterBus
+        The only way to the hardware (simulation or board alike).
     poll_cycles : int
         Cycles between two STATUS polls while waiting for the hardware.
     timeout_cycles : int
@@ -56,8 +57,8 @@ class Bios:
     """
 
     def __init__(self, bus, *, poll_cycles=4, timeout_cycles=10_000_000):
-        _positive_int("Poll interval", poll_cycles)
-        _positive_int("Command timeout", timeout_cycles)
+        check_int("Poll interval", poll_cycles)
+        check_int("Command timeout", timeout_cycles)
         self.hw = Hardware(bus)
         self.bus = bus
         self.poll_cycles = poll_cycles
@@ -140,7 +141,7 @@ class Bios:
             A present slot did not reach power good and IDLE within
             ``power_good_timeout_cycles``.
         """
-        _positive_int("Power-good timeout", power_good_timeout_cycles)
+        check_int("Power-good timeout", power_good_timeout_cycles)
         config = await self.hw.config()
         present = [a for a in range(config.agents) if (await self.hw.status(a)).present]
         for a in present:
@@ -190,6 +191,53 @@ class Bios:
             await self.bus.pause(self.poll_cycles)
             waited += self.poll_cycles
 
+    # ---- slot power -------------------------------------------------------------------------
+    async def power_on(self, slot, *, timeout_cycles=100_000):
+        """Switch ``slot`` on: power LED blinking until power is good and the agent IDLE,
+        then steady; attention LED off. The module is then a spare with no address.
+
+        Raises
+        ------
+        FlowError
+            No power good and IDLE within ``timeout_cycles``; the slot was switched off
+            again (power LED off) before this is raised, so a module that never came up is
+            not left half powered.
+        """
+        await self.hw.check_agent(slot)
+        check_int("Power timeout", timeout_cycles)
+        await self.hw.set_slot(slot, power_en=1, power_led=Led.BLINK, attn_led=Led.OFF)
+        try:
+            await self._wait_powered(slot, timeout_cycles)
+        except FlowError:
+            await self.hw.set_slot(slot, power_en=0, power_led=Led.OFF)
+            raise
+        await self.hw.set_slot(slot, power_led=Led.ON)
+
+    async def power_off(self, slot, *, timeout_cycles=100_000):
+        """Switch ``slot`` off, both LEDs off, and wait until it is OFF.
+
+        The hardware refuses the switch-off of an agent that owns a range or is a mirror
+        slave (SPEC section 4: power stays on, err POWER, cmd_done); that is read back at
+        once, not waited out, and its cmd_done cleared as :meth:`command` clears a
+        command's.
+
+        Raises
+        ------
+        FlowError
+            The hardware refused (power is still on; the LEDs were written off with the same
+            write), or the agent did not reach OFF within ``timeout_cycles``.
+        """
+        await self.hw.check_agent(slot)
+        check_int("Power timeout", timeout_cycles)
+        await self.hw.set_slot(slot, power_en=0, power_led=Led.OFF, attn_led=Led.OFF)
+        if (await self.hw.slot(slot))["power_en"]:
+            await self.hw.clear_events(slot, Event.CMD_DONE)
+            status = await self.hw.status(slot)
+            raise FlowError(f"slot {slot} refused to switch off (err {status.err.name}): it "
+                            f"is {status.mode.name}, and an agent that owns a range or is a "
+                            f"mirror slave keeps its power")
+        await self._wait_mode(slot, Mode.OFF, timeout_cycles)
+
     # ---- migration --------------------------------------------------------------------------
     async def pick_spare(self, size_lines, exclude=()):
         """The largest IDLE module with CAPACITY >= ``size_lines`` (ties: lowest slot),
@@ -200,7 +248,7 @@ class Bios:
         NoSpareError
             No such module.
         """
-        _positive_int("Range size", size_lines)
+        check_int("Range size", size_lines)
         best = None
         for a in range(await self.hw.agents()):
             if a in exclude:
@@ -251,8 +299,8 @@ class Bios:
             ESTABLISH itself was refused (nothing changed).
         """
         await self.hw.check_agent(slot)
-        _positive_int("Chunk", chunk_lines)
-        _positive_int("Sweep retries", max_sweep_retries, minimum=0)
+        check_int("Chunk", chunk_lines)
+        check_int("Sweep retries", max_sweep_retries, minimum=0)
         if progress is not None and not callable(progress):
             raise ValueError(f"Progress must be callable, not {progress!r}")
         if spare is not None:
@@ -339,6 +387,22 @@ class Bios:
         raise FlowError(f"{text} and was aborted: {cause}") from cause
 
     # ---- status -----------------------------------------------------------------------------
+    async def read_memory_map(self):
+        """The memory map as the hardware serves it now, read from the registers.
+
+        One range per agent that owns one (ACTIVE or MIRROR_MASTER), from its BASE and SIZE,
+        served by that agent. A migration moves a range to another agent and never changes
+        it, so this is the map :meth:`boot` published, with today's owners, for as long as
+        no module serving a range was pulled (its range then has no owner and is missing).
+        What a BIOS that did not boot the machine itself (a command-line tool attached to a
+        running board) knows of the published map; :attr:`memory_map` is left as it is.
+        """
+        mm = MemoryMap()
+        for a in range(await self.hw.agents()):
+            if (await self.hw.status(a)).mode in OWNING:
+                mm.add(await self.hw.read_reg(a, "BASE"), await self.hw.read_reg(a, "SIZE"), a)
+        return mm
+
     async def slot_table(self):
         """One dict per agent with the keys of :func:`format_slot_table`."""
         rows = []

@@ -7,56 +7,108 @@
     mirrorswap board --device /dev/mem --base 0x43c00000 [--clock-hz F] COMMAND
         status | boot | migrate SLOT | add SLOT | remove SLOT
 
-The board commands run the BIOS model over the memory-mapped register interface of the
-design in programmable logic (``firmware.regbus.MemoryMappedBus``).
+The command-line layer of the firmware model (see :mod:`mirrorswap.firmware`): the board
+commands parse their arguments, open the memory-mapped register interface of the design in
+programmable logic (:class:`firmware.regbus.MemoryMappedBus`), call one public flow of
+:class:`firmware.bios.Bios` or :class:`firmware.hotplug.HotPlug`, and print what the
+board shows after it: the memory map and the slot table.
+
+Exit codes: 0 done; 1 the board refused or the flow failed (the reason on stderr); 2 bad
+arguments, found before anything is opened or written.
 """
 
 import argparse
 import asyncio
 import sys
 
-__all__ = ["main"]
+__all__ = ["main", "ProgressBar"]
 
 
-def _int(text):
+def _int(text, minimum=0):
     try:
-        return int(text, 0)
+        value = int(text, 0)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}")
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+    return value
+
+
+def _clock(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:       # also refuses nan
+        raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+    return value
 
 
 def _board_parser(sub):
     p = sub.add_parser("board", help="drive a board through its memory-mapped registers")
     p.add_argument("--device", required=True, help="file to map, e.g. /dev/mem or /dev/uio0")
     p.add_argument("--base", type=_int, default=0, help="byte offset of the registers")
-    p.add_argument("--clock-hz", type=float, default=100e6, help="design clock (default 100e6)")
+    p.add_argument("--clock-hz", type=_clock, default=100e6,
+                   help="design clock (default 100e6)")
     cmd = p.add_subparsers(dest="command", required=True)
-    cmd.add_parser("status", help="slot table and memory map")
-    cmd.add_parser("boot", help="power slots, assign ranges, print the memory map")
-    for name, text in (("migrate", "move a slot's range to a spare"),
-                       ("add", "power a slot and make its module a spare"),
-                       ("remove", "switch a spare (IDLE) slot off")):
+    cmd.add_parser("status", help="memory map and slot table")
+    cmd.add_parser("boot", help="power slots, assign ranges, publish the memory map")
+    for name, text in (("migrate", "move a slot's range to a spare (the slot stays on)"),
+                       ("add", "hot add: power a slot and make its module a spare"),
+                       ("remove", "remove a spare: switch an IDLE slot off")):
         c = cmd.add_parser(name, help=text)
-        c.add_argument("slot", type=int)
+        c.add_argument("slot", type=_int)
     return p
 
 
-class _Progress:
+class ProgressBar:
+    """The migrate progress callback: ``[#####.....]  42%``.
+
+    On a terminal the bar is redrawn in place (``\\r``) and ends with a newline when done;
+    to anything else (a log, a pipe) it writes one line per step, because carriage
+    returns there make one unreadable line.
+
+    Parameters
+    ----------
+    stream : file, optional
+        Where to draw; ``sys.stdout`` (looked up at each call) by default.
+    width : int
+        Characters of the bar.
+    """
+
+    def __init__(self, stream=None, width=40):
+        self.stream = stream
+        self.width = width
+
     def __call__(self, done, total):
-        width = 40
-        filled = width * done // total
-        sys.stdout.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {100 * done // total:3d}%")
-        if done >= total:
-            sys.stdout.write("\n")
-        sys.stdout.flush()
+        stream = self.stream or sys.stdout
+        filled = self.width * done // total
+        bar = f"[{'#' * filled}{'.' * (self.width - filled)}] {100 * done // total:3d}%"
+        if stream.isatty():
+            stream.write("\r" + bar + ("\n" if done >= total else ""))
+        else:
+            stream.write(bar + "\n")
+        stream.flush()
+
+
+async def _status(bios):
+    """The memory map (as the OS was told it, read back from the owners' registers) and
+    the slot table."""
+    from .bios import format_slot_table
+    mm = await bios.read_memory_map()
+    print("memory map:")
+    print(mm.e820() if mm.ranges else "  none published (no slot serves a range)")
+    print()
+    print(format_slot_table(await bios.slot_table()))
 
 
 async def _board(args):
-    from mirrorswap.regmap import Led, Mode
-    from .bios import Bios, format_slot_table
+    from mirrorswap.regmap import ID_VALUE, global_reg
+    from .bios import Bios
+    from .errors import FlowError
+    from .hotplug import HotPlug
     from .regbus import MemoryMappedBus
 
-    from mirrorswap.regmap import ID_VALUE, global_reg
     bus = MemoryMappedBus(args.device, base=args.base, clock_hz=args.clock_hz)
     try:
         ident = await bus.read32(global_reg("ID").offset)
@@ -64,25 +116,22 @@ async def _board(args):
             raise ValueError(f"no mirrorswap at {args.device} offset {args.base:#x}: ID reads "
                              f"{ident:#010x}, not {ID_VALUE:#010x}")
         bios = Bios(bus)
+        # one second for a module to power up or down, as a person at the board expects
+        hotplug = HotPlug(bios, abort_window_cycles=0,
+                          power_timeout_cycles=max(1, int(args.clock_hz)))
         if args.command == "boot":
-            mm = await bios.boot()
-            print(mm.e820())
+            await bios.boot()
         elif args.command == "migrate":
-            spare = await bios.migrate(args.slot, progress=_Progress())
+            spare = await bios.migrate(args.slot, progress=ProgressBar())
             print(f"slot {args.slot}: range moved to slot {spare}")
-        elif args.command == "add":
-            await bios.hw.check_agent(args.slot)
-            await bios.hw.set_slot(args.slot, power_en=1, power_led=Led.BLINK)
-            await bios._wait_mode(args.slot, Mode.IDLE, int(args.clock_hz))
-            await bios.hw.set_slot(args.slot, power_led=Led.ON)
-            print(f"slot {args.slot}: module is a spare")
-        elif args.command == "remove":
-            await bios.hw.check_agent(args.slot)
-            if (await bios.hw.status(args.slot)).mode != Mode.IDLE:
-                raise ValueError(f"slot {args.slot} is not an IDLE spare; migrate it first")
-            await bios.hw.set_slot(args.slot, power_en=0, power_led=Led.OFF, attn_led=Led.OFF)
-            print(f"slot {args.slot}: off")
-        print(format_slot_table(await bios.slot_table()))
+        elif args.command in ("add", "remove"):
+            flow = hotplug.hot_add if args.command == "add" else hotplug.remove_spare
+            record = await flow(args.slot)
+            if record.outcome != "done":
+                raise FlowError(f"slot {args.slot}: {record.outcome}: {record.detail}")
+            print(f"slot {args.slot}: " + ("module is a spare" if args.command == "add"
+                                           else "off"))
+        await _status(bios)
     finally:
         bus.close()
 
@@ -107,7 +156,7 @@ def main(argv=None):
         else:
             from mirrorswap.flows.verilog import main as run
         return run(argv[1:]) or 0
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv)      # bad arguments: usage, the reason, exit 2
     if args.tool == "regmap":
         from mirrorswap.regmap import markdown
         print(markdown(), end="")

@@ -1,4 +1,5 @@
-"""Exceptions of the BIOS model: one class per command error code of SPEC section 4.
+"""Exceptions of the BIOS model: one class per command error code of SPEC section 4, the
+failures of the flows, and :func:`check_int`, the argument check every layer uses.
 
 The classes are built from :class:`mirrorswap.regmap.Err`, so a code added to the register map
 without a class here fails at import (see ``_BY_ERR``).
@@ -6,7 +7,15 @@ without a class here fails at import (see ``_BY_ERR``).
 
 from mirrorswap.regmap import Err, Op
 
-__all__ = ["CommandError", "CommandTimeout", "NoSpareError", "FlowError", "error_for"]
+__all__ = ["CommandError", "CommandTimeout", "NoSpareError", "FlowError", "error_for",
+           "check_int"]
+
+
+def check_int(what, value, minimum=1):
+    """:class:`ValueError` naming ``what`` and ``value`` unless ``value`` is an integer of at
+    least ``minimum`` (a bool is not one: ``True`` as a cycle count is a caller's slip)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{what} must be an integer >= {minimum}, not {value!r}")
 
 
 class CommandError(Exception):

@@ -1,6 +1,9 @@
-"""Typed access to the mirrorswap registers over a :class:`~firmware.regbus.RegisterBus`.
+"""Typed access to the mirrorswap registers over a :class:`~firmware.regbus.RegisterBus`:
+the top of the firmware model's register layer (see :mod:`mirrorswap.firmware`).
 
-Offsets and field positions come only from :mod:`mirrorswap.regmap`.
+Registers and fields by name, decoded into :class:`AgentStatus` and :class:`Config`; no
+policy and no waiting (that is the flow layer, :mod:`firmware.bios`). Offsets and field
+positions come only from :mod:`mirrorswap.regmap`, the one register description.
 """
 
 from dataclasses import dataclass

@@ -1,4 +1,6 @@
-"""The memory map the BIOS publishes to the OS (an E820-like table)."""
+"""The memory map the BIOS publishes to the OS (an E820-like table), and which slot serves
+each of its ranges; pure Python, no register access (the flows of :mod:`firmware.bios`
+build and update it)."""
 
 from dataclasses import dataclass, field
 from typing import NamedTuple

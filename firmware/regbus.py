@@ -1,4 +1,5 @@
-"""Register buses: what the BIOS model uses to reach the hardware.
+"""Register buses: the bottom of the firmware model's register layer (see
+:mod:`mirrorswap.firmware`), the only way its flows reach the hardware.
 
 The BIOS only ever calls :meth:`RegisterBus.read32`, :meth:`RegisterBus.write32` and
 :meth:`RegisterBus.pause`, so the same flows run on a cocotb AXI4-Lite master

@@ -1,14 +1,20 @@
-"""The mirrorswap command line, with its board commands on a file-backed register image."""
+"""The mirrorswap command line (firmware/cli.py), its board commands on a file-backed
+register image: a file holds what a board's register block reads, so argument handling,
+refusals and printing are tested without hardware. The flows the commands call are tested
+on the RTL in tests/test_firmware.py and tests/test_hotplug.py."""
+
+import io
 
 import pytest
 
-from mirrorswap.firmware.cli import main
+from mirrorswap.firmware.cli import ProgressBar, main
 from mirrorswap.regmap import ID_VALUE, Mode, agent_offset, agent_reg, global_reg
 
 
 @pytest.fixture
 def board(tmp_path):
-    """A register image as a board would show it: ID, CONFIG (4 agents), slot 1 ACTIVE."""
+    """A register image as a board would show it: ID, CONFIG (4 agents), slot 1 ACTIVE with
+    lines [0, 4096), the other slots empty."""
     path = tmp_path / "regs.bin"
     image = bytearray(8192)
 
@@ -16,17 +22,30 @@ def board(tmp_path):
         image[4096 + offset:4096 + offset + 4] = value.to_bytes(4, "little")
     put(global_reg("ID").offset, ID_VALUE)
     put(global_reg("CONFIG").offset, global_reg("CONFIG").agents.put(0, 4))
-    put(agent_offset(1, "STATUS"), agent_reg("STATUS").mode.put(0, Mode.ACTIVE))
+    status = agent_reg("STATUS")
+    put(agent_offset(1, "STATUS"), status.power_good.put(status.present.put(
+        status.mode.put(0, Mode.ACTIVE), 1), 1))
     put(agent_offset(1, "SIZE"), 4096)
     path.write_bytes(bytes(image))
     return path
 
 
-def test_status_prints_the_slot_table(board, capsys):
+def test_status_prints_the_memory_map_and_the_slot_table(board, capsys):
     assert main(["board", "--device", str(board), "--base", "4096", "status"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0].split()[:4] == ["slot", "present", "power_good", "mode"]
-    assert out[2].split()[3] == "ACTIVE" and len(out) == 5
+    assert out[:3] == ["memory map:",
+                       "BIOS-e820: [mem 0x0000000000000000-0x0000000000007fff] usable", ""]
+    assert out[3].split()[:4] == ["slot", "present", "power_good", "mode"]
+    assert out[5].split()[:6] == ["1", "1", "1", "ACTIVE", "0", "4096"] and len(out) == 8
+
+
+def test_status_of_a_board_with_no_range(board, capsys):
+    data = bytearray(board.read_bytes())
+    data[4096 + agent_offset(1, "STATUS"):4096 + agent_offset(1, "STATUS") + 4] = bytes(4)
+    board.write_bytes(bytes(data))
+    assert main(["board", "--device", str(board), "--base", "4096", "status"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == ["memory map:", "  none published (no slot serves a range)"]
 
 
 def test_wrong_base_is_refused(board, capsys):
@@ -37,7 +56,11 @@ def test_wrong_base_is_refused(board, capsys):
 @pytest.mark.parametrize("argv, message", [
     (["migrate", "9"], "Slot must be an integer from 0 to 3, not 9"),
     (["add", "4"], "Slot must be an integer from 0 to 3, not 4"),
-    (["remove", "1"], "slot 1 is not an IDLE spare; migrate it first"),
+    (["remove", "1"], "slot 1 is ACTIVE: removing a spare needs an IDLE slot"),
+    (["add", "1"], "slot 1 is ACTIVE: hot add needs a powered-off slot with a module"),
+    (["add", "0"], "slot 0 is OFF with no module: hot add needs a powered-off slot with a "
+                   "module"),
+    (["migrate", "0"], "slot 0 is OFF, not ACTIVE"),
 ])
 def test_board_commands_refuse_bad_slots(board, argv, message, capsys):
     before = board.read_bytes()
@@ -51,10 +74,58 @@ def test_missing_device(capsys):
     assert "No such file" in capsys.readouterr().err
 
 
-def test_bad_arguments_exit_2(capsys):
+@pytest.mark.parametrize("argv, message", [
+    (["--base", "zz", "status"], "argument --base: not an integer: 'zz'"),
+    (["--base", "-4096", "status"], "argument --base: must be at least 0, not -4096"),
+    (["--clock-hz", "0", "status"], "argument --clock-hz: must be positive, not 0"),
+    (["--clock-hz", "fast", "status"], "argument --clock-hz: not a number: 'fast'"),
+    (["--clock-hz", "nan", "status"], "argument --clock-hz: must be positive, not nan"),
+    (["migrate", "x"], "argument slot: not an integer: 'x'"),
+    (["add", "-1"], "argument slot: must be at least 0, not -1"),
+    (["remove"], "the following arguments are required: slot"),
+    (["migrate", "1", "2"], "unrecognized arguments: 2"),
+    (["explode"], "argument command: invalid choice: 'explode'"),
+    ([], "the following arguments are required: command"),
+])
+def test_bad_arguments_exit_2_and_touch_nothing(board, argv, message, capsys):
+    before = board.read_bytes()
     with pytest.raises(SystemExit) as exc:
-        main(["board", "--device", "x", "--base", "zz", "status"])
-    assert exc.value.code == 2 and "not an integer: 'zz'" in capsys.readouterr().err
+        main(["board", "--device", str(board)] + argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and message in err, err
+    assert err.startswith("usage: mirrorswap")
+    assert board.read_bytes() == before
+
+
+def test_board_needs_a_device(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["board", "status"])
+    assert exc.value.code == 2
+    assert "the following arguments are required: --device" in capsys.readouterr().err
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_redraws_in_place_only_on_a_terminal():
+    tty, log = _Terminal(), io.StringIO()
+    for stream in (tty, log):
+        bar = ProgressBar(stream, width=4)
+        for done in (1024, 2048, 4096):
+            bar(done, 4096)
+    assert tty.getvalue() == "\r[#...]  25%\r[##..]  50%\r[####] 100%\n"
+    assert log.getvalue() == "[#...]  25%\n[##..]  50%\n[####] 100%\n", "one line a step"
+
+
+def test_progress_bar_to_a_pipe_writes_no_carriage_return(capsys):
+    bar = ProgressBar()
+    bar(1, 2)
+    bar(2, 2)
+    out = capsys.readouterr().out
+    assert "\r" not in out and out.splitlines() == ["[" + "#" * 20 + "." * 20 + "]  50%",
+                                                     "[" + "#" * 40 + "] 100%"]
 
 
 def test_regmap_and_verilog(tmp_path, capsys):

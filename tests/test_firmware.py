@@ -1,38 +1,365 @@
-"""Runs the firmware-on-RTL bench (tests/cocotb_firmware.py) in Icarus, one run per test.
+"""Bios (firmware/bios.py): the BIOS flows driving the generated mirrorswap_top.
 
-The test names are read from the bench itself, so a new ``@cocotb.test()`` there is run
-here without being listed twice. All runs share the default ``mirrorswap_top.v``
-(the ``top_verilog`` fixture); ``WAVES=1`` writes waveforms into each run's folder.
+One file per unit: the cocotb tests run inside the simulator with the BIOS model reaching
+the RTL only through its AXI4-Lite register port; the pytest entry at the bottom runs each
+in its own Icarus build (``pytest tests/test_firmware.py``; ``MS_SEED`` picks the seed).
+The TB is :class:`sim.tb.TopTB`: 10 ns clock, reset, AXI4-Lite master on ``s_axil``, one
+AxiRam per ``m_axi_mem<i>``, and slot models that raise power_good 20 cycles after
+power_en. The firmware's own logic against a register model is in test_firmware_unit.py.
 """
 
-import ast
-from pathlib import Path
+import os
 
+import cocotb
 import pytest
+from cocotb import regression
 
-from mirrorswap.sim.runner import bench_dir, run_bench
+from cocotbext.axi import AxiResp
 
-BENCH = Path(__file__).with_name("cocotb_firmware.py")
+from mirrorswap.firmware import errors
+from mirrorswap.firmware.bios import format_slot_table
+from mirrorswap.firmware.memmap import MemoryMap
+from mirrorswap.regmap import LINE_BYTES, Err, Event, Led, Mode, Op, agent_reg
+from mirrorswap.sim.checks import check_all
+from mirrorswap.sim.runner import run_tests, shared_top
+from mirrorswap.sim.scoreboard import ReferenceMemory, Scoreboard
+from mirrorswap.sim.tb import TopTB
+from mirrorswap.sim.traffic import HostTraffic
 
-
-def _cocotb_tests(path):
-    def is_cocotb_test(decorator):
-        target = decorator.func if isinstance(decorator, ast.Call) else decorator
-        return ast.unparse(target) == "cocotb.test"
-    return [node.name for node in ast.parse(path.read_text()).body
-            if isinstance(node, ast.AsyncFunctionDef)
-            and any(is_cocotb_test(d) for d in node.decorator_list)]
-
-
-TESTS = _cocotb_tests(BENCH)
+SEED = int(os.environ.get("MS_SEED", "1"))
 
 
-def test_the_bench_has_tests():
-    assert "migrate_slot_1_to_the_spare" in TESTS and len(TESTS) >= 5, TESTS
+async def _preload(tb, mm):
+    sb = Scoreboard(ReferenceMemory(mm.total_lines))
+    for r in mm.ranges:
+        data = tb.rng.randbytes(r.size_lines * 8)
+        tb.mems[mm.owners[r]].write(0, data)
+        sb.memory.write(r.base_line * 8, data)
+    return sb
+
+
+@cocotb.test()
+async def boot_builds_the_memory_map(dut):
+    """Largest module is the spare (ties: lowest slot); the others get consecutive ranges."""
+    tb = TopTB(dut, capacities_log2=(13, 12, 12, 13), seed=SEED)
+    await tb.reset()
+    mm = await tb.bios.boot()
+    assert [(r.base_line, r.size_lines, mm.owners[r]) for r in mm.ranges] == [
+        (0, 4096, 1), (4096, 4096, 2), (8192, 8192, 3)]
+    st = await tb.bios.hw.status(0)
+    assert st.mode == Mode.IDLE and st.power_good
+    for slot, base, size in ((1, 0, 4096), (2, 4096, 4096), (3, 8192, 8192)):
+        assert (await tb.bios.hw.status(slot)).mode == Mode.ACTIVE
+        assert await tb.bios.hw.read_reg(slot, "BASE") == base
+        assert await tb.bios.hw.read_reg(slot, "SIZE") == size
+    for slot in range(4):
+        assert (await tb.bios.hw.slot(slot))["power_led"] == Led.ON
+
+
+async def _expect(bios, tb, cls, agent, op, peer=0, *, what):
+    """``bios.command`` raises exactly ``cls`` and no agent register changes (SPEC 4: a
+    refused command changes no state; STATUS.err is masked in the snapshot)."""
+    before = await tb.snapshot()
+    try:
+        await bios.command(agent, op, peer)
+    except errors.CommandError as e:
+        assert type(e) is cls, f"{what}: raised {type(e).__name__} ({e}), not {cls.__name__}"
+        assert e.agent == agent and e.op == op and e.err is cls.err, (what, e)
+    else:
+        raise AssertionError(f"{what}: {op!r} on agent {agent} did not raise {cls.__name__}")
+    assert (await bios.hw.status(agent)).err is cls.err, what
+    after = await tb.snapshot()
+    changed = {k: (before[k], after[k]) for k in before if before[k] != after[k]}
+    assert not changed, f"{what}: refused command changed {changed}"
+
+
+async def _set_range(bios, agent, base, size):
+    await bios.hw.write_reg(agent, "BASE", base)
+    await bios.hw.write_reg(agent, "SIZE", size)
+
+
+async def _set_sweep(bios, agent, start, count):
+    await bios.hw.write_reg(agent, "SWEEP_START", start)
+    await bios.hw.write_reg(agent, "SWEEP_COUNT", count)
+
+
+@cocotb.test()
+async def boot_picks_the_largest_module_as_spare(dut):
+    """2^12, 2^12, 2^12, 2^13 lines: slot 3 is the spare, 0..2 get [0, 12288) in order."""
+    tb = TopTB(dut, capacities_log2=(12, 12, 12, 13), seed=SEED)
+    await tb.reset()
+    bios = tb.bios
+    mm = await bios.boot()
+    assert mm is bios.memory_map
+    assert mm.entries() == [(0, 4096, 0), (4096, 4096, 1), (8192, 4096, 2)], mm.entries()
+    assert (await bios.read_memory_map()).entries() == mm.entries(), "read back from the RTL"
+    assert mm.total_lines == 12288
+    assert mm.e820().splitlines() == [
+        "BIOS-e820: [mem 0x0000000000000000-0x0000000000007fff] usable",
+        "BIOS-e820: [mem 0x0000000000008000-0x000000000000ffff] usable",
+        "BIOS-e820: [mem 0x0000000000010000-0x0000000000017fff] usable"]
+    config = await bios.hw.config()
+    assert (config.agents, config.line_bytes, config.max_capacity_log2) == (4, 8, 16)
+    for slot, mode, base, size, capacity in ((0, Mode.ACTIVE, 0, 4096, 4096),
+                                             (1, Mode.ACTIVE, 4096, 4096, 4096),
+                                             (2, Mode.ACTIVE, 8192, 4096, 4096),
+                                             (3, Mode.IDLE, None, None, 8192)):
+        st = await bios.hw.status(slot)
+        assert (st.mode, st.busy, st.err, st.present, st.power_good) == (
+            mode, False, Err.OK, True, True), (slot, st)
+        assert await bios.hw.read_reg(slot, "CAPACITY") == capacity
+        if base is not None:
+            assert await bios.hw.read_reg(slot, "BASE") == base
+            assert await bios.hw.read_reg(slot, "SIZE") == size
+        ctrl = await bios.hw.slot(slot)
+        assert (ctrl["power_en"], ctrl["power_led"], ctrl["attn_led"]) == (
+            1, Led.ON, Led.OFF), (slot, ctrl)
+        assert not (await bios.hw.events(slot)) & Event.CMD_DONE, "cmd_done left set"
+    assert int(dut.irq.value) == 0
+    table = format_slot_table(await bios.slot_table()).splitlines()
+    assert len(table) == 5 and table[4].split()[:4] == ["3", "1", "1", "IDLE"], table
+
+
+@cocotb.test()
+async def migrate_slot_1_to_the_spare(dut):
+    """Nothing else runs: slot 1's data ends in slot 3 and reads the same from the host."""
+    tb = TopTB(dut, capacities_log2=(12, 12, 12, 13), seed=SEED)
+    await tb.reset()
+    bios = tb.bios
+    mm = await bios.boot()
+    published, table = mm.published(), mm.e820()
+    data = tb.rng.randbytes(4096 * 8)
+    tb.mems[1].write(0, data)
+    calls = []
+
+    async def progress(done, total):       # an async callback is awaited
+        calls.append((done, total))
+
+    assert await bios.migrate(1, chunk_lines=1024, progress=progress) == 3
+    assert calls == [(1024, 4096), (2048, 4096), (3072, 4096), (4096, 4096)], calls
+    old, new = await bios.hw.status(1), await bios.hw.status(3)
+    assert (old.mode, old.busy, old.err) == (Mode.IDLE, False, Err.OK), old
+    assert (new.mode, new.busy, new.err) == (Mode.ACTIVE, False, Err.OK), new
+    assert old.power_good and new.power_good
+    assert await bios.hw.read_reg(3, "BASE") == 4096
+    assert await bios.hw.read_reg(3, "SIZE") == 4096
+    for slot in (0, 2):
+        assert (await bios.hw.status(slot)).mode == Mode.ACTIVE
+    assert mm.published() == published and mm.e820() == table
+    assert mm.entries() == [(0, 4096, 0), (4096, 4096, 3), (8192, 4096, 2)], mm.entries()
+    assert (await bios.read_memory_map()).entries() == mm.entries(), "read back from the RTL"
+    assert tb.mems[3].read(0, 4096 * 8) == data, "the spare does not hold the range"
+    for line in (0, 1, 1023, 1024, 2047, 4095):
+        r = await tb.host.read((4096 + line) * 8, 8)
+        assert r.resp == AxiResp.OKAY and r.data == data[line * 8:line * 8 + 8], line
+    # the old module is no longer needed: wipe it, the host still reads the same
+    tb.mems[1].write(0, bytes(4096 * 8))
+    r = await tb.host.read(4096 * 8, 64)
+    assert r.data == data[:64]
+    assert not (await bios.hw.events(1)) & Event.CMD_DONE, "cmd_done left set"
+
+
+@cocotb.test()
+async def every_command_error_raises_its_class(dut):
+    """Each check of SPEC section 4 that a command can fail, through Bios.command."""
+    tb = TopTB(dut, capacities_log2=(12, 12, 12, 13), seed=SEED)
+    await tb.reset()
+    bios = tb.bios
+    await bios.boot()      # 0, 1, 2 ACTIVE with 4096 lines from 0; 3 IDLE, 8192 lines
+    host_lines = (1 << 32) // LINE_BYTES   # SPEC 1: 32-bit byte addresses on the host port
+    for agent, op, peer, cls, what in [
+            (1, 12, 0, errors.BadOpcode, "opcode 12"),
+            (1, 0, 0, errors.BadOpcode, "opcode 0"),
+            (3, 7, 0, errors.BadOpcode, "opcode 7"),
+            (0, Op.ASSIGN, 0, errors.BadState, "ASSIGN on ACTIVE"),
+            (3, Op.UNASSIGN, 0, errors.BadState, "UNASSIGN on IDLE"),
+            (0, Op.SWEEP, 0, errors.BadState, "SWEEP on ACTIVE"),
+            (0, Op.RELEASE, 0, errors.BadState, "RELEASE on ACTIVE"),
+            (0, Op.ABORT, 0, errors.BadState, "ABORT on ACTIVE"),
+            (3, Op.ESTABLISH, 0, errors.BadState, "ESTABLISH on IDLE"),
+            (0, Op.ESTABLISH, 0, errors.BadPeer, "ESTABLISH peer = self"),
+            (0, Op.ESTABLISH, 1, errors.BadPeer, "ESTABLISH peer ACTIVE"),
+            (0, Op.ESTABLISH, 9, errors.BadPeer, "ESTABLISH peer >= agents")]:
+        await _expect(bios, tb, cls, agent, op, peer, what=what)
+
+    # ASSIGN checks on the IDLE slot 3, in SPEC order: BAD_RANGE before OVERLAP
+    for base, size, cls, what in [
+            (12288, 0, errors.BadRange, "SIZE 0"),
+            (12288 + 256, 512, errors.BadRange, "BASE not a multiple of 512"),
+            (12288, 768, errors.BadRange, "SIZE not a multiple of 512"),
+            (12288, 16384, errors.BadRange, "SIZE > CAPACITY"),
+            (host_lines - 512, 1024, errors.BadRange, "past the host address space"),
+            (0, 0, errors.BadRange, "SIZE 0 over an owned range"),
+            (4096, 512, errors.Overlap, "inside slot 1's range"),
+            (11776, 1024, errors.Overlap, "across the end of slot 2's range"),
+            (0, 8192, errors.Overlap, "over two owned ranges")]:
+        await _set_range(bios, 3, base, size)
+        await _expect(bios, tb, cls, 3, Op.ASSIGN, what=what)
+
+    # CAPACITY: an 8192-line range and a 4096-line IDLE peer
+    await _set_range(bios, 3, 12288, 8192)
+    await bios.command(3, Op.ASSIGN)
+    await bios.command(2, Op.UNASSIGN)
+    await _expect(bios, tb, errors.CapacityError, 3, Op.ESTABLISH, 2,
+                  what="peer smaller than SIZE")
+
+    # in a mirror: RELEASE before the sweep, SWEEP ranges, commands on either side
+    await bios.command(0, Op.ESTABLISH, 2)
+    await _expect(bios, tb, errors.NotSwept, 0, Op.RELEASE, what="RELEASE before SWEEP")
+    for start, count, what in [(0, 0, "SWEEP_COUNT 0"),
+                               (512, 512, "SWEEP_START > SWEPT_UPTO"),
+                               (0, 4097, "past SIZE"),
+                               (0, 8192, "far past SIZE")]:
+        await _set_sweep(bios, 0, start, count)
+        await _expect(bios, tb, errors.BadRange, 0, Op.SWEEP, what=what)
+    await _expect(bios, tb, errors.BadState, 0, Op.ESTABLISH, 1, what="ESTABLISH twice")
+    await _expect(bios, tb, errors.BadState, 2, Op.ASSIGN, what="ASSIGN on MIRROR_SLAVE")
+    await _expect(bios, tb, errors.BadState, 2, Op.UNASSIGN, what="UNASSIGN on MIRROR_SLAVE")
+    await _expect(bios, tb, errors.BadPeer, 3, Op.ESTABLISH, 2, what="peer already a slave")
+    await _set_sweep(bios, 0, 0, 512)
+    await bios.command(0, Op.SWEEP)
+    assert await bios.hw.read_reg(0, "SWEPT_UPTO") == 512
+    await _expect(bios, tb, errors.NotSwept, 0, Op.RELEASE, what="RELEASE half swept")
+    await bios.command(0, Op.ABORT)
+    assert (await bios.hw.status(0)).mode == Mode.ACTIVE
+    assert (await bios.hw.status(2)).mode == Mode.IDLE
+
+    # POWER comes from SLOT_CTRL, not CMD: the owner keeps its power
+    await bios.hw.set_slot(0, power_en=0)
+    st = await bios.hw.status(0)
+    assert (st.mode, st.power_good, st.err) == (Mode.ACTIVE, True, Err.POWER), st
+    assert errors.error_for(st.err) is errors.PowerError
+    await bios.hw.clear_events(0, Event.CMD_DONE)
+
+    # argument errors are refused before any register is written
+    before = await tb.snapshot()
+    for kwargs in (dict(chunk_lines=0), dict(spare=0), dict(spare=4)):
+        try:
+            await bios.migrate(0, **kwargs)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError(f"migrate(0, {kwargs}) accepted")
+    assert await tb.snapshot() == before
+
+
+@cocotb.test()
+async def command_on_a_busy_agent_raises_busy(dut):
+    """A SWEEP throttled to run long: a second command on that agent raises Busy and the
+    sweep goes on to the end."""
+    tb = TopTB(dut, capacities_log2=(12, 12, 12, 13), seed=SEED)
+    await tb.reset()
+    bios = tb.bios
+    await bios.boot()
+    await bios.command(1, Op.ESTABLISH, 3)
+    await bios.hw.write_reg(1, "THROTTLE", 16)
+    await _set_sweep(bios, 1, 0, 256)      # 4096 cycles at THROTTLE 16: three commands' time
+    cmd = agent_reg("CMD")
+    # issued by hand so that the bench, not Bios.command, waits for it
+    await bios.hw.write_reg(1, "CMD", cmd.opcode.put(0, Op.SWEEP))
+    assert (await bios.hw.status(1)).busy
+    for op in (Op.ABORT, Op.RELEASE, Op.SWEEP):
+        try:
+            await bios.command(1, op)
+        except errors.Busy as e:
+            assert e.agent == 1 and e.op == op
+        else:
+            raise AssertionError(f"{op.name} on a busy agent did not raise Busy")
+    while (st := await bios.hw.status(1)).busy:
+        await tb.cycles(64)
+    assert (st.mode, st.err) == (Mode.MIRROR_MASTER, Err.OK), st
+    assert await bios.hw.read_reg(1, "SWEPT_UPTO") == 256, "the sweep was disturbed"
+    await bios.command(1, Op.ABORT)
+    assert (await bios.hw.status(1)).mode == Mode.ACTIVE
+
+
+@cocotb.test()
+async def chained_migrations_under_traffic(dut):
+    """Slot 1 moves to the spare, then the new owner moves on to the freed module."""
+    tb = TopTB(dut, capacities_log2=(11, 11, 11, 12), seed=SEED)
+    tb.set_backpressure(0.2)
+    await tb.reset()
+    mm = await tb.bios.boot()
+    published = mm.published()
+    sb = await _preload(tb, mm)
+    traffic = HostTraffic(tb, sb, mm, seed=SEED, load=0.6)
+    traffic.start()
+    first = await tb.bios.migrate(1, chunk_lines=1024)
+    assert first == 3
+    second = await tb.bios.migrate(3, chunk_lines=1024)
+    assert second == 1, "the freed module is the only IDLE one left"
+    await traffic.stop()
+    assert mm.published() == published
+    assert await check_all(tb, sb, mm, sample=32, rng=tb.rng, what="chained") == 0
+    assert not sb.mismatches, str(sb.mismatches[0])
+    assert sb.reads > 50 and sb.writes > 50
+
+
+@cocotb.test()
+async def two_pairs_migrate_at_once(dut):
+    """Two disjoint pairs sweep at the same time while the host runs (SPEC 5.3)."""
+    tb = TopTB(dut, capacities_log2=(11, 11, 11, 11), seed=SEED)
+    tb.set_backpressure(0.1)
+    await tb.reset()
+    await tb.power_up()
+    bios = tb.bios
+    mm = MemoryMap()
+    for slot, base in ((0, 0), (1, 2048)):
+        await tb.assign(slot, base, 2048)
+        mm.add(base, 2048, slot)
+    bios.memory_map = mm
+    sb = await _preload(tb, mm)
+    traffic = HostTraffic(tb, sb, mm, seed=SEED, load=0.5)
+    traffic.start()
+    sweeping = set()
+
+    def watch(slot):
+        def progress(done, total):
+            sweeping.add(slot)
+            if done < total:
+                overlap.append(len(sweeping))
+        return progress
+
+    overlap = []
+    a = cocotb.start_soon(bios.migrate(0, spare=2, chunk_lines=512, progress=watch(0)))
+    b = cocotb.start_soon(bios.migrate(1, spare=3, chunk_lines=512, progress=watch(1)))
+    assert await a == 2 and await b == 3
+    await traffic.stop()
+    assert max(overlap) == 2, "the two sweeps did not overlap in time"
+    assert await check_all(tb, sb, mm, sample=32, rng=tb.rng, what="two pairs") == 0
+    assert not sb.mismatches, str(sb.mismatches[0])
+
+
+@cocotb.test()
+async def migrate_without_fitting_spare_changes_nothing(dut):
+    """No IDLE module holds the range: NoSpareError before any register is written."""
+    tb = TopTB(dut, capacities_log2=(13, 13, 12, 12), seed=SEED)
+    await tb.reset()
+    bios = tb.bios
+    mm = await bios.boot()   # slot 0 (8192) spare; 1: 8192 lines, 2 and 3: 4096 lines
+    assert await bios.migrate(2) == 0, "the largest fitting spare"
+    before = await tb.snapshot()
+    try:
+        await bios.migrate(1)     # 8192 lines; the only IDLE module (2) has 4096
+    except errors.NoSpareError:
+        pass
+    else:
+        raise AssertionError("migrate with no fitting spare did not raise NoSpareError")
+    assert await tb.snapshot() == before
+    assert mm.owners[mm.lookup(0)] == 1
+
+
+# ---- pytest entry -------------------------------------------------------------------------
+
+#: The cocotb tests of this file, in the order they are written.
+TESTS = [obj.name for obj in list(globals().values())
+         if isinstance(obj, regression.TestGenerator)]
+
+
+def test_every_cocotb_test_is_collected():
+    assert len(TESTS) >= 8 and "migrate_slot_1_to_the_spare" in TESTS, TESTS
 
 
 @pytest.mark.parametrize("testcase", TESTS)
-def test_firmware(testcase, top_verilog):
-    run_bench([top_verilog], "mirrorswap_top", BENCH.stem,
-              build_dir=bench_dir(f"firmware_{testcase}"), testcase=testcase,
-              test_dir=BENCH.parent)
+def test_firmware(testcase):
+    run_tests(__file__, "mirrorswap_top", sources=[shared_top()], testcase=testcase)

@@ -1,10 +1,13 @@
 """Unit tests of the firmware's pure-Python parts (no simulator, no RTL).
 
-What the BIOS does against the real hardware is tested in ``tests/cocotb_firmware.py``.
-Here the hardware is at most a register file: a temporary file behind MemoryMappedBus,
-or :class:`RegisterFile`, whose STATUS the test scripts. Those tests check the
-firmware's own logic (encoding, argument checks, error mapping, polling, timeouts), not
-what the RTL answers.
+What the BIOS and the hot-plug flows do against the real hardware is tested in
+``tests/test_firmware.py`` and ``tests/test_hotplug.py``. Here the hardware is at most a
+register file: a temporary file behind MemoryMappedBus, :class:`RegisterFile`, whose
+STATUS the test scripts, or :class:`SlotBoard`, a register model just rich enough to
+drive the hot-plug flows down each failure path. Those tests check the firmware's own
+logic (encoding, argument checks, error mapping, polling, timeouts, what every failure
+shows on the LEDs), not what the RTL answers; they take a second where the RTL benches
+take minutes.
 """
 
 import asyncio
@@ -15,6 +18,7 @@ import pytest
 
 from mirrorswap.firmware import errors
 from mirrorswap.firmware.bios import Bios, format_slot_table
+from mirrorswap.firmware.hotplug import HotPlug
 from mirrorswap.firmware.hw import AgentStatus, Config, Hardware
 from mirrorswap.firmware.memmap import MapEntry, MemoryMap
 from mirrorswap.firmware.regbus import BusError, MemoryMappedBus, RegisterBus
@@ -408,3 +412,208 @@ def test_slot_table_format():
                                "1024", "OK"]
     assert len({len(line) for line in text}) == 1, "columns are aligned"
     assert Bios.format_slot_table(rows) == format_slot_table(rows)
+
+
+# ---- hot-plug flows on a register model -----------------------------------------------------
+
+class SlotBoard(RegisterBus):
+    """A register model just rich enough for the hot-plug flows' failure paths: a mode per
+    agent; CMD refused with ``refuse`` (an Err) or, when that is None, ESTABLISH, SWEEP and
+    RELEASE carried out at once; SLOT_CTRL.power_en obeyed (OFF <-> IDLE, within one
+    access when ``power_good``) and refused with err POWER for an agent that owns a range or
+    is a slave, as SPEC section 4 says. Not the RTL: the RTL is tested in test_hotplug.py."""
+
+    def __init__(self, modes, capacity=4096, size=4096, refuse=None, power_good=True):
+        self.mode = dict(enumerate(modes))
+        self.err = {a: Err.OK for a in self.mode}
+        self.peer = {a: 0 for a in self.mode}
+        self.regs = {global_reg("CONFIG").offset: global_reg("CONFIG").agents.put(0, 4)}
+        sc = agent_reg("SLOT_CTRL")
+        for a, mode in self.mode.items():
+            self.regs[agent_offset(a, "CAPACITY")] = capacity
+            self.regs[agent_offset(a, "SIZE")] = size if mode == Mode.ACTIVE else 0
+            self.regs[agent_offset(a, "SLOT_CTRL")] = sc.power_led.put(
+                sc.power_en.put(0, int(mode != Mode.OFF)), Led.ON if mode != Mode.OFF else 0)
+        self.refuse = refuse
+        self.power_good = power_good
+        self.cycles = 0
+
+    def _agent(self, offset, name):
+        for a in self.mode:
+            if offset == agent_offset(a, name):
+                return a
+        return None
+
+    async def read32(self, offset):
+        self._check(offset)
+        a = self._agent(offset, "STATUS")
+        if a is None:
+            return self.regs.get(offset, 0)
+        st = agent_reg("STATUS")
+        value = st.mode.put(0, self.mode[a])
+        value = st.err.put(st.peer.put(value, self.peer[a]), self.err[a])
+        if self.mode[a] != Mode.OFF:
+            value = st.power_good.put(value, 1)
+        return st.present.put(value, 1)
+
+    async def write32(self, offset, value):
+        self._check(offset, value)
+        if (a := self._agent(offset, "CMD")) is not None:
+            cmd = agent_reg("CMD")
+            self._command(a, cmd.opcode.get(value), cmd.peer.get(value))
+        elif (a := self._agent(offset, "SLOT_CTRL")) is not None:
+            self._slot_ctrl(a, value)
+        elif self._agent(offset, "EVENTS") is None:
+            self.regs[offset] = value
+
+    def _command(self, a, op, peer):
+        self.err[a] = Err(self.refuse) if self.refuse is not None else Err.OK
+        if self.refuse is not None:
+            return
+        size = agent_offset(a, "SIZE")
+        if op == Op.ESTABLISH:
+            self.mode[a], self.mode[peer] = Mode.MIRROR_MASTER, Mode.MIRROR_SLAVE
+            self.peer[a] = peer
+        elif op == Op.SWEEP:
+            self.regs[agent_offset(a, "SWEPT_UPTO")] = self.regs[size]
+        elif op == Op.RELEASE:
+            p = self.peer[a]
+            self.mode[a], self.mode[p] = Mode.IDLE, Mode.ACTIVE
+            self.regs[agent_offset(p, "SIZE")] = self.regs[size]
+
+    def _slot_ctrl(self, a, value):
+        sc = agent_reg("SLOT_CTRL")
+        if not sc.power_en.get(value) and self.mode[a] not in (Mode.OFF, Mode.IDLE):
+            value = sc.power_en.put(value, 1)
+            self.err[a] = Err.POWER
+        elif not sc.power_en.get(value):
+            self.mode[a] = Mode.OFF
+        elif self.mode[a] == Mode.OFF and self.power_good:
+            self.mode[a] = Mode.IDLE
+        self.regs[agent_offset(a, "SLOT_CTRL")] = value
+
+    async def pause(self, cycles):
+        self.cycles += cycles
+
+    def leds(self, a):
+        value = self.regs[agent_offset(a, "SLOT_CTRL")]
+        sc = agent_reg("SLOT_CTRL")
+        return Led(sc.power_led.get(value)), Led(sc.attn_led.get(value)), sc.power_en.get(value)
+
+
+async def _press_and_wait(board, slot, **kwargs):
+    hp = HotPlug(Bios(board), abort_window_cycles=0, **kwargs)
+    await hp.press(slot)
+    await hp.wait_idle()
+    return hp, hp.history[-1]
+
+
+@pytest.mark.parametrize("err", [Err.BAD_PEER, Err.BAD_STATE, Err.CAPACITY, Err.BUSY])
+def test_hot_remove_refused_establish_lights_both_leds(err):
+    board = SlotBoard([Mode.ACTIVE, Mode.ACTIVE, Mode.ACTIVE, Mode.IDLE], refuse=err)
+    hp, rec = run(_press_and_wait(board, 1))
+    assert board.leds(1) == (Led.ON, Led.ON, 1), "SPEC 6: power LED on, attention LED on"
+    assert rec.kind == "remove" and rec.outcome == "refused", rec
+    assert f"ESTABLISH refused with {err.name}" in rec.detail
+    assert board.mode[1] == Mode.ACTIVE and not hp.flows and not hp.reserved
+
+
+def test_hot_remove_then_power_off_refused_is_shown():
+    """The range moved, but the old slot will not switch off (another master gave it a range
+    meanwhile, here: the model refuses): failure LEDs on the old slot, the move recorded."""
+    board = SlotBoard([Mode.ACTIVE, Mode.ACTIVE, Mode.ACTIVE, Mode.IDLE])
+    original = board._command
+
+    def release_then_take_back(a, op, peer):
+        original(a, op, peer)
+        if op == Op.RELEASE:
+            board.mode[a] = Mode.ACTIVE
+    board._command = release_then_take_back
+    _, rec = run(_press_and_wait(board, 1))
+    assert board.leds(1) == (Led.ON, Led.ON, 1)
+    assert rec.outcome == "failed" and "POWER" in rec.detail and rec.moved_to == 3, rec
+
+
+def test_remove_spare_refused_power_off_fails_at_once():
+    board = SlotBoard([Mode.ACTIVE, Mode.ACTIVE, Mode.ACTIVE, Mode.IDLE])
+    original = board._slot_ctrl
+
+    def taken_meanwhile(a, value):
+        board.mode[a] = Mode.ACTIVE       # another master ASSIGNed the spare
+        original(a, value)
+    board._slot_ctrl = taken_meanwhile
+    _, rec = run(_press_and_wait(board, 3, power_timeout_cycles=10_000))
+    assert board.leds(3) == (Led.ON, Led.ON, 1)
+    assert rec.kind == "remove-spare" and rec.outcome == "failed" and "POWER" in rec.detail
+    assert board.cycles < 10_000, "the refusal is read back, not waited out"
+
+
+def test_hot_add_without_power_good_switches_off_and_tells():
+    board = SlotBoard([Mode.ACTIVE, Mode.ACTIVE, Mode.ACTIVE, Mode.OFF], power_good=False)
+    _, rec = run(_press_and_wait(board, 3, power_timeout_cycles=1000))
+    assert board.leds(3) == (Led.OFF, Led.ON, 0), "power off, so its LED off; attention on"
+    assert rec.kind == "add" and rec.outcome == "failed"
+    assert "did not reach power good" in rec.detail, rec
+
+
+class _BrokenBus(SlotBoard):
+    """Answers an error to every access of one register, like a bus that lost a device."""
+
+    def __init__(self, *args, broken, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.broken = broken
+
+    async def read32(self, offset):
+        if offset == self.broken:
+            raise BusError("read", offset, "SLVERR")
+        return await super().read32(offset)
+
+
+def test_hot_remove_failing_on_the_bus_lights_both_leds():
+    board = _BrokenBus([Mode.ACTIVE, Mode.ACTIVE, Mode.ACTIVE, Mode.IDLE],
+                       broken=agent_offset(3, "CAPACITY"))
+    hp, rec = run(_press_and_wait(board, 1))
+    assert board.leds(1) == (Led.ON, Led.ON, 1)
+    assert rec.outcome == "failed" and "SLVERR" in rec.detail and not hp.flows
+
+
+def test_flows_called_directly_refuse_the_wrong_slot_before_writing():
+    board = SlotBoard([Mode.ACTIVE, Mode.ACTIVE, Mode.ACTIVE, Mode.IDLE])
+    hp = HotPlug(Bios(board), abort_window_cycles=0)
+    before = dict(board.regs)
+    for call, message in [(hp.hot_add(1), "slot 1 is ACTIVE: hot add needs a powered-off "
+                                          "slot with a module"),
+                          (hp.remove_spare(0), "slot 0 is ACTIVE: removing a spare needs an "
+                                               "IDLE slot"),
+                          (hp.hot_remove(3), "slot 3 is IDLE: hot remove needs an ACTIVE slot"),
+                          (hp.hot_add(4), "Slot must be an integer from 0 to 3, not 4")]:
+        with pytest.raises(ValueError, match=message):
+            run(call)
+    assert board.regs == before and not hp.history
+
+
+def test_flows_called_directly_run_to_the_end():
+    board = SlotBoard([Mode.ACTIVE, Mode.ACTIVE, Mode.ACTIVE, Mode.IDLE])
+    hp = HotPlug(Bios(board), abort_window_cycles=10**9)
+    rec = run(hp.hot_remove(1))          # no abort window when a program asks
+    assert (rec.outcome, rec.moved_to) == ("done", 3), rec
+    assert board.leds(1) == (Led.OFF, Led.OFF, 0) and board.mode[3] == Mode.ACTIVE
+    rec = run(hp.hot_add(1))
+    assert rec.outcome == "done" and board.leds(1) == (Led.ON, Led.OFF, 1)
+    rec = run(hp.remove_spare(1))
+    assert rec.outcome == "done" and board.leds(1) == (Led.OFF, Led.OFF, 0)
+    assert [r.kind for r in hp.history] == ["remove", "add", "remove-spare"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(abort_window_cycles=-1), "Abort window must be an integer >= 0, not -1"),
+    (dict(abort_window_cycles=0, chunk_lines=0), "Chunk must be an integer >= 1, not 0"),
+    (dict(abort_window_cycles=0, poll_cycles=0), "Poll interval must be an integer >= 1, "
+                                                 "not 0"),
+    (dict(abort_window_cycles=0, power_timeout_cycles=0), "Power timeout must be an integer "
+                                                          ">= 1, not 0"),
+    (dict(abort_window_cycles=0, on_progress=3), "Progress must be callable, not 3"),
+])
+def test_hotplug_rejects_bad_parameters(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        HotPlug(Bios(RegisterFile()), **kwargs)
