@@ -15,9 +15,25 @@ class AddressDecoder(wiring.Component):
 
     Only ACTIVE and MIRROR_MASTER agents are candidates (a slave shares its master's range
     but is never routed to). Owned ranges never overlap (ASSIGN refuses it), so at most one
-    agent matches. BASE and SIZE are multiples of ``RANGE_ALIGN`` lines (ASSIGN refuses
-    others, and nothing else sets a range), so only the line bits above those are compared
-    and subtracted (timing: shorter carry chains), and the range end comes precomputed.
+    agent matches, and the outputs are an AND-OR of the candidates rather than a priority
+    chain. BASE and SIZE are multiples of ``RANGE_ALIGN`` lines (ASSIGN refuses others,
+    and nothing else sets a range), so only the line bits above those are compared and
+    subtracted, and the range end comes precomputed (``end``): the carry chains are no
+    longer than the aligned part of a line number, and no adder precedes a compare.
+
+    With ``split=True`` the decode is two halves, for a register between them: ``match``
+    says which agent owns ``line``, and ``hit``, ``agent`` and ``offset`` are computed
+    from ``sel`` instead, which the caller drives with ``match`` registered; ``line`` and
+    ``routes`` must then hold still across the two cycles.
+
+    Parameters
+    ----------
+    agents : int
+        Number of agents (entries of ``routes``).
+    line_addr_width : int
+        Width of a host line address (host byte address width - 3).
+    split : bool
+        Decode in two halves (above); default False.
 
     Members
     -------
@@ -31,13 +47,13 @@ class AddressDecoder(wiring.Component):
     agent : Out(range(agents))
         That agent (0 when no hit).
     offset : Out(32)
-        ``line - BASE``: the module-local line.
-
-    With ``split=True`` the decode is two halves, for a register between them: ``match``
-    (Out, one bit per agent) says which agent owns ``line``, and ``hit``, ``agent`` and
-    ``offset`` are computed from ``sel`` (In, one bit per agent) instead, which the caller
-    drives with ``match`` registered; ``line`` and ``routes`` must then hold still across
-    the two cycles.
+        ``line - BASE``: the module-local line (0 when no hit).
+    match : Out(agents)
+        Only with ``split``: one bit per agent, set for the agent that owns ``line``
+        (at most one).
+    sel : In(agents)
+        Only with ``split``: ``match`` as the caller registered it; ``hit``, ``agent``
+        and ``offset`` follow it.
     """
 
     def __init__(self, *, agents, line_addr_width, split=False):
@@ -56,9 +72,9 @@ class AddressDecoder(wiring.Component):
         m = Module()
         low = (RANGE_ALIGN - 1).bit_length()
         line_hi = self.line[low:]
-        # At most one agent matches, so the outputs are an AND-OR of the candidates rather
-        # than a priority chain (timing: one level of logic after the compares, not one
-        # per agent).
+        # At most one agent matches (ranges never overlap), so the outputs are an AND-OR of
+        # the candidates: one level of logic after the compares, where a priority chain
+        # would add one per agent.
         match = self.match if self._split else Signal(self._agents)
         sel = self.sel if self._split else match
         agent, offset = 0, 0
@@ -66,7 +82,8 @@ class AddressDecoder(wiring.Component):
             route = self.routes[i]
             routed = (route.mode == Mode.ACTIVE) | (route.mode == Mode.MIRROR_MASTER)
             base_hi, end_hi = route.base[low:], route.end[low:]
-            # the two compares and the subtraction are side by side, not in series (timing)
+            # the two compares and the subtraction all start from the inputs: none waits
+            # for another's result
             local = Signal(len(line_hi), name=f"local{i}")
             m.d.comb += [local.eq(line_hi - base_hi),
                          match[i].eq(routed & (line_hi >= base_hi) & (line_hi < end_hi))]

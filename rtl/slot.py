@@ -15,27 +15,37 @@ class SlotController(wiring.Component):
     """Drives one slot's pins and reports its events.
 
     The raw inputs (button, present, power_good) come from the board, asynchronous to
-    ``clk``: each goes through a two-flop synchronizer first. The button counts as pressed
-    once its synchronized level has been 1 for ``debounce`` consecutive cycles, and
-    released once it has been 0 that long, so a bouncing press counts once. LEDs follow
-    their SLOT_CTRL code: off, on, or blinking with ``blink`` cycles per half period.
+    ``clk``: each goes through a two-flop synchronizer first, and nothing else looks at
+    them. The button counts as pressed once its synchronized level has been 1 for
+    ``debounce`` consecutive cycles, and released once it has been 0 that long, so a
+    bouncing press counts once and a pulse shorter than ``debounce`` never counts. LEDs
+    follow their SLOT_CTRL code: off, on, or blinking with ``blink`` cycles per half
+    period (every LED of the slot blinks in the same phase).
 
     Events (one-cycle pulses on ``events``, EVENTS bit positions): ``button`` on a
-    debounced press, ``presence_changed`` on either edge of ``present``, ``power_fault``
-    when ``power_good`` falls while ``power_en`` is on.
+    debounced press (not on the release), ``presence_changed`` on either edge of
+    ``present``, ``power_fault`` when ``power_good`` falls while ``power_en`` is on (a
+    supply switched off on purpose is no fault). Each edge gives exactly one pulse.
+
+    The component has no elaboration parameters.
 
     Members
     -------
     pins : Out(SlotSignature())
         The slot's top-level pins.
-    power_en, power_led, attn_led : In
-        SLOT_CTRL fields.
+    power_en : In(1)
+        SLOT_CTRL: switch the slot's supply on (passed straight to ``pins.power_en``).
+    power_led, attn_led : In(2)
+        SLOT_CTRL LED codes (``Led``: off, on, blink).
     debounce, blink : In(16)
-        Global DEBOUNCE and BLINK registers.
+        Global DEBOUNCE and BLINK registers, in cycles.
     present, power_good : Out(1)
         Synchronized slot state.
     capacity_log2 : Out(5)
+        The seated module's capacity, log2 of lines, as the pins give it (static while
+        a module is seated, so not synchronized).
     events : Out(5)
+        One-cycle event pulses, ``Event`` bit positions.
     """
 
     pins: Out(SlotSignature())
@@ -65,7 +75,8 @@ class SlotController(wiring.Component):
             pins.power_en.eq(self.power_en),
         ]
 
-        # debounce
+        # debounce: ``state`` is the debounced level; ``stable`` counts the cycles the
+        # synchronized level has differed from it, and restarts whenever the two agree
         state = Signal()
         stable = Signal(16)
         pressed = Signal()
@@ -77,7 +88,7 @@ class SlotController(wiring.Component):
         with m.Else():
             m.d.sync += stable.eq(stable + 1)
 
-        # edges
+        # edges: each synchronized input against its value a cycle earlier
         present_q = Signal()
         power_good_q = Signal()
         m.d.sync += [present_q.eq(present), power_good_q.eq(power_good)]
@@ -87,7 +98,7 @@ class SlotController(wiring.Component):
             Mux(present != present_q, Event.PRESENCE_CHANGED, 0) |
             Mux(fault, Event.POWER_FAULT, 0))
 
-        # blink
+        # blink: one free-running phase for both LEDs, toggled every ``blink`` cycles
         phase = Signal()
         count = Signal(16)
         with m.If(count + 1 >= self.blink):

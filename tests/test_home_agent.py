@@ -1,9 +1,10 @@
-"""cocotb bench for HomeAgent (rtl/home_agent.py), on its generated Verilog.
+"""HomeAgent (rtl/home_agent.py), on its generated Verilog.
 
 Two managers (host and sweep side) share one memory through the agent, each with reads and
 writes in flight at once, with random back-pressure on every memory channel and on the
 managers' response channels. Each manager owns its own half of the memory, so every read
-must return exactly what that manager last wrote.
+must return exactly what that manager last wrote. Run over seeds at the default queue
+sizes, and at the smallest ones the formal proofs use.
 """
 
 import itertools
@@ -11,19 +12,28 @@ import os
 import random
 
 import cocotb
+import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, ReadOnly
 from cocotbext.axi import (AxiBus, AxiMasterRead, AxiMasterWrite, AxiRam, AxiReadBus,
                            AxiResp, AxiWriteBus)
 
-from mirrorswap.rtl.home_agent import MAX_WRITES
+from mirrorswap.rtl.home_agent import MAX_READS, MAX_WRITES, HomeAgent
 from mirrorswap.rtl.signatures import HOST_ID, SWEEP_ID
+from mirrorswap.sim.runner import run_tests
 from mirrorswap.sim.tb import WriteCreditWatch, pauses, reset_dut
 
 MEM_BYTES = 1 << 16
+#: The ``max_writes`` the bench's Verilog was elaborated with.
+WRITES = int(os.environ.get("MS_MAX_WRITES", MAX_WRITES))
 
 
 class HomeAgentTB:
+    """Clock, an ``AxiRam`` on ``mem`` (held in reset while ``alive`` is low), and a read
+    and a write master for each source (``sources["host"]``, ``sources["sweep"]``), with
+    pauses of probability ``pause`` on every memory channel and half that on the
+    managers' R and B; ``ids`` collects the AXI IDs seen on the memory's AR and AW."""
+
     def __init__(self, dut, seed, pause):
         self.dut = dut
         self.rng = random.Random(seed)
@@ -142,7 +152,7 @@ async def vanished_module_never_hangs(dut):
 
 @cocotb.test(timeout_time=100, timeout_unit="us")
 async def write_credits_hold_under_stalled_responses(dut):
-    """The memory withholds every write response: each source gets at most MAX_WRITES
+    """The memory withholds every write response: each source gets at most WRITES
     bursts to the memory and no more (the limit is reached, not just respected), an AW
     shown to the memory stays, with its payload, until accepted, and once the responses
     flow every write completes with its data."""
@@ -154,19 +164,19 @@ async def write_credits_hold_under_stalled_responses(dut):
     b.queue_occupancy_limit = -1   # the RAM keeps taking writes while B is withheld
     # AW ready withheld at random, so some AW is shown and waits as the count hits the limit
     tb.ram.write_if.aw_channel.set_pause_generator(pauses(tb.rng, 0.5))
-    watch = WriteCreditWatch(dut.clk, tb.ram.write_if.aw_channel.bus, b.bus, MAX_WRITES,
+    watch = WriteCreditWatch(dut.clk, tb.ram.write_if.aw_channel.bus, b.bus, WRITES,
                              ids=(HOST_ID, SWEEP_ID))
     writes = []
     for name in ("host", "sweep"):
         _, wr = tb.sources[name]
         base = 0 if name == "host" else MEM_BYTES // 2
-        for i in range(MAX_WRITES + 5):
+        for i in range(WRITES + 5):
             data = bytes([(i * 7 + len(name)) & 0xFF]) * 8
             writes.append((base + i * 64, data,
                            cocotb.start_soon(wr.write(base + i * 64, data, awid=0))))
     await ClockCycles(dut.clk, 200)
-    # the room flag is a cycle old, so the count stops at MAX_WRITES - 1 or MAX_WRITES
-    assert min(watch.peak.values()) >= MAX_WRITES - 1, \
+    # the room flag is a cycle old, so the count stops at WRITES - 1 or WRITES
+    assert min(watch.peak.values()) >= WRITES - 1, \
         f"the limit was never reached: {watch.peak}"
     assert not any(t.done() for _, _, t in writes), "a write completed with B withheld"
     b.clear_pause_generator()
@@ -175,3 +185,13 @@ async def write_credits_hold_under_stalled_responses(dut):
         assert (await task).resp == AxiResp.OKAY
         assert tb.ram.read(addr, 8) == data
     assert watch.open == {HOST_ID: 0, SWEEP_ID: 0}
+
+
+@pytest.mark.parametrize("seed, max_reads, max_writes", [
+    (1, MAX_READS, MAX_WRITES), (2, MAX_READS, MAX_WRITES), (3, MAX_READS, MAX_WRITES),
+    (1, 2, 2),      # the queue sizes of the formal proofs
+])
+def test_home_agent(seed, max_reads, max_writes):
+    run_tests(__file__, "home_agent",
+              component=HomeAgent(max_reads=max_reads, max_writes=max_writes),
+              params={"seed": seed, "max_reads": max_reads, "max_writes": max_writes})
