@@ -1,9 +1,10 @@
 """The main scenario of ``make sim``: a module migrates to the spare under host traffic.
 
-Environment (prefixed, because LINES and the like are set by terminals): MS_SEED, MS_SLOT
+Knobs (``MS_`` variables, read with :func:`mirrorswap.sim.tb.knob`): MS_SEED, MS_SLOT
 (the module to migrate), MS_LOAD (host load 0..1), MS_LINES (lines per module; the spare
 has twice that), MS_BACKPRESSURE (0..1 pause probability on every AXI channel),
-MS_LATENCY (row-miss read latency of the modules in cycles, default 4).
+MS_LATENCY (row-miss read latency of the modules in cycles, default 4); for the
+walk-through also MS_ABORT_WINDOW (cycles) and MS_PNG (where to draw its timeline).
 
 What it proves (SPEC section 5, guarantees 1 and 2): every host read under random traffic
 before, during and after the migration returns the last completed write; after RELEASE
@@ -11,7 +12,6 @@ every published line reads the same through the host port and sits in the new mo
 with the old module powered off and its contents gone, nothing changes.
 """
 
-import os
 import sys
 
 import cocotb
@@ -21,14 +21,10 @@ from mirrorswap.firmware.bios import format_slot_table
 from mirrorswap.regmap import Led, Mode
 from mirrorswap.sim.checks import check_all
 from mirrorswap.sim.scoreboard import ReferenceMemory, Scoreboard
-from mirrorswap.sim.tb import TopTB
+from mirrorswap.sim.tb import TopTB, knob
 from mirrorswap.sim.traffic import HostTraffic
 
 CLOCK_NS = 10
-
-
-def _env(name, default, kind=int):
-    return kind(os.environ.get(name, default))
 
 
 def _say(text="", end="\n"):
@@ -65,12 +61,12 @@ class ProgressBar:
 async def migrate_under_traffic(dut):
     """Boot, preload, random traffic, migrate MS_SLOT to the spare, check everything,
     power the old module off, check everything again."""
-    seed = _env("MS_SEED", 1)
-    slot = _env("MS_SLOT", 1)
-    load = _env("MS_LOAD", 0.5, float)
-    lines_log2 = _env("MS_LINES", 4096).bit_length() - 1
-    backpressure = _env("MS_BACKPRESSURE", 0.1, float)
-    latency = _env("MS_LATENCY", 4)
+    seed = knob("seed", 1)
+    slot = knob("slot", 1)
+    load = knob("load", 0.5, float)
+    lines_log2 = knob("lines", 4096).bit_length() - 1
+    backpressure = knob("backpressure", 0.1, float)
+    latency = knob("latency", 4)
     capacities = (lines_log2,) * 3 + (lines_log2 + 1,)
     tb = TopTB(dut, capacities_log2=capacities, seed=seed)
     tb.set_backpressure(backpressure)
@@ -155,13 +151,13 @@ async def hot_swap_walkthrough(dut):
     from mirrorswap.firmware.hotplug import HotPlug
     from mirrorswap.scenarios.timeline import Timeline
 
-    seed = _env("MS_SEED", 1)
-    load = _env("MS_LOAD", 0.5, float)
-    lines_log2 = _env("MS_LINES", 4096).bit_length() - 1
-    window = _env("MS_ABORT_WINDOW", 2000)
-    png = os.environ.get("MS_PNG")
+    seed = knob("seed", 1)
+    load = knob("load", 0.5, float)
+    lines_log2 = knob("lines", 4096).bit_length() - 1
+    window = knob("abort_window", 2000)
+    png = knob("png", None, str)
     tb = TopTB(dut, capacities_log2=(lines_log2,) * 3 + (lines_log2 + 1,), seed=seed)
-    tb.set_backpressure(_env("MS_BACKPRESSURE", 0.1, float))
+    tb.set_backpressure(knob("backpressure", 0.1, float))
     bios = tb.bios
     await tb.reset()
     timeline = Timeline(tb)

@@ -24,7 +24,7 @@ from mirrorswap.regmap import Err, Led, Mode, Op
 from mirrorswap.sim.memory import inject_faults
 from mirrorswap.sim.checks import check_all
 from mirrorswap.sim.scoreboard import ReferenceMemory, Scoreboard
-from mirrorswap.sim.tb import TopTB, pauses
+from mirrorswap.sim.tb import TopTB, knob, pauses
 from mirrorswap.sim.traffic import HostTraffic
 
 MODES = [m.name for m in Mode]
@@ -108,6 +108,16 @@ class SoakBios(Bios):
 
 
 class Soak:
+    """One soak run on a ``mirrorswap_top``: a :class:`~mirrorswap.sim.tb.TopTB` with three
+    modules of 2^``lines_log2`` lines and a spare twice as large, the BIOS (sampling
+    coverage), host traffic checked by the scoreboard, and faults on every module.
+
+    :meth:`start` boots and starts the traffic; each :meth:`episode` draws one of a
+    migration, a migration with an injected fault, a hot swap by button, a refused command
+    or plain traffic, all from ``seed``; :meth:`report` summarises what ran and the
+    coverage.
+    """
+
     def __init__(self, dut, seed, lines_log2):
         self.seed = seed
         self.rng = random.Random(seed * 7919 + 1)
@@ -343,9 +353,9 @@ class Soak:
 
 @cocotb.test()
 async def soak(dut):
-    seed = int(os.environ.get("MS_SEED", "1"))
-    episodes = int(os.environ.get("MS_EPISODES", "20"))
-    lines_log2 = int(os.environ.get("MS_LINES", "1024")).bit_length() - 1
+    seed = knob("seed", 1)
+    episodes = knob("episodes", 20)
+    lines_log2 = knob("lines", 1024).bit_length() - 1
     s = Soak(dut, seed, lines_log2)
     await s.start()
     for _ in range(episodes):
@@ -355,8 +365,9 @@ async def soak(dut):
     bad = await check_all(s.tb, s.sb, s.mm, sample=32, rng=s.rng, what="end of soak")
     text = s.report() + f"\n  every line checked at the end: {bad} mismatches"
     sys.stdout.write("\n" + text + "\n")
-    if os.environ.get("MS_SUMMARY"):
-        with open(os.environ["MS_SUMMARY"], "w") as f:
+    summary = knob("summary", None, str)
+    if summary:
+        with open(summary, "w") as f:
             f.write(text + "\n")
     assert bad == 0 and not s.sb.mismatches
 

@@ -23,7 +23,7 @@ async def read_back(tb, sb, lines, *, rng, what, outstanding=4):
         nonlocal bad
         for line, n in part:
             expected = sb.expect_read(line * 8, n * 8)
-            r = await tb.host.read(line * 8, n * 8, arid=rng.randrange(16))
+            r = await tb.host.read(line * 8, n * 8, arid=rng.randrange(tb.ids))
             if not sb.read_done(expected, r.resp, r.data, f"{what}: host read"):
                 bad += 1
 

@@ -2,9 +2,12 @@
 
 In the habit of the verilog-axi / taxi benches: one :class:`TopTB` owns the clock, the
 reset, every bus model and the back-pressure generators; tests are coroutines that take a
-``TopTB`` and drive it.
+``TopTB`` and drive it. The small helpers every bench shares live here too: :func:`knob`
+(the ``MS_`` knobs of ``sim.runner.run_tests``), :func:`reset_dut`, :func:`pauses`,
+:func:`agents_of` and :class:`WriteCreditWatch`.
 """
 
+import os
 import random
 import re
 
@@ -17,7 +20,8 @@ from mirrorswap import regmap
 from mirrorswap.regmap import Err, Mode, Op, agent_offset, agent_reg
 from mirrorswap.sim.memory import PipelinedMemory, add_read_latency, check_capacity
 
-__all__ = ["SlotModel", "TopTB", "WriteCreditWatch", "pauses", "agents_of"]
+__all__ = ["SlotModel", "TopTB", "WriteCreditWatch", "pauses", "agents_of", "knob",
+           "reset_dut"]
 
 _STATUS = agent_reg("STATUS")
 _CMD = agent_reg("CMD")
@@ -30,12 +34,24 @@ def pauses(rng, probability):
 
 
 def agents_of(dut):
-    """Number of agents of a ``mirrorswap_top``: its ``m_axi_mem<i>`` ports."""
+    """Number of agents of a ``mirrorswap_top``, or of a board top around one: its
+    ``slot<i>_present`` pins, one per memory slot."""
     found = {int(m.group(1)) for name in dir(dut)
-             if (m := re.fullmatch(r"m_axi_mem(\d+)_awvalid", name))}
+             if (m := re.fullmatch(r"slot(\d+)_present", name))}
     if not found or found != set(range(len(found))):
-        raise ValueError(f"{dut._name} has no consecutive m_axi_mem<i> ports: {sorted(found)}")
+        raise ValueError(f"{dut._name} has no consecutive slot<i>_present pins: "
+                         f"{sorted(found)}")
     return len(found)
+
+
+def knob(name, default, kind=int):
+    """A bench's knob: ``$MS_<NAME>`` converted by ``kind``, else ``default``.
+
+    ``sim.runner.run_tests(params={"seed": 2})`` reaches the bench as ``MS_SEED=2``; the
+    prefix keeps generic names (LINES, SEED) clear of what terminals and tools set.
+    """
+    text = os.environ.get(f"MS_{name.upper()}")
+    return default if text is None else kind(text)
 
 
 class WriteCreditWatch:
@@ -195,6 +211,8 @@ class TopTB:
     ``m_axi_mem<i>`` port of the DUT) and ``mems`` (their RAMs), and, when the firmware
     package is importable, ``bus`` (``firmware.regbus.AxiLiteBus`` on ``regs``, seeing
     ``irq``) and ``bios`` (``firmware.bios.Bios`` on it); otherwise both are None.
+    ``agents`` and ``ids`` (how many AXI IDs the host port takes) are read from the DUT's
+    ports, so one bench runs at any elaboration parameters.
 
     Parameters
     ----------
@@ -222,6 +240,7 @@ class TopTB:
         self.dut = dut
         self.rng = random.Random(seed)
         self.agents = agents_of(dut)
+        self.ids = 1 << len(dut.s_axi_awid)
         if capacities_log2 is None:
             capacities_log2 = (12,) * (self.agents - 1) + (13,)
         if len(capacities_log2) != self.agents:
@@ -305,6 +324,11 @@ class TopTB:
     async def write(self, agent, name, value):
         r = await self.regs.write(agent_offset(agent, name), int(value).to_bytes(4, "little"))
         return r.resp
+
+    async def read_global(self, name):
+        r = await self.regs.read(regmap.global_reg(name).offset, 4)
+        assert r.resp == AxiResp.OKAY, (name, r.resp)
+        return int.from_bytes(r.data, "little")
 
     async def status(self, agent):
         value = await self.read(agent, "STATUS")

@@ -137,7 +137,7 @@ class HostTraffic:
     async def _transaction(self, rng):
         """One random host transaction, checked; returns the lines it touched."""
         host = self.tb.host
-        axi_id = rng.randrange(16)
+        axi_id = rng.randrange(self.tb.ids)
         if rng.random() < self.unowned_rate:
             await self._unowned(rng, axi_id)
             return 1

