@@ -80,10 +80,14 @@ class ProgressBar:
         self.stream = stream
         self.width = width
 
+    def text(self, done, total):
+        """The bar for ``done`` of ``total``, without line ends."""
+        filled = self.width * done // total
+        return f"[{'#' * filled}{'.' * (self.width - filled)}] {100 * done // total:3d}%"
+
     def __call__(self, done, total):
         stream = self.stream or sys.stdout
-        filled = self.width * done // total
-        bar = f"[{'#' * filled}{'.' * (self.width - filled)}] {100 * done // total:3d}%"
+        bar = self.text(done, total)
         if stream.isatty():
             stream.write("\r" + bar + ("\n" if done >= total else ""))
         else:

@@ -17,6 +17,7 @@ import sys
 import cocotb
 from cocotb.utils import get_sim_time
 
+from mirrorswap.firmware import cli
 from mirrorswap.firmware.bios import format_slot_table
 from mirrorswap.regmap import Led, Mode
 from mirrorswap.sim.checks import check_all
@@ -28,8 +29,7 @@ CLOCK_NS = 10
 
 
 def _say(text="", end="\n"):
-    # the scenario's report is the product of make sim: straight to stdout, unbuffered,
-    # so that the progress bar redraws in place
+    # the scenario's report is the product of make sim: straight to stdout, unbuffered
     sys.stdout.write(text + end)
     sys.stdout.flush()
 
@@ -38,23 +38,20 @@ def _cycle():
     return int(get_sim_time("ns")) // CLOCK_NS
 
 
-class ProgressBar:
-    """The migrate progress callback: redraws ``[#####.....]  42%`` on one line and keeps
-    the time of every call, from which the sweep rate is computed."""
+class ProgressBar(cli.ProgressBar):
+    """The CLI's progress bar, labelled with the line count, that also keeps the time of
+    every call, from which the sweep rate is computed."""
 
-    def __init__(self, width=40):
-        self.width = width
+    def __init__(self):
+        super().__init__()
         self.calls = []        # (cycle, lines done)
+
+    def text(self, done, total):
+        return f"  sweep {super().text(done, total)}  {done}/{total} lines"
 
     def __call__(self, done, total):
         self.calls.append((_cycle(), done))
-        filled = self.width * done // total
-        bar = (f"  sweep [{'#' * filled}{'.' * (self.width - filled)}] "
-               f"{100 * done // total:3d}%  {done}/{total} lines")
-        if sys.stdout.isatty():
-            _say("\r" + bar, end="\n" if done >= total else "")
-        else:   # a log or a pipe: one line per step, not one line of carriage returns
-            _say(bar)
+        super().__call__(done, total)
 
 
 @cocotb.test()

@@ -20,7 +20,7 @@ from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db, covera
 from mirrorswap.firmware.bios import Bios
 from mirrorswap.firmware.errors import CommandError, FlowError, NoSpareError
 from mirrorswap.firmware.hotplug import HotPlug
-from mirrorswap.regmap import Err, Led, Mode, Op
+from mirrorswap.regmap import Err, Mode, Op
 from mirrorswap.sim.memory import inject_faults
 from mirrorswap.sim.checks import check_all
 from mirrorswap.sim.scoreboard import ReferenceMemory, Scoreboard
@@ -245,8 +245,7 @@ class Soak:
             async def undo():
                 self.tb.slots[victim].insert(self.lines_log2 + (victim == 3))
                 await self.tb.cycles(20)
-                await self.bios.hw.set_slot(victim, power_en=1, power_led=Led.ON)
-                await self.bios._wait_mode(victim, Mode.IDLE, 100_000)
+                await self.bios.power_on(victim)
             return undo
         channels = (ram.read_if.ar_channel, ram.read_if.r_channel, ram.write_if.aw_channel,
                     ram.write_if.w_channel, ram.write_if.b_channel)
