@@ -1,7 +1,9 @@
-"""The sweep (copy) engine of a mirror pair."""
+"""The sweep (copy) engine of a mirror pair, and its line buffer."""
 
-from amaranth.hdl import Module, Signal, Mux, Cat, Const
-from amaranth.lib import data, wiring
+from types import SimpleNamespace
+
+from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO, SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
@@ -9,15 +11,126 @@ from .signatures import (AXI4Signature, Burst, Resp, SweepControlSignature,
                          HostClaimSignature, SweepClaimSignature, check_int,
                          check_claim_bits)
 
-__all__ = ["SweepEngine"]
+__all__ = ["SweepEngine", "SweepLineBuffer"]
 
-_PAGE_LINES = 512  # 4 KiB of 8-byte lines: memory bursts never cross it (AXI rule)
+#: Lines of a 4 KiB page (8-byte lines): a memory burst never crosses one (AXI rule).
+_PAGE_BITS = 9
+_PAGE_LINES = 1 << _PAGE_BITS
+#: A line is 8 bytes: its byte address is its line number shifted by this, which is also
+#: the AXI burst size.
+_LINE_SHIFT = 3
 #: Default of ``max_blocks``: blocks from read issue to write response; every block queue
 #: holds this many.
 _MAX_BLOCKS = 8
 #: Default of ``max_sub_bursts``: write sub-bursts awaiting their response (enough for a
 #: latency of about 100 cycles).
 _MAX_SUB_BURSTS = 16
+
+#: A write sub-burst, planned before it starts so that starting it only loads registers:
+#: ``axi_len`` its lines - 1 (AWLEN), ``one_line`` whether it is a single line, ``left``
+#: the lines of its block after it, ``more`` whether there are any, ``end`` the line after
+#: its last.
+SUB_BURST_LAYOUT = data.StructLayout({
+    "axi_len": 8, "one_line": 1, "left": 9, "more": 1, "end": 32,
+})
+
+#: A block (one read burst) from its read issue until its data has arrived: ``first`` its
+#: first line, ``axi_len`` its lines - 1 (ARLEN), ``one_line`` whether it is a single
+#: line, and its first write sub-burst.
+BLOCK_LAYOUT = data.StructLayout({
+    "first": 32, "axi_len": 8, "one_line": 1, "first_sub": SUB_BURST_LAYOUT,
+})
+
+#: A block whose data has arrived, waiting for the write side: ``err`` if any of its
+#: reads failed, ``err_line`` the first line that failed.
+WRITE_BLOCK_LAYOUT = data.StructLayout({
+    "block": BLOCK_LAYOUT, "err": 1, "err_line": 32,
+})
+
+#: A write sub-burst from its AW to its B response: lines ``[first, end)``; ``last`` if it
+#: is the last of its block.
+RESPONSE_LAYOUT = data.StructLayout({"first": 32, "end": 32, "last": 1})
+
+
+def _pack(layout, fields):
+    """One value of the struct ``layout`` from ``fields`` (field name -> value), in the
+    layout's own field order, each value zero-extended to its field's width.
+
+    Assigned whole, a combinational struct is one assignment in the generated Verilog:
+    Verilator takes a vector assigned field by field, whose fields Yosys may compute from
+    one another, for a combinational loop.
+    """
+    parts = []
+    for name, field in sorted(layout, key=lambda item: item[1].offset):
+        value = fields[name]
+        if isinstance(value, dict):
+            value = _pack(field.shape, value)
+        value = Value.cast(value)
+        width = field.width
+        if len(value) < width:
+            value = Cat(value, Const(0, width - len(value)))
+        parts.append(value[:width])
+    return Cat(*parts)
+
+
+class SweepLineBuffer(wiring.Component):
+    """The sweep's read data, in arrival order: a FIFO of ``depth`` lines in block RAM
+    followed by a two-line FIFO in logic, which the reader pops.
+
+    The block-RAM FIFO's read enable depends only on the small FIFO's own ``w_rdy``, never
+    on the reader's handshake, so the reader's logic stays local and the block RAM's
+    control logic is reached only by registers of its own side. The small FIFO streams a
+    line per cycle. ``r_stream.valid`` comes from a copy of the small FIFO's level kept in
+    a register of this component: it moves exactly as that level does (+1 on a line the
+    small FIFO accepts, -1 on a line read), so it is the FIFO's ``r_rdy`` without the
+    FIFO's own logic on the reader's paths.
+
+    The writer is never held: ``w_stream`` has no ``ready``. The writer keeps at most
+    ``depth`` lines in the buffer (the sweep engine reserves room for a whole block before
+    it issues its read).
+
+    Parameters
+    ----------
+    width : int
+        Bits per line.
+    depth : int
+        Lines of the block-RAM FIFO.
+
+    Members
+    -------
+    w_stream : In(stream.Signature(width, always_ready=True))
+        Lines in.
+    r_stream : Out(stream.Signature(width))
+        Lines out, in the same order.
+    """
+
+    def __init__(self, *, width, depth):
+        check_int("Width", width, 1)
+        check_int("Depth", depth, 1)
+        self._width = width
+        self._depth = depth
+        super().__init__({
+            "w_stream": In(stream.Signature(width, always_ready=True)),
+            "r_stream": Out(stream.Signature(width)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.ram = ram = SyncFIFOBuffered(width=self._width, depth=self._depth)
+        m.submodules.out = out = SyncFIFO(width=self._width, depth=2)
+        m.d.comb += [
+            ram.w_data.eq(self.w_stream.payload), ram.w_en.eq(self.w_stream.valid),
+            out.w_data.eq(ram.r_data), out.w_en.eq(ram.r_rdy), ram.r_en.eq(out.w_rdy),
+        ]
+        read = self.r_stream.valid & self.r_stream.ready
+        out_level = Signal(range(3))
+        m.d.sync += out_level.eq(out_level + (out.w_en & out.w_rdy) - read)
+        m.d.comb += [
+            self.r_stream.payload.eq(out.r_data),
+            self.r_stream.valid.eq(out_level != 0),
+            out.r_en.eq(read),
+        ]
+        return m
 
 
 class SweepEngine(wiring.Component):
@@ -52,16 +165,21 @@ class SweepEngine(wiring.Component):
     at most one host write, the host write waits only until the engine has moved past its
     lines.
 
-    **Both checks registered** (timing: the compares join registers of every engine and
-    the host port). The host write engine starts its AW at cycle t+1 on a check of the
-    claim of cycle t-1; the engine issues at cycle u on a check of the host write of
+    **Both checks registered.** Each check compares registers of an engine with registers
+    of the host port; a register on each side keeps those compares off the paths into the
+    issue and AW decisions. The host write engine starts its AW at cycle t+1 on a check of
+    the claim of cycle t-1; the engine issues at cycle u on a check of the host write of
     cycle u-1. Both cannot miss each other: if u >= t+2, the engine saw the write active;
     otherwise the issue comes at most two cycles after t-1, and the engine issues at most
     one block in any two cycles (``settle``), so the claim of cycle t-1 already covered
     the lines of both blocks it can issue by then (hence two bursts ahead). A start holds
     the first issue for two cycles, so a host check that saw the engine idle at t-1 is
-    followed by no issue before t+2. Proved in ``formal`` (``no_lost_write_two_blocks``;
-    its ``claim_ahead=1`` variant fails).
+    followed by no issue before t+2. ``formal`` checks this with a two-block sweep
+    (``no_lost_write_two_blocks``, bounded). Its ``claim_ahead=1`` variant, whose claim is
+    one burst short, has no counterexample within the depth tried (28 steps): the
+    interleaving that loses a write there also needs the host write held back at the
+    master for longer, which a longer trace would need. That one burst ahead is too short
+    rests on the argument above.
 
     **Watermark.** Write bursts complete in order (one AXI ID per port), so
     ``progress_end`` (the end of the last acknowledged one) is a line below which every
@@ -70,6 +188,17 @@ class SweepEngine(wiring.Component):
     reports nothing at or past the lowest failing line, and finishes with ``failed`` and
     ``err_line`` (that line: a write error of an earlier block that is answered after a
     later block's read error still wins).
+
+    **Parts.** ``elaborate`` builds four parts around the block queues: the read issue
+    (:meth:`_read_issue`: the next block, the claim and the AR channel), the read data
+    (:meth:`_read_data`: R beats into the :class:`SweepLineBuffer`, the outcome of each
+    block), the write side (:meth:`_write_side`: blocks into write sub-bursts on AW and W)
+    and the responses (:meth:`_responses`: B, the watermark, the failing line), and then
+    the bookkeeping that ties them (:meth:`_bookkeeping`: lines and blocks in flight,
+    start, cancel, done). Every block is in exactly one of the queues ``rdesc`` (read
+    issued) and ``wdesc`` (data arrived), in the write side's prefetch register, or being
+    written, from its read issue to its write response, and at most ``max_blocks`` are:
+    no queue can overflow.
 
     Parameters
     ----------
@@ -94,8 +223,8 @@ class SweepEngine(wiring.Component):
         host write in progress, to show that the race tests detect the lost update.
     claim_ahead : int
         Only for tests: bursts the claim reaches past ``next`` (default 2, which the
-        registered checks need; 1 builds the broken variant that shows it, see
-        ``formal``).
+        registered checks need; 1 builds the variant one burst short, see *Both checks
+        registered*).
     claim_bits : int
         Low bits of the module-local line numbers that the claim compares look at; every
         line number and claim bound must be below ``2**claim_bits``. Default 32, all of
@@ -109,6 +238,11 @@ class SweepEngine(wiring.Component):
     host : In(HostClaimSignature())
     rd : Out(AXI4Signature(read half))   to the master's home agent
     wr : Out(AXI4Signature(write half))  to the slave's home agent
+
+    Raises
+    ------
+    ValueError
+        If a parameter is out of its range.
     """
 
     def __init__(self, *, agent, burst=32, depth=128, write_burst=8, addr_width=32,
@@ -148,353 +282,399 @@ class SweepEngine(wiring.Component):
             "wr": Out(AXI4Signature(**half, read=False)),
         })
 
+    @property
+    def _sub_burst_lines(self):
+        """Lines per write sub-burst: ``write_burst``, but never more than a block."""
+        return min(self._write_burst, self._burst)
+
     def elaborate(self, platform):
         m = Module()
-        burst, depth = self._burst, self._depth
-        cb = self._claim_bits
-        max_blocks, max_sub_bursts = self._max_blocks, self._max_sub_bursts
-        ctrl, rd, wr = self.ctrl, self.rd, self.wr
-
-        # A block's lines - 1 (and whether it is one line), and its first write sub-burst
-        # (lines - 1, whether that is one line, its end, the lines of the block left after
-        # it and whether there are any) are computed when the block's read is issued and
-        # travel with the block, so starting that sub-burst, or discarding the block, needs
-        # no arithmetic (timing). A block's write descriptor is its read descriptor and the
-        # outcome of its read.
-        block_fields = {"offset": 32, "lenm1": 8, "len1": 1, "n1m1": 8, "one1": 1,
-                        "left1": 9, "more1": 1, "end1": 32}
-        desc = data.StructLayout(block_fields)
-        bdesc_layout = data.StructLayout({"offset": 32, "end": 32, "last": 1})
-        wdesc_layout = data.StructLayout({**block_fields, "err": 1, "err_line": 32})
-
-        m.submodules.data = buf = SyncFIFOBuffered(width=self._data_width, depth=depth)
-        # A two-line queue in logic after the block-RAM buffer: the write side pops this
-        # one, and the buffer's read enable depends only on its registered level (timing:
-        # the W handshake otherwise reached the buffer's control logic, placed by its
-        # block RAM far from the write side, and came back). It streams a line per cycle.
-        # ``inflight`` counts lines in both, so ``room`` stays exact on the buffer's side.
-        m.submodules.obuf = dfifo = SyncFIFO(width=self._data_width, depth=2)
-        m.d.comb += [dfifo.w_data.eq(buf.r_data), dfifo.w_en.eq(buf.r_rdy),
-                     buf.r_en.eq(dfifo.w_rdy)]
-        # Every block is in exactly one of these queues (or in ``whead``, or being written)
-        # from its read issue to its write response, and at most max_blocks are: none can
-        # overflow.
-        m.submodules.rdesc = rdesc = SyncFIFO(width=desc.size, depth=max_blocks)
-        m.submodules.wdesc = wdesc = SyncFIFO(width=wdesc_layout.size, depth=max_blocks)
+        m.submodules.lines = lines = SweepLineBuffer(width=self._data_width,
+                                                     depth=self._depth)
+        m.submodules.rdesc = rdesc = SyncFIFO(width=BLOCK_LAYOUT.size,
+                                              depth=self._max_blocks)
+        m.submodules.wdesc = wdesc = SyncFIFO(width=WRITE_BLOCK_LAYOUT.size,
+                                              depth=self._max_blocks)
         # Write sub-bursts from AW to B response; AW waits while this is full.
-        m.submodules.bdesc = bdesc = SyncFIFO(width=bdesc_layout.size, depth=max_sub_bursts)
-        bhead = data.View(bdesc_layout, bdesc.r_data)
-        bhead_last = bhead.last  # the block's last sub-burst
-        blocks = Signal(range(max_blocks + 1))
+        m.submodules.bdesc = bdesc = SyncFIFO(width=RESPONSE_LAYOUT.size,
+                                              depth=self._max_sub_bursts)
 
-        running = Signal()
-        stopping = Signal()      # cancelled: issue nothing more, drop buffered blocks
-        failing = Signal()       # a memory error was seen: same, and report it
-        rd_failed = Signal()     # the write side took the first failed block a cycle ago
-        m.d.sync += rd_failed.eq(0)
-        err_line = Signal(32)
-        nxt = Signal(32)
-        remain = Signal(33)      # end - nxt, kept as a register
-        lo = Signal(32)
-        claim_hi = Signal(32)    # nxt + claim_ahead * burst, kept as a register
-        ahead = Signal(32)       # nxt + burst, kept as a register
-        inflight = Signal(range(depth + 1))
-        thr_cnt = Signal(16)
-        ar_pending = Signal()
+        # The engine's state, shared by the parts below.
+        status = SimpleNamespace(
+            running=Signal(name="running"),
+            # cancelled: issue nothing more, drop buffered blocks
+            stopping=Signal(name="stopping"),
+            # a memory error was seen: the same, and report it
+            failing=Signal(name="failing"),
+            # the write side took the first failed block a cycle ago
+            read_failed=Signal(name="read_failed"),
+            # lines read, not yet written; blocks read, not yet answered
+            inflight=Signal(range(self._depth + 1), name="inflight"),
+            blocks=Signal(range(self._max_blocks + 1), name="blocks"),
+        )
+
+        read = self._read_issue(m, rdesc, status)
+        self._read_data(m, rdesc, wdesc, lines)
+        write = self._write_side(m, wdesc, bdesc, lines, status)
+        responses = self._responses(m, bdesc, write.head, status)
+        self._bookkeeping(m, read, write, responses, status,
+                          queues=(rdesc, wdesc, bdesc))
+        return m
+
+    def _read_issue(self, m, rdesc, status):
+        """The next block: when to issue its read, its AR, its descriptor into ``rdesc``,
+        and the claim's upper bound.
+
+        Every term of the issue decision is a register: each is a 32-bit add or compare,
+        kept off the path into the decision. They are exact because an issue is always
+        followed by at least one cycle without one (``ar_pending`` until the AR handshake,
+        ``settle`` after an issue and for two cycles after a start), in which they are
+        recomputed from the new ``next_line``. The host check may be one cycle old, which
+        is safe: see the class docstring (*Both checks registered*).
+
+        Returns ``issue`` (a read is issued this cycle), ``block_lines`` (its lines),
+        ``lines_left`` (lines of the sweep not yet issued) and ``ar_pending``.
+        """
+        burst, cb = self._burst, self._claim_bits
+        ctrl, rd = self.ctrl, self.rd
+
+        next_line = Signal(32)        # first line of the next block
+        lines_left = Signal(33)       # end - next_line
+        next_burst_end = Signal(32)   # next_line + burst
+        claim_hi = Signal(32)         # next_line + claim_ahead * burst
+        throttle_wait = Signal(16)    # idle cycles left before the next read (THROTTLE)
+        ar_pending = Signal()         # the AR of the last block issued is not yet accepted
         ar_addr = Signal(32)
         ar_len = Signal(8)
+        m.d.comb += self.claim.hi.eq(claim_hi)
 
+        lines_to_page = Signal(range(_PAGE_LINES + 1))
+        lines_upto_burst = Signal(range(burst + 1))
         m.d.comb += [
-            self.claim.active.eq(running),
-            self.claim.lo.eq(lo),
-            self.claim.hi.eq(claim_hi),
-            ctrl.failed.eq(failing),
-            ctrl.err_line.eq(err_line),
+            lines_to_page.eq(_PAGE_LINES - next_line[:_PAGE_BITS]),
+            lines_upto_burst.eq(Mux(lines_left < burst, lines_left, burst)),
         ]
-
-        # ---- read issue -----------------------------------------------------------------------
-        # The terms of the issue decision are registered (timing: each is a 32-bit add or
-        # compare). That is exact because an issue is always followed by at least one cycle
-        # without issue (``ar_pending`` until the AR handshake, ``settle`` after an issue
-        # and for two cycles after a start), in which they are recomputed from the new
-        # ``nxt``. The host check may be one cycle old, which is safe: see the class
-        # docstring (*Both checks registered*).
-        to_page = Signal(range(_PAGE_LINES + 1))
-        upto_burst = Signal(range(burst + 1))
-        blk = Signal(range(burst + 1))        # registered: lines of the next block
-        more = Signal()                       # registered: lines remain
-        room = Signal()                       # registered: a full block fits the buffer
-        host_hit = Signal()                   # registered: the host write overlaps
-        settle = Signal()
-        settle2 = Signal()                    # a start: ``settle`` for one more cycle
-        m.d.comb += [
-            to_page.eq(_PAGE_LINES - nxt[:9]),
-            upto_burst.eq(Mux(remain < burst, remain, burst)),
-        ]
+        # the registered terms of the issue decision
+        block_lines = Signal(range(burst + 1))   # lines of the next block
+        lines_remain = Signal()                  # lines_left != 0
+        buffer_room = Signal()                   # a whole block fits the line buffer
+        host_overlap = Signal()                  # the host write overlaps the next block
+        settle = Signal()                        # no issue in this cycle
+        settle_start = Signal()                  # a start: ``settle`` for one more cycle
         m.d.sync += [
-            blk.eq(Mux(self.throttle != 0, 1, Mux(to_page < upto_burst, to_page, upto_burst))),
-            more.eq(remain != 0),
-            room.eq(inflight <= depth - burst),
-            host_hit.eq(self.host.active & (self.host.agent == self._agent) &
-                        (self.host.lo[:cb] < ahead[:cb]) &
-                        (self.host.hi[:cb] >= nxt[:cb])),
-            settle.eq(settle2), settle2.eq(0),
+            block_lines.eq(Mux(self.throttle != 0, 1,
+                               Mux(lines_to_page < lines_upto_burst, lines_to_page,
+                                   lines_upto_burst))),
+            lines_remain.eq(lines_left != 0),
+            buffer_room.eq(status.inflight <= self._depth - burst),
+            host_overlap.eq(self.host.active & (self.host.agent == self._agent) &
+                            (self.host.lo[:cb] < next_burst_end[:cb]) &
+                            (self.host.hi[:cb] >= next_line[:cb])),
+            settle.eq(settle_start), settle_start.eq(0),
         ]
         if not self._hazard_check:
-            host_hit = 0
-        wburst = min(self._write_burst, burst)
-        # The block's descriptor, each field a named signal at its own width, zero-padded
-        # into the queue (Verilator takes a vector assigned field by field, or a
-        # subtraction's borrow bits copied from one another, for a combinational loop).
-        blk_lenm1 = Signal(range(burst))
-        n1 = Signal(range(wburst + 1))
-        n1m1 = Signal(range(wburst))
-        left1 = Signal(range(burst + 1))
-        end1 = Signal(32)
-        m.d.comb += [blk_lenm1.eq(blk - 1), n1.eq(Mux(blk > wburst, wburst, blk)),
-                     n1m1.eq(n1 - 1), left1.eq(blk - n1), end1.eq(nxt + n1)]
+            host_overlap = 0
 
-        def pad(value, width):
-            return Cat(value, Const(0, width - len(value)))
         issue = Signal()
-        m.d.comb += issue.eq(running & ~failing & ~stopping & more & ~settle & room &
-                             (blocks < max_blocks) & ~ar_pending & (thr_cnt == 0) &
-                             ~host_hit)
+        m.d.comb += issue.eq(status.running & ~status.failing & ~status.stopping &
+                             lines_remain & ~settle & buffer_room &
+                             (status.blocks < self._max_blocks) & ~ar_pending &
+                             (throttle_wait == 0) & ~host_overlap)
+
+        # The block's descriptor; the block is never empty when issued (``lines_remain``
+        # and ``block_lines`` are registered from the same ``lines_left``).
+        block_axi_len = Signal(range(burst))
+        m.d.comb += block_axi_len.eq(block_lines - 1)
         m.d.comb += [
-            rd.araddr.eq(ar_addr), rd.arlen.eq(ar_len), rd.arsize.eq(3),
-            rd.arburst.eq(Burst.INCR), rd.arvalid.eq(ar_pending),
-            rdesc.w_data.eq(Cat(nxt, pad(blk_lenm1, 8), blk == 1, pad(n1m1, 8), n1 == 1,
-                                pad(left1, 9), blk > wburst, end1)),
+            rdesc.w_data.eq(_pack(BLOCK_LAYOUT, {
+                "first": next_line, "axi_len": block_axi_len,
+                "one_line": block_lines == 1,
+                "first_sub": self._plan_sub_burst(lines=block_lines, first=next_line),
+            })),
             rdesc.w_en.eq(issue),
+        ]
+
+        m.d.comb += [
+            rd.araddr.eq(ar_addr), rd.arlen.eq(ar_len), rd.arsize.eq(_LINE_SHIFT),
+            rd.arburst.eq(Burst.INCR), rd.arvalid.eq(ar_pending),
         ]
         with m.If(rd.arvalid & rd.arready):
             m.d.sync += ar_pending.eq(0)
-        with m.If(thr_cnt != 0):
-            m.d.sync += thr_cnt.eq(thr_cnt - 1)
+        with m.If(throttle_wait != 0):
+            m.d.sync += throttle_wait.eq(throttle_wait - 1)
         with m.If(issue):
-            m.d.sync += [ar_pending.eq(1), ar_addr.eq(nxt << 3), ar_len.eq(blk_lenm1),
-                         nxt.eq(nxt + blk), remain.eq(remain - blk),
-                         claim_hi.eq(claim_hi + blk), ahead.eq(ahead + blk),
-                         thr_cnt.eq(self.throttle), settle.eq(1)]
+            m.d.sync += [ar_pending.eq(1), ar_addr.eq(next_line << _LINE_SHIFT),
+                         ar_len.eq(block_axi_len),
+                         next_line.eq(next_line + block_lines),
+                         lines_left.eq(lines_left - block_lines),
+                         claim_hi.eq(claim_hi + block_lines),
+                         next_burst_end.eq(next_burst_end + block_lines),
+                         throttle_wait.eq(self.throttle), settle.eq(1)]
+        with m.If(ctrl.start):
+            m.d.sync += [next_line.eq(ctrl.start_line), lines_left.eq(ctrl.count),
+                         claim_hi.eq(ctrl.start_line + self._claim_ahead * burst),
+                         next_burst_end.eq(ctrl.start_line + burst),
+                         throttle_wait.eq(0), settle.eq(1), settle_start.eq(1)]
+        return SimpleNamespace(issue=issue, block_lines=block_lines, lines_left=lines_left,
+                               ar_pending=ar_pending)
 
-        # ---- read data: into the buffer, block by block ------------------------------------------
-        rhead = data.View(desc, rdesc.r_data)
-        r_beat = Signal(9)
-        blk_err = Signal()
-        blk_err_line = Signal(32)
+    def _plan_sub_burst(self, *, lines, first):
+        """The fields of :data:`SUB_BURST_LAYOUT` for the write sub-burst that starts at
+        line ``first`` with ``lines`` lines of its block from there on."""
+        size = self._sub_burst_lines
+        n = Mux(lines > size, size, lines)
+        return {"axi_len": n - 1, "one_line": n == 1, "end": first + n,
+                "left": lines - n, "more": lines > size}
+
+    def _read_data(self, m, rdesc, wdesc, lines):
+        """R beats into the line buffer; at each block's last beat its descriptor moves
+        from ``rdesc`` to ``wdesc`` with the outcome of its reads (the first failing
+        line). R is always accepted: the read issue reserved buffer room for the block."""
+        rd = self.rd
+        block = data.View(BLOCK_LAYOUT, rdesc.r_data)
+        beat = Signal(9)                 # beats of the block received so far
+        block_err = Signal()             # a beat of the block failed
+        block_err_line = Signal(32)      # the first that did
         beat_err = rd.rresp != Resp.OKAY
         m.d.comb += [
             rd.rready.eq(1),
-            buf.w_data.eq(rd.rdata),
-            buf.w_en.eq(rd.rvalid),
+            lines.w_stream.payload.eq(rd.rdata),
+            lines.w_stream.valid.eq(rd.rvalid),
         ]
+        done_block = data.View(WRITE_BLOCK_LAYOUT, wdesc.w_data)
         with m.If(rd.rvalid):
-            m.d.sync += r_beat.eq(r_beat + 1)
-            with m.If(beat_err & ~blk_err):
-                m.d.sync += [blk_err.eq(1), blk_err_line.eq(rhead.offset + r_beat)]
+            m.d.sync += beat.eq(beat + 1)
+            with m.If(beat_err & ~block_err):
+                m.d.sync += [block_err.eq(1), block_err_line.eq(block.first + beat)]
             with m.If(rd.rlast):
-                m.d.sync += [r_beat.eq(0), blk_err.eq(0)]
+                m.d.sync += [beat.eq(0), block_err.eq(0)]
                 m.d.comb += [
                     rdesc.r_en.eq(1),
                     wdesc.w_en.eq(1),
-                    wdesc.w_data.eq(Cat(rdesc.r_data, blk_err | beat_err,
-                                        Mux(blk_err, blk_err_line, rhead.offset + r_beat))),
+                    done_block.block.eq(rdesc.r_data),
+                    done_block.err.eq(block_err | beat_err),
+                    done_block.err_line.eq(Mux(block_err, block_err_line,
+                                               block.first + beat)),
                 ]
 
-        # ---- write side -------------------------------------------------------------------------
-        # A block is written in sub-bursts of up to ``write_burst`` lines, each AW presented
-        # together with its first W beat, so short bursts cost no bandwidth; they bound how
-        # long a host write waits for the slave's write channel (see HomeAgent).
-        # The next block to write, taken off its queue into a register ahead of time
-        # (timing: the end of a sub-burst otherwise decided the queue's read and level in
-        # the same cycle, through its read multiplexer, and the queue's read data fed the
-        # sub-burst registers). While the write side is busy this costs no write cycles;
-        # a write side that is idle starts the block one cycle later.
-        whead = Signal(wdesc_layout)
-        whead_valid = Signal()
-        take = Signal()         # the write side takes ``whead`` this cycle
-        m.d.comb += wdesc.r_en.eq(~whead_valid)
+    def _write_side(self, m, wdesc, bdesc, lines, status):
+        """Blocks from ``wdesc`` to the slave: each in sub-bursts of up to ``write_burst``
+        lines, AW presented together with the first W beat, each sub-burst recorded in
+        ``bdesc`` until its response. A failed block, and every block once the sweep is
+        failing or cancelled, is discarded from the line buffer instead.
+
+        Short sub-bursts cost no bandwidth and bound how long a forwarded host write waits
+        for the slave's write channel (see HomeAgent). The next block is taken off
+        ``wdesc`` into a register (``head``) ahead of time, so the end of a sub-burst never
+        decides the queue's read and level in the same cycle, and the queue's read data
+        never feeds the sub-burst registers. While the write side is busy this costs no
+        write cycles; a write side that is idle starts a block one cycle later.
+
+        Returns ``head`` (the prefetched block), ``head_valid``, ``pop`` (a line leaves
+        the line buffer) and ``discarded`` (a block's last line was discarded).
+        """
+        wr = self.wr
+        size = self._sub_burst_lines
+
+        head = Signal(WRITE_BLOCK_LAYOUT)
+        head_valid = Signal()
+        take = Signal()            # the write side takes ``head`` this cycle
+        m.d.comb += wdesc.r_en.eq(~head_valid)
         with m.If(take):
-            m.d.sync += whead_valid.eq(0)
-        w_offset = Signal(32)    # first line of the current sub-burst
-        w_lenm1 = Signal(8)      # its lines - 1 (awlen)
-        w_end = Signal(32)       # w_offset + its lines, kept as a register
-        w_left = Signal(9)       # lines of the block after this sub-burst
-        w_more = Signal()        # w_left != 0, kept as a register
-        w_rem = Signal(9)        # beats after the current one (DISCARD: of the whole block)
-        w_last = Signal()        # the current beat is the last: registered (timing)
-        aw_pend = Signal()       # the sub-burst's AW is not yet accepted
-        w_fin = Signal()         # all of its W beats are sent
+            m.d.sync += head_valid.eq(0)
+
+        # the sub-burst being written
+        sub_first = Signal(32)     # its first line
+        sub_axi_len = Signal(8)    # its lines - 1 (AWLEN)
+        sub_end = Signal(32)       # the line after its last
+        sub_left = Signal(9)       # lines of the block after it
+        sub_more = Signal()        # sub_left != 0
+        beats_left = Signal(9)     # beats after the current one (DISCARD: of the whole block)
+        last_beat = Signal()       # the current beat is the last
+        aw_pending = Signal()      # its AW is not yet accepted
+        w_done = Signal()          # all of its W beats are sent
         pop = Signal()
-        discarded = Signal()   # a block's buffered data was dropped (a failed or cancelled sweep)
+        discarded = Signal()
+        new_response = data.View(RESPONSE_LAYOUT, bdesc.w_data)
         m.d.comb += [
-            wr.awaddr.eq(w_offset << 3), wr.awlen.eq(w_lenm1), wr.awsize.eq(3),
-            wr.awburst.eq(Burst.INCR),
-            wr.wdata.eq(dfifo.r_data), wr.wstrb.eq(~0), wr.wlast.eq(w_last),
-            bdesc.w_data.eq(Cat(w_offset, w_end, ~w_more)),
-            dfifo.r_en.eq(pop),
+            wr.awaddr.eq(sub_first << _LINE_SHIFT), wr.awlen.eq(sub_axi_len),
+            wr.awsize.eq(_LINE_SHIFT), wr.awburst.eq(Burst.INCR),
+            wr.wdata.eq(lines.r_stream.payload), wr.wstrb.eq(~0), wr.wlast.eq(last_beat),
+            new_response.first.eq(sub_first), new_response.end.eq(sub_end),
+            new_response.last.eq(~sub_more),
+            pop.eq(lines.r_stream.valid & lines.r_stream.ready),
         ]
 
-        # The terms of the sub-burst after the current one (same block), one cycle behind
-        # ``w_end``/``w_left`` (timing: the 32-bit add then is off the handshake path).
-        # Exact: that sub-burst follows only a full one of ``wburst`` >= 2 beats, which
-        # lasts at least two cycles. With ``wburst`` = 1 a sub-burst can end in its first
-        # cycle, so there they are combinational.
-        nb_nm1 = Signal(8)       # its lines - 1
-        nb_one = Signal()        # it is one line
-        nb_end = Signal(32)
-        nb_left = Signal(9)
-        nb_more = Signal()       # lines are left after it
-        nb_domain = m.d.sync if wburst >= 2 else m.d.comb
-        nb_n_value = Mux(w_left > wburst, wburst, w_left)
-        nb_domain += [nb_nm1.eq(nb_n_value - 1), nb_one.eq(nb_n_value == 1),
-                      nb_end.eq(w_end + nb_n_value), nb_left.eq(w_left - nb_n_value),
-                      nb_more.eq(w_left > wburst)]
+        # The sub-burst after the current one (same block), planned one cycle behind
+        # ``sub_end``/``sub_left`` so that its 32-bit add is off the handshake path. Exact:
+        # that sub-burst follows only a full one of ``size`` >= 2 beats, which lasts at
+        # least two cycles. With ``size`` = 1 a sub-burst can end in its first cycle, so
+        # there the plan is combinational.
+        next_sub = Signal(SUB_BURST_LAYOUT)
+        domain = m.d.sync if size >= 2 else m.d.comb
+        domain += next_sub.eq(_pack(SUB_BURST_LAYOUT,
+                                    self._plan_sub_burst(lines=sub_left, first=sub_end)))
 
-        def sub_burst(offset, nm1, one, end, left, more):
-            # the next sub-burst: lines [offset, end), nm1 + 1 of them (``one``: just one),
-            # and ``left`` lines of the block after it (``more``: some). Only registers
-            # are loaded here, nothing is computed (timing).
-            m.d.sync += [w_offset.eq(offset), w_lenm1.eq(nm1), w_end.eq(end),
-                         w_left.eq(left), w_more.eq(more), w_rem.eq(nm1),
-                         w_last.eq(one), aw_pend.eq(1), w_fin.eq(0)]
+        def start_sub_burst(first, plan):
+            # Only registers are loaded here: the sub-burst was planned ahead.
+            m.d.sync += [sub_first.eq(first), sub_axi_len.eq(plan.axi_len),
+                         sub_end.eq(plan.end), sub_left.eq(plan.left),
+                         sub_more.eq(plan.more), beats_left.eq(plan.axi_len),
+                         last_beat.eq(plan.one_line), aw_pending.eq(1), w_done.eq(0)]
 
-        def next_block(otherwise):
+        def take_next_block(otherwise):
             # Taking the next block in the cycle the previous one ends saves a bubble per
-            # burst: the write side then runs at one line per cycle.
-            with m.If(whead_valid):
+            # block: the write side then runs at one line per cycle.
+            block = head.block
+            with m.If(head_valid):
                 m.d.comb += take.eq(1)
-                with m.If(whead.err | failing | stopping):
-                    m.d.sync += [w_offset.eq(whead.offset), w_rem.eq(whead.lenm1),
-                                 w_last.eq(whead.len1)]
-                    with m.If(whead.err & ~failing):
-                        m.d.sync += [failing.eq(1), rd_failed.eq(1)]
+                with m.If(head.err | status.failing | status.stopping):
+                    m.d.sync += [sub_first.eq(block.first), beats_left.eq(block.axi_len),
+                                 last_beat.eq(block.one_line)]
+                    with m.If(head.err & ~status.failing):
+                        m.d.sync += [status.failing.eq(1), status.read_failed.eq(1)]
                     m.next = "DISCARD"
                 with m.Else():
-                    sub_burst(whead.offset, whead.n1m1, whead.one1, whead.end1, whead.left1,
-                              whead.more1)
+                    start_sub_burst(block.first, block.first_sub)
                     m.next = "BURST"
             with m.Else():
                 m.next = otherwise
 
-        # A copy of the line queue's level, kept next to the write side (timing: the
-        # queue sits by the block RAM and its data path, far from here; its level, read
-        # through W valid, the handshake and the end of a sub-burst into the sub-burst
-        # registers, was the critical path). It moves exactly as the queue's level does:
-        # +1 on a write the queue accepts, -1 on ``pop`` (only ever while not empty).
-        o_level = Signal(range(3))
-        o_rdy = Signal()
-        m.d.comb += o_rdy.eq(o_level != 0)
-        m.d.sync += o_level.eq(o_level + (dfifo.w_en & dfifo.w_rdy) - pop)
-
-        # Room in the response queue, one cycle old (timing: keeps the queue's level off
-        # the AW handshake). Safe: at most one entry is added per cycle, so a queue that
-        # had two free entries a cycle ago has one now. An AW once shown stays until
-        # accepted (``aw_shown``), whatever the stale flag says next: the queue cannot
-        # fill meanwhile, only this AW adds to it.
-        b_room = Signal()
+        # Room in the response queue, one cycle old, which keeps the queue's level off the
+        # AW handshake. Safe: at most one entry is added per cycle, so a queue that had two
+        # free entries a cycle ago has one now. An AW once shown stays until accepted
+        # (``aw_shown``), whatever the stale flag says next: the queue cannot fill
+        # meanwhile, only this AW adds to it.
+        response_room = Signal()
         aw_shown = Signal()
-        m.d.sync += [b_room.eq(bdesc.level < max_sub_bursts - 1),
+        m.d.sync += [response_room.eq(bdesc.level < self._max_sub_bursts - 1),
                      aw_shown.eq(wr.awvalid & ~wr.awready)]
 
+        m.d.sync += status.read_failed.eq(0)
         with m.FSM(name="write"):
             with m.State("IDLE"):
-                next_block("IDLE")
+                take_next_block("IDLE")
             with m.State("BURST"):
-                # AW waits for room to record the burst until its response
                 aw_fire = wr.awvalid & wr.awready
-                m.d.comb += [wr.awvalid.eq(aw_pend & (b_room | aw_shown)), bdesc.w_en.eq(aw_fire),
-                             wr.wvalid.eq(o_rdy & ~w_fin),
-                             pop.eq(wr.wvalid & wr.wready)]
+                m.d.comb += [
+                    wr.awvalid.eq(aw_pending & (response_room | aw_shown)),
+                    bdesc.w_en.eq(aw_fire),
+                    wr.wvalid.eq(lines.r_stream.valid & ~w_done),
+                    lines.r_stream.ready.eq(wr.wready & ~w_done),
+                ]
                 with m.If(aw_fire):
-                    m.d.sync += aw_pend.eq(0)
+                    m.d.sync += aw_pending.eq(0)
                 with m.If(pop):
-                    m.d.sync += [w_rem.eq(w_rem - 1), w_last.eq(w_rem == 1)]
+                    m.d.sync += [beats_left.eq(beats_left - 1), last_beat.eq(beats_left == 1)]
                     with m.If(wr.wlast):
-                        m.d.sync += w_fin.eq(1)
-                with m.If((~aw_pend | aw_fire) & (w_fin | (pop & wr.wlast))):
-                    with m.If(w_more):
-                        sub_burst(w_end, nb_nm1, nb_one, nb_end, nb_left, nb_more)
+                        m.d.sync += w_done.eq(1)
+                with m.If((~aw_pending | aw_fire) & (w_done | (pop & wr.wlast))):
+                    with m.If(sub_more):
+                        start_sub_burst(sub_end, next_sub)
                     with m.Else():
-                        next_block("IDLE")
+                        take_next_block("IDLE")
             with m.State("DISCARD"):
-                m.d.comb += pop.eq(o_rdy)
+                m.d.comb += lines.r_stream.ready.eq(1)
                 with m.If(pop):
-                    m.d.sync += [w_rem.eq(w_rem - 1), w_last.eq(w_rem == 1)]
-                    with m.If(w_last):
+                    m.d.sync += [beats_left.eq(beats_left - 1), last_beat.eq(beats_left == 1)]
+                    with m.If(last_beat):
                         m.d.comb += discarded.eq(1)
                         m.next = "IDLE"
 
-        # the prefetch (a read of the queue, whose r_en is ~whead_valid)
-        with m.If(wdesc.r_rdy & ~whead_valid):
-            m.d.sync += [whead.eq(wdesc.r_data), whead_valid.eq(1)]
+        # the prefetch: ``wdesc``'s read enable is ``~head_valid``
+        with m.If(wdesc.r_rdy & ~head_valid):
+            m.d.sync += [head.eq(wdesc.r_data), head_valid.eq(1)]
+        return SimpleNamespace(head=head, head_valid=head_valid, pop=pop,
+                               discarded=discarded)
 
-        m.d.sync += inflight.eq(inflight + Mux(issue, blk, 0) - pop)
-        b_fire = wr.bvalid & wr.bready
-        m.d.sync += blocks.eq(blocks + issue - discarded - (b_fire & bhead_last))
+    def _responses(self, m, bdesc, head, status):
+        """B responses: each good one moves the watermark (``ctrl.progress_*`` and the
+        claim's lower bound); the first error stops the sweep. Also the failing line
+        (``ctrl.err_line``) of a read error, taken from ``head``.
 
-        # ---- write responses: the watermark ---------------------------------------------------
-        # The report is registered (timing: the controller compares it with SWEPT_UPTO); it
-        # reaches the controller no later than ``done``, which waits for the queue to drain.
-        # Sub-bursts are answered in order, so each response moves the watermark.
-        bend = bhead.end
+        The progress report is registered, which keeps the controller's compare with
+        SWEPT_UPTO off this engine's paths; it reaches the controller no later than
+        ``done``, which waits for the response queue to drain. Sub-bursts are answered in
+        order, so each response moves the watermark.
+
+        Returns ``answered_block`` (the last response of a block is taken this cycle).
+        """
+        ctrl, wr = self.ctrl, self.wr
+        oldest = data.View(RESPONSE_LAYOUT, bdesc.r_data)
         progress_valid = Signal()
         progress_end = Signal(32)
+        watermark = Signal(32)       # lines below it are copied: the claim's lower bound
+        err_line = Signal(32)
         m.d.sync += progress_valid.eq(0)
-        m.d.comb += [ctrl.progress_valid.eq(progress_valid),
-                     ctrl.progress_end.eq(progress_end)]
-        m.d.comb += wr.bready.eq(1)
+        m.d.comb += [
+            ctrl.progress_valid.eq(progress_valid), ctrl.progress_end.eq(progress_end),
+            ctrl.failed.eq(status.failing), ctrl.err_line.eq(err_line),
+            self.claim.lo.eq(watermark),
+            wr.bready.eq(1),
+        ]
         # A write error always names a line below one of a read error already seen: the
         # read error stopped the write side at its block, and every sub-burst still
         # awaiting its response belongs to an earlier block. So the first write error
         # replaces a read error's line (SWEPT_UPTO must stop at the lowest failing line,
         # not at the first one noticed), and a later write error, further up, does not.
-        wr_failed = Signal()
-        # A read error's line is loaded the cycle after the write side takes its block
-        # (timing: the take decision, deep in the W handshake, selected ``err_line``'s
-        # input). ``whead`` still holds that block then (the prefetch refills it a cycle
+        write_failed = Signal()
+        # A read error's line is loaded the cycle after the write side takes its block,
+        # which keeps the take decision (deep in the W handshake) off ``err_line``'s
+        # input. ``head`` still holds that block then (the prefetch refills it a cycle
         # later), and nothing reads ``err_line`` before ``done``, which is at least two
         # cycles away (DISCARD pops first). A write error in the cycle of the take or the
-        # next one still wins, as it would have without the delay.
-        with m.If(rd_failed & ~wr_failed):
-            m.d.sync += err_line.eq(whead.err_line)
+        # next one still wins.
+        with m.If(status.read_failed & ~write_failed):
+            m.d.sync += err_line.eq(head.err_line)
         with m.If(wr.bvalid):
             m.d.comb += bdesc.r_en.eq(1)
             with m.If(wr.bresp != Resp.OKAY):
-                with m.If(~wr_failed):
-                    m.d.sync += [failing.eq(1), wr_failed.eq(1), err_line.eq(bhead.offset)]
-            with m.Elif(~wr_failed):
+                with m.If(~write_failed):
+                    m.d.sync += [status.failing.eq(1), write_failed.eq(1),
+                                 err_line.eq(oldest.first)]
+            with m.Elif(~write_failed):
                 # Without a write error every response moves the watermark, also after a
                 # read error: that error stopped the write side at its block, so every
                 # sub-burst still answered ends at or below the failing line. After one,
                 # every later response is of a sub-burst further up (in order): none does.
-                m.d.sync += [progress_valid.eq(1), progress_end.eq(bend), lo.eq(bend)]
+                m.d.sync += [progress_valid.eq(1), progress_end.eq(oldest.end),
+                             watermark.eq(oldest.end)]
+        with m.If(self.ctrl.start):
+            m.d.sync += [write_failed.eq(0), err_line.eq(0),
+                         watermark.eq(self.ctrl.start_line)]
+        return SimpleNamespace(answered_block=wr.bvalid & wr.bready & oldest.last)
 
-        # ---- start, cancel, done ----------------------------------------------------------------
-        with m.If(ctrl.cancel & running):
-            m.d.sync += stopping.eq(1)
-        # No ``~issue`` term (timing: the issue decision fed ``done`` into the controller):
-        # none is needed, as every reason to finish rules an issue out in that cycle.
-        # ``failing`` and ``stopping`` do directly; so does ``remain == 0``: ``more`` is
-        # ``remain != 0`` a cycle ago, and if ``remain`` was not 0 then, the issue that
-        # zeroed it set ``settle``, which blocks an issue now.
-        drained = (~ar_pending & ~rdesc.r_rdy & ~wdesc.r_rdy & ~whead_valid & ~bdesc.r_rdy &
-                   (inflight == 0))
-        # ``done`` comes from a flip-flop, a cycle after the engine stops running (timing:
-        # the drain terms reached the controller's state of this agent through ``done``).
-        # Nothing is in flight then, and ``failed``/``err_line`` hold until the next start,
-        # which the controller gives only after it has seen ``done``.
+    def _bookkeeping(self, m, read, write, responses, status, *, queues):
+        """Lines and blocks in flight; start, cancel and done.
+
+        ``done`` is a register, set a cycle after the engine stops running, which keeps
+        the drain terms off the controller's state of this agent. Nothing is in flight
+        then, and ``failed``/``err_line`` hold until the next start, which the controller
+        gives only after it has seen ``done``.
+        """
+        ctrl = self.ctrl
+        m.d.sync += [
+            status.inflight.eq(status.inflight + Mux(read.issue, read.block_lines, 0) -
+                               write.pop),
+            status.blocks.eq(status.blocks + read.issue - write.discarded -
+                             responses.answered_block),
+        ]
+        m.d.comb += self.claim.active.eq(status.running)
+        with m.If(ctrl.cancel & status.running):
+            m.d.sync += status.stopping.eq(1)
+        # No ``~issue`` term, which keeps the issue decision off ``done``: none is needed,
+        # as every reason to finish rules an issue out in that cycle. ``failing`` and
+        # ``stopping`` do directly; so does ``lines_left == 0``: ``lines_remain`` is
+        # ``lines_left != 0`` a cycle ago, and if ``lines_left`` was not 0 then, the issue
+        # that zeroed it set ``settle``, which blocks an issue now.
+        rdesc, wdesc, bdesc = queues
+        drained = (~read.ar_pending & ~rdesc.r_rdy & ~wdesc.r_rdy & ~write.head_valid &
+                   ~bdesc.r_rdy & (status.inflight == 0))
         done = Signal()
         m.d.sync += done.eq(0)
         m.d.comb += ctrl.done.eq(done)
-        with m.If(running & drained & ((remain == 0) | failing | stopping)):
-            m.d.sync += [running.eq(0), done.eq(1)]
+        with m.If(status.running & drained &
+                  ((read.lines_left == 0) | status.failing | status.stopping)):
+            m.d.sync += [status.running.eq(0), done.eq(1)]
         with m.If(ctrl.start):
-            m.d.sync += [running.eq(1), stopping.eq(0), failing.eq(0), wr_failed.eq(0),
-                         err_line.eq(0),
-                         nxt.eq(ctrl.start_line), remain.eq(ctrl.count),
-                         lo.eq(ctrl.start_line), claim_hi.eq(ctrl.start_line + self._claim_ahead * burst),
-                         ahead.eq(ctrl.start_line + burst),
-                         thr_cnt.eq(0), settle.eq(1), settle2.eq(1)]
-
-        return m
+            m.d.sync += [status.running.eq(1), status.stopping.eq(0), status.failing.eq(0)]

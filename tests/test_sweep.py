@@ -1,28 +1,64 @@
-"""cocotb bench for SweepEngine (rtl/sweep.py), on its generated Verilog.
+# amaranth: UnusedElaboratable=no
+"""SweepEngine (rtl/sweep.py), on its generated Verilog.
 
 The engine reads from one RAM (the master's module) and writes to another (the slave's).
-The bench drives its control port and its host-claim input directly.
+The bench drives its control port and its host-claim input directly. Run over seeds at the
+default configuration, at the sweep burst and buffer depth of the formal proofs (with the
+default queues, and with the queues of two that the small proof uses), and with write
+sub-bursts of one line (whose next sub-burst is planned combinationally). Unit tests in
+Amaranth's simulator check the line buffer alone, and the constructors' messages.
 """
 
 import itertools
-import os
 import random
 
 import cocotb
+import pytest
+from amaranth.sim import Simulator
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, ReadOnly
 from cocotbext.axi import AxiRamRead, AxiRamWrite, AxiReadBus, AxiWriteBus
-from mirrorswap.rtl.sweep import _MAX_SUB_BURSTS
+
+from mirrorswap.rtl.sweep import _MAX_BLOCKS, _MAX_SUB_BURSTS, SweepEngine, SweepLineBuffer
 from mirrorswap.sim.memory import inject_faults
-from mirrorswap.sim.tb import WriteCreditWatch, pauses, reset_dut
+from mirrorswap.sim.runner import run_tests
+from mirrorswap.sim.tb import WriteCreditWatch, knob, pauses, reset_dut
 
 LINES = 2048
 AGENT = 2
+
+#: The configurations the bench runs at (keyword arguments of ``SweepEngine``).
+DEFAULT = dict(burst=32, depth=128, write_burst=8, max_blocks=_MAX_BLOCKS,
+               max_sub_bursts=_MAX_SUB_BURSTS)
+FORMAL = dict(DEFAULT, burst=2, depth=4)                 # formal/gen.py CONFIG
+# the queues of formal's small configuration (its line buffer of 2 lines drops data: see
+# test_line_buffer_takes_a_line_per_cycle)
+SMALL = dict(FORMAL, max_blocks=2, max_sub_bursts=2)
+ONE_LINE_WRITES = dict(DEFAULT, burst=4, depth=8, write_burst=1)
+
+
+def config():
+    """The configuration of the engine under test, from the bench's knobs."""
+    return {name: knob(name, value) for name, value in DEFAULT.items()}
+
+
+def min_rate(cfg):
+    """Lines per cycle a sweep must reach without back-pressure from the bench's RAMs.
+
+    Bursts of at least 16 lines keep the write side busy: close to a line per cycle. With
+    the short bursts of the formal configurations, the line buffer admits one block at a
+    time (``depth - burst`` lines may be in flight when a read is issued) and each block
+    waits for the read latency, so the rate is bounded by the buffer, not by the engine.
+    """
+    if cfg["burst"] >= 16:
+        return 0.8
+    return 0.3
 
 
 class SweepTB:
     def __init__(self, dut, seed=1, pause=0.0):
         self.dut = dut
+        self.config = config()
         self.rng = random.Random(seed)
         cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
         self.src = AxiRamRead(AxiReadBus.from_prefix(dut, "rd"), dut.clk, dut.rst,
@@ -106,7 +142,7 @@ def _check_copy(tb, start, count):
 
 @cocotb.test()
 async def copies_exactly_the_range(dut):
-    seed = int(os.environ.get("MS_SEED", "1"))
+    seed = knob("seed", 1)
     tb = await make(dut, seed=seed, pause=0.2)
     rng = random.Random(seed)
     for _ in range(4):
@@ -131,7 +167,8 @@ async def full_speed_without_backpressure(dut):
     _check_copy(tb, 0, LINES)
     rate = LINES / cycles
     dut._log.info("sweep: %d lines in %d cycles = %.3f lines/cycle", LINES, cycles, rate)
-    assert rate > 0.8, f"{rate:.3f} lines/cycle"
+    assert rate > min_rate(tb.config), f"{rate:.3f} lines/cycle"
+
 
 
 @cocotb.test()
@@ -156,7 +193,7 @@ async def waits_for_host_write_and_claims_lines(dut):
     d.host_lo.value = 70
     d.host_hi.value = 71
     await tb.start(0, 256)
-    await ClockCycles(d.clk, 300)
+    await ClockCycles(d.clk, 1000)
     assert max(first + lines for _, first, lines in tb.reads) <= 70, tb.reads
     assert int(d.claim_active.value) == 1
     assert int(d.claim_lo.value) <= 70 < int(d.claim_hi.value)
@@ -184,19 +221,24 @@ async def cancel_stops_early(dut):
 @cocotb.test(timeout_time=200, timeout_unit="us")
 async def response_queue_bounds_writes_in_flight(dut):
     """The slave withholds write responses, then lets them trickle: the engine keeps at
-    most _MAX_SUB_BURSTS write bursts unanswered and reaches that limit, an AW once shown
-    stays (same payload) until accepted, and the copy completes."""
-    tb = await make(dut, seed=int(os.environ.get("MS_SEED", "1")))
+    most ``max_sub_bursts`` write bursts unanswered and reaches that limit, an AW once
+    shown stays (same payload) until accepted, and the copy completes."""
+    tb = await make(dut, seed=knob("seed", 1))
+    cfg = tb.config
+    limit = cfg["max_sub_bursts"]
+    # the blocks in flight bound the sub-bursts awaiting a response too
+    sub_bursts_per_block = -(-cfg["burst"] // min(cfg["write_burst"], cfg["burst"]))
+    reachable = min(limit, cfg["max_blocks"] * sub_bursts_per_block)
     b = tb.dst.b_channel
     b.set_pause_generator(itertools.repeat(True))
     b.queue_occupancy_limit = -1   # the RAM keeps taking writes while B is withheld
     tb.dst.aw_channel.set_pause_generator(pauses(tb.rng, 0.5))
-    watch = WriteCreditWatch(dut.clk, tb.dst.aw_channel.bus, b.bus, _MAX_SUB_BURSTS)
+    watch = WriteCreditWatch(dut.clk, tb.dst.aw_channel.bus, b.bus, limit)
     d = dut
     await tb.start(0, 1024)
     await ClockCycles(d.clk, 1000)
     # the room flag is a cycle old: the count stops at the limit or one below
-    assert watch.peak[0] >= _MAX_SUB_BURSTS - 1, watch.peak
+    assert watch.peak[0] >= reachable - 1, watch.peak
     assert not int(d.ctrl_done.value)
     # then responses trickle: the queue hovers at its limit, AWs meet it again and again
     b.set_pause_generator(pauses(tb.rng, 0.9))
@@ -212,7 +254,13 @@ async def first_failing_line_wins(dut):
     has stopped the sweep: the lower line (the write's) is the one reported, and no
     progress is reported at or past it (SPEC: SWEPT_UPTO never passes the failing line)."""
     tb = await make(dut)
-    write_line, read_line = 8, 40           # second sub-burst of block 0; block 1
+    burst = tb.config["burst"]
+    sub_burst = min(tb.config["write_burst"], burst)
+    # A write error names its sub-burst's first line: the first line of block 0's second
+    # sub-burst if it has two, else line 0. The read error is in block 1: with B
+    # withheld, the write side still takes block 1 with a response queue of two.
+    write_line = sub_burst if sub_burst < burst else 0
+    read_line = burst + burst // 4
     tb.dst.write(0, bytes(LINES * 8))
     src_faults, dst_faults = inject_faults(tb.src), inject_faults(tb.dst)
     src_faults.read_lines.add(read_line)
@@ -230,4 +278,107 @@ async def first_failing_line_wins(dut):
     failed, err_line = await tb.wait_done(2000, "failed sweep")
     assert failed and err_line == write_line, (failed, err_line)
     assert src_faults.reads_failed and dst_faults.writes_failed
-    assert tb.progress and max(tb.progress) <= write_line, tb.progress
+    assert all(end <= write_line for end in tb.progress), tb.progress
+    if write_line:
+        assert tb.progress, "the sub-burst below the failing one was not reported"
+
+
+@pytest.mark.parametrize("seed, cfg", [
+    (1, DEFAULT), (2, DEFAULT), (1, FORMAL), (1, ONE_LINE_WRITES),
+    pytest.param(1, SMALL, marks=pytest.mark.xfail(
+        strict=True, reason="copies_exactly_the_range: with a response queue of two, "
+        "done comes while the last sub-burst's AW still waits for room, if the slave "
+        "took its W beats first (this bench's RAM does); the last line is not written")),
+])
+def test_sweep_engine(seed, cfg):
+    run_tests(__file__, "sweep_engine", component=SweepEngine(agent=AGENT, **cfg),
+              params=dict(cfg, seed=seed))
+
+
+async def _stream_lines(ctx, buffer, lines, read_pattern):
+    """Write ``lines`` into ``buffer`` one per cycle, read with ``read_pattern`` (an
+    iterator of ready values); returns what came out once every line could have."""
+    out = []
+    pending = list(lines)
+    for _ in range(len(lines) * 8 + 16):
+        ctx.set(buffer.w_stream.valid, bool(pending))
+        if pending:
+            ctx.set(buffer.w_stream.payload, pending.pop(0))
+        ready = next(read_pattern)
+        ctx.set(buffer.r_stream.ready, ready)
+        if ready and ctx.get(buffer.r_stream.valid):
+            out.append(ctx.get(buffer.r_stream.payload))
+        await ctx.tick()
+    return out
+
+
+@pytest.mark.parametrize("depth", [
+    pytest.param(2, marks=pytest.mark.xfail(
+        strict=True, reason="SyncFIFOBuffered(depth=2) has one inner entry and is not "
+        "ready in the cycle after a write, so a second line in a row is dropped")),
+    3, 4, 8,
+])
+@pytest.mark.parametrize("reader", ["always", "stalls"])
+def test_line_buffer_takes_a_line_per_cycle(depth, reader):
+    """``depth`` lines written on consecutive cycles (as R beats arrive) all come out,
+    in order, whether the reader takes a line per cycle or stalls."""
+    buffer = SweepLineBuffer(width=8, depth=depth)
+    rng = random.Random(depth)
+    pattern = (itertools.repeat(1) if reader == "always"
+               else (rng.random() < 0.3 for _ in itertools.count()))
+    lines = [0x10 + i for i in range(depth)]
+    result = []
+
+    async def bench(ctx):
+        result.extend(await _stream_lines(ctx, buffer, lines, pattern))
+
+    sim = Simulator(buffer)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert result == lines
+
+
+def test_line_buffer_streams_a_line_per_cycle():
+    """With the reader always ready, a line written in cycle t is readable from t+3 on
+    and lines leave at one per cycle."""
+    buffer = SweepLineBuffer(width=8, depth=16)
+    seen = []
+
+    async def bench(ctx):
+        ctx.set(buffer.r_stream.ready, 1)
+        for cycle in range(40):
+            ctx.set(buffer.w_stream.valid, cycle < 16)
+            ctx.set(buffer.w_stream.payload, cycle)
+            if ctx.get(buffer.r_stream.valid):
+                seen.append((cycle, ctx.get(buffer.r_stream.payload)))
+            await ctx.tick()
+
+    sim = Simulator(buffer)
+    sim.add_clock(1e-8)
+    sim.add_testbench(bench)
+    sim.run()
+    assert [line for _, line in seen] == list(range(16))
+    cycles = [cycle for cycle, _ in seen]
+    assert cycles == list(range(cycles[0], cycles[0] + 16)), cycles
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(burst=0), "Burst must be an integer from 1 to 256 lines, not 0"),
+    (dict(burst=257), "Burst must be an integer from 1 to 256 lines, not 257"),
+    (dict(burst=8, depth=4), r"Depth must be an integer of at least the burst \(8\), not 4"),
+    (dict(write_burst=0), "Write burst must be an integer from 1 to 256 lines, not 0"),
+    (dict(claim_ahead=3), "Claim ahead must be 1 or 2 bursts, not 3"),
+])
+def test_sweep_engine_refuses(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SweepEngine(agent=0, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(width=0, depth=4), "Width must be an integer of at least 1, not 0"),
+    (dict(width=8, depth=0), "Depth must be an integer of at least 1, not 0"),
+])
+def test_line_buffer_refuses(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SweepLineBuffer(**kwargs)
