@@ -60,11 +60,11 @@ class ExampleBoardTop(wiring.Component):
         for i in range(self.agents):
             m.submodules[f"ram{i}"] = ram = AxiBlockRam(depth=1 << self.module_lines_log2,
                                                         id_width=core.id_width)
-            # A register slice before each block RAM (timing: the RAMs sit in the block-RAM
-            # columns, spread over the die, and the agents' W and R handshakes went there
-            # and back in one cycle). One cycle each way on the memory port, full rate.
-            slice_between(m, f"mem{i}_slice", getattr(core, f"m_axi_mem{i}"), ram.bus)
-            slot = getattr(core, f"slot{i}")
+            # The RAMs sit in block-RAM columns spread over the die: a register slice on
+            # each memory port keeps the agents' handshakes from crossing it and back in
+            # one cycle, at one cycle of latency each way and full rate.
+            slice_between(m, f"mem{i}_slice", core.m_axi_mem[i], ram.bus)
+            slot = core.slot[i]
             for name in ("present", "power_good", "button"):
                 m.d.comb += getattr(slot, name).eq(getattr(self, f"slot{i}_{name}"))
             for name in ("power_en", "power_led", "attn_led"):

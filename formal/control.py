@@ -3,9 +3,9 @@
 The refused-command proof runs on this wrapper rather than on the whole top level: a
 refusal is decided by ``ControlRegisters`` + ``MirrorController`` alone, and without the
 data path the solver can reach every mode of both agents within a short depth, and
-k-induction can close. Everything the two blocks exchange is wired as ``rtl/top.py`` wires
-it (``connect`` of each agent's register interface, ``freeze``); what the rest of the top
-would drive is left to the harness as free inputs:
+k-induction can close. Everything the two blocks exchange is wired by the top level's own
+:func:`rtl.top.connect_control` (each agent's register interface, ``freeze``, the AXI4-Lite
+port); what the rest of the top would drive is left to the harness as free inputs:
 
 - ``s_axil``: the AXI4-Lite register port (the solver is the firmware);
 - ``slot<i>_*``: presence, power-good and capacity of each slot, any value at any time
@@ -28,7 +28,9 @@ from amaranth.lib.wiring import In, Out, connect
 from mirrorswap import regmap
 from mirrorswap.rtl.controller import MirrorController
 from mirrorswap.rtl.registers import ControlRegisters
-from mirrorswap.rtl.signatures import AXI4LiteSignature, ErrorReportSignature, SweepControlSignature
+from mirrorswap.rtl.signatures import (AXI4LiteSignature, ErrorReportSignature,
+                                       SLOT_STATE_LAYOUT, SweepControlSignature)
+from mirrorswap.rtl.top import connect_control
 
 __all__ = ["ControlCore"]
 
@@ -38,23 +40,22 @@ class ControlCore(wiring.Component):
         self._n = agents
         self._mcl = max_capacity_log2
         self._aw = addr_width
+        slot = wiring.Signature({name: In(field.shape) for name, field in SLOT_STATE_LAYOUT})
         members = {
             "s_axil": In(AXI4LiteSignature(addr_width=regmap.REG_ADDR_WIDTH)),
             "quiet": In(1), "hold": Out(1), "freeze": Out(1),
             "fwd_err": In(ErrorReportSignature()),
             "wr_err": In(ErrorReportSignature()),
             "rd_err": In(ErrorReportSignature()),
+            # per agent (ports slot<i>_present, sweep<i>_start, mode<i>, ...)
+            "slot": Out(slot).array(agents),
+            "sweep": Out(SweepControlSignature()).array(agents),
+            "mode": Out(3).array(agents), "peer": Out(4).array(agents),
+            "base": Out(32).array(agents), "size": Out(32).array(agents),
+            "swept_upto": Out(32).array(agents), "err": Out(4).array(agents),
+            "busy": Out(1).array(agents), "cmd_done": Out(1).array(agents),
+            "cmd_valid": Out(1).array(agents), "cmd_opcode": Out(4).array(agents),
         }
-        for i in range(agents):
-            members.update({
-                f"slot{i}_present": In(1), f"slot{i}_power_good": In(1),
-                f"slot{i}_capacity_log2": In(5),
-                f"sweep{i}": Out(SweepControlSignature()),
-                f"mode{i}": Out(3), f"peer{i}": Out(4), f"base{i}": Out(32),
-                f"size{i}": Out(32), f"swept_upto{i}": Out(32), f"err{i}": Out(4),
-                f"busy{i}": Out(1), f"cmd_done{i}": Out(1),
-                f"cmd_valid{i}": Out(1), f"cmd_opcode{i}": Out(4),
-            })
         super().__init__(members)
 
     def elaborate(self, platform):
@@ -67,32 +68,23 @@ class ControlCore(wiring.Component):
         m.submodules.ctrl = ctrl = MirrorController(
             agents=n, max_capacity_log2=self._mcl, line_addr_width=self._aw - 3)
 
-        connect(m, regs=regs.bus, host=wiring.flipped(self.s_axil))
-        m.d.comb += [regs.freeze.eq(ctrl.freeze), ctrl.quiet.eq(self.quiet),
-                     self.hold.eq(ctrl.hold), self.freeze.eq(ctrl.freeze)]
+        connect_control(m, regs=regs, ctrl=ctrl, bus=wiring.flipped(self.s_axil))
+        m.d.comb += [ctrl.quiet.eq(self.quiet), self.hold.eq(ctrl.hold),
+                     self.freeze.eq(ctrl.freeze)]
         for name in ("fwd_err", "wr_err", "rd_err"):
             connect(m, ext=wiring.flipped(getattr(self, name)), ctrl=getattr(ctrl, name))
         for i in range(n):
-            r = regs.agent(i)
             c = getattr(ctrl, f"regs{i}")
-            connect(m, regs=r, ctrl=c)
-            connect(m, ctrl=getattr(ctrl, f"sweep{i}"),
-                    ext=wiring.flipped(getattr(self, f"sweep{i}")))
+            connect(m, ctrl=getattr(ctrl, f"sweep{i}"), ext=wiring.flipped(self.sweep[i]))
             route = ctrl.routes[i]
+            for name, _ in SLOT_STATE_LAYOUT:
+                m.d.comb += getattr(ctrl.slots[i], name).eq(getattr(self.slot[i], name))
             m.d.comb += [
-                ctrl.slots[i].present.eq(getattr(self, f"slot{i}_present")),
-                ctrl.slots[i].power_good.eq(getattr(self, f"slot{i}_power_good")),
-                ctrl.slots[i].capacity_log2.eq(getattr(self, f"slot{i}_capacity_log2")),
                 ctrl.ext_events[i].eq(0),
-                getattr(self, f"mode{i}").eq(route.mode),
-                getattr(self, f"peer{i}").eq(route.peer),
-                getattr(self, f"base{i}").eq(route.base),
-                getattr(self, f"size{i}").eq(route.size),
-                getattr(self, f"swept_upto{i}").eq(c.swept_upto),
-                getattr(self, f"err{i}").eq(c.err),
-                getattr(self, f"busy{i}").eq(c.busy),
-                getattr(self, f"cmd_done{i}").eq(c.event_set[0]),
-                getattr(self, f"cmd_valid{i}").eq(c.cmd_valid),
-                getattr(self, f"cmd_opcode{i}").eq(c.cmd_opcode),
+                self.mode[i].eq(route.mode), self.peer[i].eq(route.peer),
+                self.base[i].eq(route.base), self.size[i].eq(route.size),
+                self.swept_upto[i].eq(c.swept_upto), self.err[i].eq(c.err),
+                self.busy[i].eq(c.busy), self.cmd_done[i].eq(c.event_set[0]),
+                self.cmd_valid[i].eq(c.cmd_valid), self.cmd_opcode[i].eq(c.cmd_opcode),
             ]
         return m

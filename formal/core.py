@@ -3,12 +3,14 @@
 The no-lost-write proof runs on this wrapper instead of the whole top level: on the top, the
 firmware has to ASSIGN, ESTABLISH and SWEEP over AXI4-Lite before a copy even starts, and a
 bounded proof that deep did not finish in minutes (see formal/README.md). The wrapper keeps
-every block a host write and a sweep copy pass through, wired as ``rtl/top.py`` wires them
-(less the register slices between agents and sources, see formal/README.md):
+every block a host write and a sweep copy pass through, wired by the top level's own
+:func:`rtl.top.connect_data_path` (less the register slices between agents and sources,
+see formal/README.md):
 
     s_axi (write half) -> HostWriteEngine -> HomeAgent 0 -> m_axi_mem0   (master)
                                           \\-> HomeAgent 1 -> m_axi_mem1  (slave: forwarded)
-    SweepEngine 0: reads HomeAgent 0 (sweep port), writes HomeAgent 1 (sweep port)
+    SweepEngine 0: reads HomeAgent 0 (sweep port), writes HomeAgent 1 (sweep port, through
+    the SweepWriteRouter)
     claims: SweepEngine 0 <-> HostWriteEngine (both directions)
 
 and replaces the controller by constants: agent 0 MIRROR_MASTER of [0, 512) with peer 1,
@@ -27,6 +29,7 @@ from mirrorswap.rtl.host_port import HostWriteEngine
 from mirrorswap.regmap import Mode
 from mirrorswap.rtl.signatures import AXI4Signature, claim_bits
 from mirrorswap.rtl.sweep import SweepEngine
+from mirrorswap.rtl.top import connect_data_path
 
 __all__ = ["MirrorCore"]
 
@@ -52,10 +55,8 @@ class MirrorCore(wiring.Component):
         super().__init__({
             "s_axi": In(AXI4Signature(addr_width=addr_width, data_width=data_width,
                                       id_width=id_width, read=False)),
-            "m_axi_mem0": Out(AXI4Signature(addr_width=addr_width, data_width=data_width,
-                                            id_width=id_width)),
-            "m_axi_mem1": Out(AXI4Signature(addr_width=addr_width, data_width=data_width,
-                                            id_width=id_width)),
+            "m_axi_mem": Out(AXI4Signature(addr_width=addr_width, data_width=data_width,
+                                           id_width=id_width)).array(2),
             "sweep_start": In(1), "sweep_first": In(32), "sweep_count": In(32),
             "sweep_done": Out(1), "sweep_progress_valid": Out(1),
             "sweep_progress_end": Out(32),
@@ -86,18 +87,10 @@ class MirrorCore(wiring.Component):
                          wr.routes[i].end.eq(RANGE_LINES)]
         m.d.comb += [wr.hold.eq(0), ha0.alive.eq(1), ha1.alive.eq(1), sw.throttle.eq(0)]
 
-        connect(m, ha=ha0.mem, pins=wiring.flipped(self.m_axi_mem0))
-        connect(m, ha=ha1.mem, pins=wiring.flipped(self.m_axi_mem1))
-        connect(m, wr=wr.mem0, ha=ha0.host_wr)
-        connect(m, wr=wr.mem1, ha=ha1.host_wr)
-        connect(m, sweep=sw.rd, ha=ha0.sweep_rd)
-        connect(m, sweep=sw.wr, ha=ha1.sweep_wr)
-        connect(m, sweep=sw.claim, wr=wr.sweep_claim0)
-        connect(m, wr=wr.claim, sweep=sw.host)
-        # agent 1 has no sweep of its own and no host reads here
-        m.d.comb += [wr.sweep_claim1.active.eq(0), ha0.host_rd.rready.eq(1),
-                     ha1.host_rd.rready.eq(1), ha1.sweep_rd.rready.eq(1),
-                     ha0.sweep_wr.bready.eq(1)]
+        # agent 1 has no sweep of its own, and no host reads reach either agent here
+        connect_data_path(m, wr=wr, rd=None, agents=[ha0, ha1], sweeps=[sw, None],
+                          routes=wr.routes, slices=False,
+                          mems=[wiring.flipped(port) for port in self.m_axi_mem])
 
         m.d.comb += [
             sw.ctrl.start.eq(self.sweep_start), sw.ctrl.start_line.eq(self.sweep_first),

@@ -4,10 +4,9 @@ from amaranth.hdl import Module, Signal, Cat
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-__all__ = ["RegisterSlice", "slice_between"]
+from .signatures import AXI_CHANNELS, AXI4Signature
 
-#: AXI channels, and whether the manager drives their VALID (else the subordinate does).
-_CHANNELS = {"aw": True, "w": True, "ar": True, "r": False, "b": False}
+__all__ = ["RegisterSlice", "slice_between"]
 
 
 class RegisterSlice(wiring.Component):
@@ -32,19 +31,18 @@ class RegisterSlice(wiring.Component):
     """
 
     def __init__(self, signature, *, channels=("aw", "w", "b", "ar", "r")):
-        unknown = set(channels) - set(_CHANNELS)
+        unknown = set(channels) - set(AXI_CHANNELS)
         if unknown:
             raise ValueError(f"Unknown AXI channels {sorted(unknown)}; "
-                             f"choose from {list(_CHANNELS)}")
+                             f"choose from {list(AXI_CHANNELS)}")
         self._channels = tuple(channels)
         super().__init__({"s": In(signature), "m": Out(signature)})
 
     def elaborate(self, platform):
         m = Module()
         names = set(self.s.signature.members)
-        for ch, from_manager in _CHANNELS.items():
-            members = [n for n in names if n.startswith(ch) and
-                       (ch in ("aw", "ar") or not n.startswith(("aw", "ar")))]
+        for ch, from_manager in AXI_CHANNELS.items():
+            members = [n for n in AXI4Signature.channel_members(ch) if n in names]
             if not members:
                 continue
             src, dst = (self.s, self.m) if from_manager else (self.m, self.s)

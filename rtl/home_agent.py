@@ -1,4 +1,4 @@
-"""The home agent's memory-controller port."""
+"""The home agent: one module's memory port, shared by the host and the sweep."""
 
 from amaranth.hdl import Module, Signal, Mux
 from amaranth.lib import wiring
@@ -9,9 +9,11 @@ from .signatures import AXI4Signature, Resp, HOST_ID, SWEEP_ID, check_int
 
 __all__ = ["HomeAgent"]
 
-_AR = ("araddr", "arlen", "arsize", "arburst", "arlock", "arcache", "arprot", "arqos")
-_AW = ("awaddr", "awlen", "awsize", "awburst", "awlock", "awcache", "awprot", "awqos")
-_W = ("wdata", "wstrb", "wlast")
+# Request payloads the agent passes from the granted source to the memory (the ID is its
+# own: HOST_ID or SWEEP_ID).
+_AR = AXI4Signature.channel_members("ar", ids=False, handshake=False)
+_AW = AXI4Signature.channel_members("aw", ids=False, handshake=False)
+_W = AXI4Signature.channel_members("w", handshake=False)
 
 #: Read bursts a source may have outstanding at one agent (default of ``max_reads``).
 MAX_READS = 8
@@ -91,6 +93,11 @@ class HomeAgent(wiring.Component):
         ``max_writes - 1`` or ``max_writes``); sizes the write counters. Smaller values
         than the defaults are for small configurations (formal proofs).
 
+    Raises
+    ------
+    ValueError
+        ``max_reads`` below 1 or ``max_writes`` below 2, or either not an integer.
+
     Members
     -------
     host_rd, host_wr, sweep_rd, sweep_wr : In(AXI4Signature(read/write half))
@@ -152,9 +159,10 @@ class HomeAgent(wiring.Component):
             b = src.bvalid & src.bready
             m.d.sync += [wpend[k].eq(wpend[k] + aw - wl), bpend[k].eq(bpend[k] + aw - b)]
         m.d.comb += owed.eq(rq[0].r_rdy | rq[1].r_rdy | (bpend[0] != 0) | (bpend[1] != 0))
-        # Room in each read queue as a flip-flop (timing: the queue's level compare reached
-        # AR valid and ready, and through the register slices beyond). Exact: it is the
-        # queue's ``w_rdy`` of the next cycle, from the level and this cycle's push and pop.
+        # Room in each read queue, as a flip-flop, so that no compare of the queue's level
+        # sits between a source's AR valid and its AR ready (nor reaches through the
+        # register slices beyond). Exact, not merely safe: it is the queue's ``w_rdy`` of
+        # the next cycle, from the level and this cycle's push and pop.
         rq_room = [Signal(name=f"rq_room{k}", init=1) for k in range(2)]
         for k, q in enumerate(rq):
             m.d.sync += rq_room[k].eq(q.level + (q.w_en & q.w_rdy) - (q.r_en & q.r_rdy)
@@ -170,7 +178,7 @@ class HomeAgent(wiring.Component):
         # How much the host read in the last window. Being slow and one-sided matters:
         # deciding from the host's instantaneous backlog would let a dip in it admit sweep
         # bursts that then slow the host down further, which settles with the host
-        # getting less (as measured by the bench).
+        # getting less (``make bench`` measures it).
         win = Signal(range(HOST_WINDOW))
         win_beats = Signal(range(HOST_WINDOW + 1))
         host_heavy = Signal()
@@ -179,8 +187,9 @@ class HomeAgent(wiring.Component):
         with m.If(win == HOST_WINDOW - 1):
             m.d.sync += [host_heavy.eq(win_beats + h_r > HOST_HEAVY),
                          win_beats.eq(0)]
-        # registered (timing); being a cycle late is harmless, the sweep engine never
-        # issues two bursts in consecutive cycles
+        # Registered, which keeps the sums of outstanding beats off the AR path. Being a
+        # cycle late is harmless: the sweep engine never issues two bursts in consecutive
+        # cycles, so no second sweep burst can pass on a stale value.
         sweep_room = Signal()
         m.d.sync += sweep_room.eq((out[1] == 0) |
                                   (~host_heavy & (out[0] + out[1] < SWEEP_READ_QUEUE)))
@@ -188,14 +197,15 @@ class HomeAgent(wiring.Component):
         rd_host_ok = self.host_rd.arvalid & rq_room[0]
         sweep_ar = self.sweep_rd.arvalid & rq_room[1]
         rd_sweep_ok = sweep_ar & (~host_reading | sweep_room)
-        # The grant is a flip-flop, decided a cycle ahead from the requests waiting then
-        # (timing: a combinational arbiter put the sources' AR valid, through the grant,
-        # onto their AR ready, a round trip to the register slices, which sit far away).
-        # It parks on the host: an idle agent passes a host read at once. A sweep read
-        # waits a cycle for its grant, and the grant returns to the host after each sweep
-        # read (the sweep never issues two in consecutive cycles). A request once granted
-        # is still there when its grant comes: AR valid holds until accepted, and a
-        # source's queue room falls only when it is accepted.
+        # The grant is a flip-flop, decided a cycle ahead from the requests waiting then,
+        # so that no source's AR valid reaches any source's AR ready through the arbiter
+        # (with the register slices in front of the sources, that would be a
+        # combinational round trip between blocks far apart). It parks on the host: an
+        # idle agent passes a host read at once. A sweep read waits a cycle for its grant,
+        # and the grant returns to the host after each sweep read (the sweep never issues
+        # two in consecutive cycles). A request once granted is still there when its grant
+        # comes: AR valid holds until accepted, and a source's queue room falls only when
+        # it is accepted.
         rd_age = Signal(range(SWEEP_AGE + 1))   # host grants in a row the sweep waited for
         rd_gnt = Signal()        # 1: the sweep holds the read address channel
         rd_hold = Signal()       # an AR presented to the memory stays until it is accepted
@@ -223,8 +233,8 @@ class HomeAgent(wiring.Component):
         w_done = Signal()
         wr_age = Signal(range(SWEEP_AGE + 1))   # contested write grants the host won in a row
         wr_sel = Signal()        # 1: the sweep
-        # Room for one more write burst per source, one cycle old (timing: keeps the
-        # counters' compare off the grant and the ready). Safe: a source gets at most one
+        # Room for one more write burst per source, one cycle old, which keeps the
+        # counters' compare off the grant and the ready. Safe: a source gets at most one
         # AW per cycle, so a count a cycle ago below max_writes - 1 is below max_writes.
         # An AW shown to the memory stays until accepted (``aw_shown``), whatever the
         # stale flag says next; meanwhile its source's count cannot grow.

@@ -1,4 +1,9 @@
-"""The host AXI4 port: decoding, mirror forwarding, error responses (SPEC sections 1, 5)."""
+"""The host AXI4 port: decoding, mirror forwarding, error responses (SPEC sections 1, 5).
+
+Two engines share the host's port, one per direction: :class:`HostWriteEngine` serves one
+write burst at a time; :class:`HostReadEngine` keeps up to ``outstanding`` (8) read bursts
+in flight. Both decode a burst by its start address with :class:`AddressDecoder`.
+"""
 
 from amaranth.hdl import Module, Signal, Mux, Cat
 from amaranth.lib import data, wiring
@@ -26,8 +31,9 @@ def _burst_geometry(m, addr, length, size, burst):
 
     A burst of ``2**size``-byte beats that starts at beat ``k`` of its first line
     (``k = addr[size:3]``) and has ``length`` + 1 beats ends ``(k + length) >> (3 - size)``
-    lines further on: an 8-bit add and a 4-way choice, where the byte arithmetic (aligned
-    address + bytes - 1, with a barrel shift) took three carry chains (timing).
+    lines further on: an 8-bit add and a 4-way choice, one short carry chain, where the
+    byte arithmetic of the AXI rule (aligned address + bytes - 1, with a barrel shift)
+    needs three. tests/test_host_geometry.py proves the two equal for every input.
     """
     span = Signal(8, name="burst_span")
     with m.Switch(size):
@@ -48,10 +54,12 @@ class _Request:
     the burst, and register the outcome (``decode()``, the next cycle: the match per
     agent, ``bad``, ``span``), so that decoding is a pipeline stage of its own. ``hit``,
     ``agent`` and ``offset`` are then combinational from the registered match in the cycle
-    after (timing: the compares, and the multiplexer that picks the owner's offset, each
-    get a cycle); ``lookup()`` registers them there (``hit_q``, ``agent_q``,
-    ``offset_q``) for a caller that needs them a cycle later still. The routes do not
-    change meanwhile: they change only while the port is held and idle.
+    after, so that the range compares and the multiplexer that picks the owner's offset
+    each have a cycle to themselves; ``lookup()`` registers them there (``hit_q``,
+    ``agent_q``, ``offset_q``) for a caller that needs them a cycle later still. The
+    latched request and the routes hold still across these cycles: the request changes
+    only at the next handshake, which waits for the engine to be idle, and the routes only
+    while the port is held and idle.
     """
 
     def __init__(self, m, s, ch, routes, agents, addr_width):
@@ -96,21 +104,66 @@ class HostWriteEngine(wiring.Component):
 
     A write to an ACTIVE agent goes to its module; a write to a MIRROR_MASTER goes to the
     master's module and, at the same module-local address, to its slave's, W beats
-    broadcast to both; the host's B waits for both and carries the master's response. A
-    failed forwarded write is reported on ``fwd_err`` (the controller clears SWEPT_UPTO);
-    a failed write at the master answers SLVERR and is reported on ``wr_err``.
+    broadcast to both (a host beat is taken once every target has taken it); the host's B
+    waits for both and carries the master's response. A failed forwarded write is reported
+    on ``fwd_err`` (the controller clears SWEPT_UPTO); a failed write at the master answers
+    SLVERR and is reported on ``wr_err``. Both reports name the master and the burst's
+    first module-local line.
+
+    One burst at a time: the next AW is accepted only once the previous burst's B has been
+    taken, so writes reach the modules, and B responses the host, in the order the AWs were
+    accepted (in order per ID, as AXI requires, and across IDs too). A write takes a few
+    cycles to decode and route before its memory AW; this is the price of keeping the
+    decode and the claim check in registers.
 
     Atomicity with the sweep (see :class:`rtl.sweep.SweepEngine`): a write to a master
     starts (memory AW) only when its lines are outside the master's sweep claim, and it
-    publishes its own lines on ``claim`` from then until both B responses are back.
+    publishes its own lines on ``claim`` from then until both B responses are back. A
+    write to an ACTIVE agent is not checked: no sweep reads an ACTIVE agent's lines.
 
     Unowned start address: the W beats are taken, nothing is written, DECERR. A burst that
     is not INCR, wider than 8 bytes per beat or crossing 4 KiB: likewise, SLVERR.
     While ``hold`` is high no new burst is accepted; ``idle`` says none is in progress.
 
-    ``claim_bits`` (default 32): low bits of the module-local line numbers the claim
-    compares look at; every line number and claim bound must be below ``2**claim_bits``
-    (the top passes :func:`rtl.signatures.claim_bits`).
+    Parameters
+    ----------
+    agents : int
+        Number of agents (memory ports and sweep claims).
+    addr_width, data_width, id_width : int
+        Widths of the AXI4 ports (host byte address, data, ID).
+    hazard_check : bool
+        Wait for the sweep claim (default True). False only for tests that show what
+        the check prevents.
+    claim_bits : int
+        Low bits of the module-local line numbers that the claim compares look at
+        (default 32); every line number and claim bound must be below ``2**claim_bits``
+        (the top passes :func:`rtl.signatures.claim_bits`).
+
+    Raises
+    ------
+    ValueError
+        ``claim_bits`` not an integer from 1 to 32.
+
+    Members
+    -------
+    s : In(AXI4Signature(read=False))
+        The host's write half (subordinate side).
+    routes : In(ArrayLayout(ROUTE_LAYOUT, agents))
+        Every agent's mode, peer and range; changes only while ``hold`` is high and
+        ``idle``.
+    hold : In(1)
+        Accept no new burst.
+    idle : Out(1)
+        No burst accepted and unanswered.
+    claim : Out(HostClaimSignature())
+        The lines of the write in progress, from its memory AW until both B responses.
+    fwd_err, wr_err : Out(ErrorReportSignature())
+        One-cycle reports of a failed write at the slave and at the master.
+    sweep_claim : In(SweepClaimSignature()) per agent
+        Each agent's sweep engine's claim (module-local lines).
+    mem : Out(AXI4Signature(read=False)) per agent
+        The write port to each agent's home agent (``mem<i>_*`` in Verilog), module-local
+        addresses, always INCR.
     """
 
     def __init__(self, *, agents, addr_width=32, data_width=64, id_width=4,
@@ -128,17 +181,16 @@ class HostWriteEngine(wiring.Component):
             "claim": Out(HostClaimSignature()),
             "fwd_err": Out(ErrorReportSignature()), "wr_err": Out(ErrorReportSignature()),
         }
-        for i in range(agents):
-            members[f"sweep_claim{i}"] = In(SweepClaimSignature())
-            members[f"mem{i}"] = Out(AXI4Signature(**half, read=False))
+        members["sweep_claim"] = In(SweepClaimSignature()).array(agents)
+        members["mem"] = Out(AXI4Signature(**half, read=False)).array(agents)
         super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
         n = self._agents
         s = self.s
-        mems = [getattr(self, f"mem{i}") for i in range(n)]
-        claims = [getattr(self, f"sweep_claim{i}") for i in range(n)]
+        mems = list(self.mem)
+        claims = list(self.sweep_claim)
 
         req = _Request(m, s, "aw", self.routes, n, self._addr_width)
         a_id, a_addr, a_len = req.id, req.addr, req.len
@@ -170,8 +222,8 @@ class HostWriteEngine(wiring.Component):
             self.claim.agent.eq(agent), self.claim.lo.eq(lo), self.claim.hi.eq(hi),
         ]
 
-        # The claim check is registered (timing: it joins the claim registers of every
-        # sweep engine, placed far apart, with this engine's), so it is a cycle old: the
+        # The claim check is registered, because it joins the claim registers of every
+        # sweep engine, placed far apart, with this engine's; so it is a cycle old, and the
         # sweep claims two blocks ahead to make up for it (see SweepEngine, *Both checks
         # registered*). ``checked``: the check has seen this request's lines (set after
         # the first WAIT cycle; ``lo``, ``hi`` and ``agent`` are loaded in ROUTE).
@@ -193,7 +245,8 @@ class HostWriteEngine(wiring.Component):
                 m.d.sync += req.decode()
                 m.next = "LOOKUP"
             with m.State("LOOKUP"):
-                # (timing: ROUTE adds the span to the offset and looks the route up)
+                # registered here so that ROUTE, which adds the span to the offset and
+                # looks the route up, starts from flip-flops
                 m.d.sync += req.lookup()
                 m.next = "ROUTE"
             with m.State("ROUTE"):
@@ -286,13 +339,50 @@ class HostWriteEngine(wiring.Component):
 class HostReadEngine(wiring.Component):
     """Serves host reads from the agent that owns each burst's start address.
 
-    Up to ``outstanding`` bursts are in flight at once (to one agent or several); their
-    data is returned to the host in the order the bursts were accepted, each with its own
-    ID, which AXI allows. R beats come straight from the owning agent's module; a memory
-    error answers that beat SLVERR and is reported on ``rd_err`` with its line. An unowned
-    start address answers DECERR on every beat, a bad burst (see
-    :class:`HostWriteEngine`) SLVERR. While ``hold`` is high no new burst is accepted;
-    ``idle`` says none is in flight.
+    Up to ``outstanding`` bursts are in flight at the memories at once (to one agent or
+    several), one more may be decoding; their data is returned to the host in the order
+    the bursts were accepted, each burst whole and with its own ID (so in order per ID, as
+    AXI requires, and across IDs too). R beats come straight from the owning agent's
+    module; a memory error answers that beat SLVERR and is reported on ``rd_err`` with the
+    agent and the beat's module-local line. An unowned start address answers DECERR on
+    every beat, a bad burst (see :class:`HostWriteEngine`) SLVERR; neither reaches a
+    memory, and both keep their place in the order. While ``hold`` is high no new burst
+    is accepted; ``idle`` says none is in flight.
+
+    The oldest burst sits in a register (``head``) and the others in a queue of
+    ``outstanding - 1`` entries; a burst is queued when its memory AR is accepted (or,
+    for an error answer, when it has been decoded), and leaves the head with its last R
+    beat.
+
+    Parameters
+    ----------
+    agents : int
+        Number of agents (memory ports).
+    addr_width, data_width, id_width : int
+        Widths of the AXI4 ports (host byte address, data, ID).
+    outstanding : int
+        Bursts in flight at most, at least 2 (default 8).
+
+    Raises
+    ------
+    ValueError
+        ``outstanding`` below 2 or not an integer.
+
+    Members
+    -------
+    s : In(AXI4Signature(write=False))
+        The host's read half (subordinate side).
+    routes : In(ArrayLayout(ROUTE_LAYOUT, agents))
+        Every agent's mode and range; changes only while ``hold`` is high and ``idle``.
+    hold : In(1)
+        Accept no new burst.
+    idle : Out(1)
+        No burst accepted and unanswered.
+    rd_err : Out(ErrorReportSignature())
+        One-cycle report of a beat a memory answered with an error.
+    mem : Out(AXI4Signature(write=False)) per agent
+        The read port to each agent's home agent (``mem<i>_*`` in Verilog), module-local
+        addresses, always INCR.
     """
 
     def __init__(self, *, agents, addr_width=32, data_width=64, id_width=4, outstanding=8):
@@ -308,15 +398,14 @@ class HostReadEngine(wiring.Component):
             "hold": In(1), "idle": Out(1),
             "rd_err": Out(ErrorReportSignature()),
         }
-        for i in range(agents):
-            members[f"mem{i}"] = Out(AXI4Signature(**half, write=False))
+        members["mem"] = Out(AXI4Signature(**half, write=False)).array(agents)
         super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
         n = self._agents
         s = self.s
-        mems = [getattr(self, f"mem{i}") for i in range(n)]
+        mems = list(self.mem)
 
         # A burst in flight: where its data comes from and what the host must see.
         entry = data.StructLayout({
@@ -371,8 +460,9 @@ class HostReadEngine(wiring.Component):
 
         # ---- response side: the oldest burst's beats, in order -----------------------------
         # The oldest burst is held in a register with its owner decoded one-hot (``sel``) and
-        # its error answer as a flag (timing: the R handshake of the far agents steered by
-        # the queue's read data through a decode, into the queue's own read logic).
+        # its error answer as a flag, so that flip-flops steer the R handshake of the
+        # agents: not the queue's read data through a decode, which would also feed the
+        # agents' R valid back into the queue's own read logic.
         head = Signal(entry)
         head_valid = Signal()
         sel = Signal(n)          # the head's data comes from agent i's module
@@ -404,8 +494,8 @@ class HostReadEngine(wiring.Component):
                 m.d.sync += sel[i].eq((next_head.resp == Resp.OKAY) & (next_head.agent == i))
         with m.Elif(done):
             m.d.sync += [head_valid.eq(0), sel.eq(0), err.eq(0)]
-        # next beat's address: aligned to the beat size, plus one beat (a decoded size, not
-        # a barrel shift: timing)
+        # next beat's address: aligned to the beat size, plus one beat; the size is decoded
+        # into a mask and an increment (a 4-way choice) rather than shifted
         incr = Signal(4)         # beat bytes (sizes above 3 answer an error, not memory data)
         low = Signal(3)          # the address bits below the beat size
         with m.Switch(head.size):

@@ -69,8 +69,8 @@ class ControlRegisters(wiring.Component):
     freeze : In(1)
         While high, a write is held (not performed, not answered): the command sequencer
         freezes what its checks read for a few cycles.
-    agent<i> : Out(AgentRegsSignature())
-        Per-agent register contents and status.
+    agent : Out(AgentRegsSignature()).array(agents)
+        Per-agent register contents and status (ports ``agent<i>_*``).
     """
 
     def __init__(self, *, agents, config):
@@ -86,12 +86,8 @@ class ControlRegisters(wiring.Component):
             "debounce": Out(16), "blink": Out(16), "irq": Out(1),
             "freeze": In(1),
         }
-        for i in range(agents):
-            members[f"agent{i}"] = Out(AgentRegsSignature())
+        members["agent"] = Out(AgentRegsSignature()).array(agents)
         super().__init__(members)
-
-    def agent(self, i):
-        return getattr(self, f"agent{i}")
 
     def elaborate(self, platform):
         m = Module()
@@ -105,7 +101,7 @@ class ControlRegisters(wiring.Component):
 
         store = []  # per agent: dict of stored RW values
         for i in range(n):
-            a = self.agent(i)
+            a = self.agent[i]
             s = {
                 "BASE": Signal(32, name=f"a{i}_base"), "SIZE": Signal(32, name=f"a{i}_size"),
                 "SWEEP_START": Signal(32, name=f"a{i}_sweep_start"),
@@ -136,7 +132,7 @@ class ControlRegisters(wiring.Component):
 
         summary = Signal(16)
         for i in range(n):
-            a = self.agent(i)
+            a = self.agent[i]
             m.d.comb += summary[i].eq((store[i]["EVENTS"] & store[i]["IRQ_EN"]).any())
         m.d.comb += self.irq.eq(summary.any())
 
@@ -150,7 +146,7 @@ class ControlRegisters(wiring.Component):
         }
         agent_read = []
         for i in range(n):
-            a = self.agent(i)
+            a = self.agent[i]
             s = store[i]
             ar = regmap.agent_reg
             # STATUS is read from a register copy, every field of it a cycle old together
@@ -182,8 +178,8 @@ class ControlRegisters(wiring.Component):
             return is_global, idx, off
 
         # ---- read channel ----------------------------------------------------------------
-        # Two stages (timing: one multiplexer of every register of every agent, spread over
-        # the chip, into RDATA was too long). In the AR handshake cycle each agent's block and
+        # Two stages, so that no path runs from every register of every agent, spread over
+        # the chip, through one multiplexer into RDATA. In the AR handshake cycle each agent's block and
         # the global block select their register by the offset, into registers; the next
         # cycle picks the block and raises RVALID. Both stages sample every cycle, so only
         # the RDATA register has an enable.
@@ -292,7 +288,7 @@ class ControlRegisters(wiring.Component):
         sc = ar("SLOT_CTRL")
         cmd = ar("CMD")
         for i in range(n):
-            a = self.agent(i)
+            a = self.agent[i]
             s = store[i]
             sel = aw_agent & (w_idx == i)
             clear = Signal(5, name=f"a{i}_events_clear")

@@ -11,7 +11,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 __all__ = [
-    "Burst", "Resp", "AXI4Signature", "AXI4LiteSignature", "SlotSignature",
+    "Burst", "Resp", "AXI_CHANNELS", "AXI4Signature", "AXI4LiteSignature", "SlotSignature",
     "ROUTE_LAYOUT", "SLOT_STATE_LAYOUT", "ErrorReportSignature", "SweepControlSignature",
     "HostClaimSignature", "SweepClaimSignature", "HOST_ID", "SWEEP_ID", "check_int",
     "claim_bits", "check_claim_bits",
@@ -33,6 +33,20 @@ class Resp(enum.IntEnum):
     EXOKAY = 1
     SLVERR = 2
     DECERR = 3
+
+
+#: The five AXI channels, each with whether the manager drives its VALID and payload (AW,
+#: W, AR) or the subordinate does (B, R).
+AXI_CHANNELS = {"aw": True, "w": True, "ar": True, "r": False, "b": False}
+
+#: Each channel's payload fields (member name = channel + field), in signature order.
+_PAYLOAD = {
+    "aw": ("id", "addr", "len", "size", "burst", "lock", "cache", "prot", "qos"),
+    "w": ("data", "strb", "last"),
+    "b": ("id", "resp"),
+    "ar": ("id", "addr", "len", "size", "burst", "lock", "cache", "prot", "qos"),
+    "r": ("id", "data", "resp", "last"),
+}
 
 
 def check_int(name, value, minimum=1, error=ValueError):
@@ -76,25 +90,17 @@ class AXI4Signature(wiring.Signature):
         self._write = bool(write)
         if not (read or write):
             raise ValueError("An AXI4 port needs a read half, a write half or both")
+        shapes = {"id": id_width, "addr": addr_width, "len": 8, "size": 3, "burst": 2,
+                  "lock": 1, "cache": 4, "prot": 3, "qos": 4, "data": data_width,
+                  "strb": data_width // 8, "last": 1, "resp": 2}
         members = {}
-        for ch in ("aw",) * write + ("ar",) * read:
-            members.update({
-                f"{ch}id": Out(id_width), f"{ch}addr": Out(addr_width), f"{ch}len": Out(8),
-                f"{ch}size": Out(3), f"{ch}burst": Out(2), f"{ch}lock": Out(1),
-                f"{ch}cache": Out(4), f"{ch}prot": Out(3), f"{ch}qos": Out(4),
-                f"{ch}valid": Out(1), f"{ch}ready": In(1),
-            })
-        if write:
-            members.update({
-                "wdata": Out(data_width), "wstrb": Out(data_width // 8), "wlast": Out(1),
-                "wvalid": Out(1), "wready": In(1),
-                "bid": In(id_width), "bresp": In(2), "bvalid": In(1), "bready": Out(1),
-            })
-        if read:
-            members.update({
-                "rid": In(id_width), "rdata": In(data_width), "rresp": In(2), "rlast": In(1),
-                "rvalid": In(1), "rready": Out(1),
-            })
+        for ch in ("aw",) * write + ("ar",) * read + ("w", "b") * write + ("r",) * read:
+            forward = AXI_CHANNELS[ch]       # the manager drives VALID and payload
+            for name in self.channel_members(ch, handshake=False):
+                shape = shapes[name[len(ch):]]
+                members[name] = Out(shape) if forward else In(shape)
+            members[f"{ch}valid"] = Out(1) if forward else In(1)
+            members[f"{ch}ready"] = In(1) if forward else Out(1)
         super().__init__(members)
 
     @property
@@ -116,6 +122,39 @@ class AXI4Signature(wiring.Signature):
     @property
     def write(self):
         return self._write
+
+    @staticmethod
+    def channel_members(channel, *, ids=True, handshake=True):
+        """Names of the members of one AXI channel, in signature order.
+
+        Parameters
+        ----------
+        channel : str
+            ``"aw"``, ``"w"``, ``"b"``, ``"ar"`` or ``"r"``.
+        ids : bool
+            Include the channel's ID (``awid``, ``bid``, ``arid``, ``rid``; W has none).
+        handshake : bool
+            Include its ``valid`` and ``ready``.
+
+        Raises
+        ------
+        ValueError
+            ``channel`` is not one of the five.
+        """
+        if channel not in AXI_CHANNELS:
+            raise ValueError(f"AXI channel must be one of {', '.join(AXI_CHANNELS)}, "
+                             f"not {channel!r}")
+        names = tuple(channel + field for field in _PAYLOAD[channel]
+                      if ids or field != "id")
+        return names + ((f"{channel}valid", f"{channel}ready") if handshake else ())
+
+    def flow_members(self, flow, channels=tuple(AXI_CHANNELS), *, ids=True):
+        """Names of this signature's members of ``channels`` whose flow is ``flow``
+        (``Out``: driven by the manager, ``In``: by the subordinate), in signature order;
+        ``ids=False`` leaves the ID members out."""
+        names = {n for ch in channels for n in self.channel_members(ch, ids=ids)}
+        return tuple(n for n, member in self.members.items()
+                     if n in names and member.flow == flow)
 
     def __eq__(self, other):
         return (type(other) is type(self) and other.addr_width == self.addr_width and

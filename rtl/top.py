@@ -1,6 +1,6 @@
 """The mirrorswap top level (SPEC section 1)."""
 
-from amaranth.hdl import Module, Signal, Mux
+from amaranth.hdl import Module
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect
 
@@ -13,12 +13,9 @@ from .registers import ControlRegisters
 from .signatures import AXI4Signature, AXI4LiteSignature, SlotSignature, claim_bits
 from .slot import SlotController
 from .sweep import SweepEngine
+from .sweep_router import SweepWriteRouter
 
-__all__ = ["MirrorswapTop"]
-
-_W_PORT = ("awaddr", "awlen", "awsize", "awburst", "awlock", "awcache", "awprot", "awqos",
-           "awvalid", "wdata", "wstrb", "wlast", "wvalid", "bready")
-_W_BACK = ("awready", "wready", "bresp", "bvalid")
+__all__ = ["MirrorswapTop", "connect_control", "connect_data_path"]
 
 
 class MirrorswapTop(wiring.Component):
@@ -48,6 +45,19 @@ class MirrorswapTop(wiring.Component):
     hazard_check : bool
         Only for tests: ``False`` builds the deliberately broken variant whose sweep does
         not wait for host writes to the lines it copies.
+
+    Members
+    -------
+    s_axi : In(AXI4Signature(addr_width=addr_width, data_width=64, id_width=id_width))
+        The host port.
+    s_axil : In(AXI4LiteSignature(addr_width=12))
+        The register port.
+    m_axi_mem : Out(AXI4Signature(addr_width=32, data_width=64, id_width=id_width)).array(agents)
+        Memory controller port of each agent (Verilog ``m_axi_mem<i>_*``).
+    slot : Out(SlotSignature()).array(agents)
+        Pins of each memory slot (Verilog ``slot<i>_*``).
+    irq : Out(1)
+        Any agent has an enabled event pending.
     """
 
     def __init__(self, *, agents=4, addr_width=32, id_width=4, max_capacity_log2=16,
@@ -75,11 +85,9 @@ class MirrorswapTop(wiring.Component):
                                       id_width=id_width)),
             "s_axil": In(AXI4LiteSignature(addr_width=regmap.REG_ADDR_WIDTH)),
         }
-        for i in range(agents):
-            members[f"m_axi_mem{i}"] = Out(AXI4Signature(addr_width=32, data_width=64,
-                                                         id_width=id_width))
-        for i in range(agents):
-            members[f"slot{i}"] = Out(SlotSignature())
+        members["m_axi_mem"] = Out(AXI4Signature(addr_width=32, data_width=64,
+                                                 id_width=id_width)).array(agents)
+        members["slot"] = Out(SlotSignature()).array(agents)
         members["irq"] = Out(1)
         super().__init__(members)
 
@@ -118,41 +126,32 @@ class MirrorswapTop(wiring.Component):
 
         # host port: AXI4 split into its write and read halves
         for name, member in self.s_axi.signature.members.items():
-            engine = wr.s if name.startswith(("aw", "w", "b")) else rd.s
+            engine = wr.s if name in wr.s.signature.members else rd.s
             if member.flow == In:   # flows as seen from this top: In = driven by the host
                 m.d.comb += getattr(engine, name).eq(getattr(self.s_axi, name))
             else:
                 m.d.comb += getattr(self.s_axi, name).eq(getattr(engine, name))
 
-        connect(m, regs=regs.bus, host=wiring.flipped(self.s_axil))
+        connect_control(m, regs=regs, ctrl=ctrl, bus=wiring.flipped(self.s_axil))
         m.d.comb += [
             self.irq.eq(regs.irq),
             wr.routes.eq(ctrl.routes), rd.routes.eq(ctrl.routes),
             wr.hold.eq(ctrl.hold), rd.hold.eq(ctrl.hold),
             ctrl.quiet.eq(wr.idle & rd.idle),
-            regs.freeze.eq(ctrl.freeze),
         ]
         connect(m, wr=wr.fwd_err, ctrl=ctrl.fwd_err)
         connect(m, wr=wr.wr_err, ctrl=ctrl.wr_err)
         connect(m, rd=rd.rd_err, ctrl=ctrl.rd_err)
+        connect_data_path(m, wr=wr, rd=rd, agents=has, sweeps=sweeps, routes=ctrl.routes,
+                          mems=[wiring.flipped(port) for port in self.m_axi_mem])
 
         for i in range(n):
-            r = regs.agent(i)
+            r = regs.agent[i]
             ha = has[i]
             sw = sweeps[i]
             slot = slots[i]
-            connect(m, regs=r, ctrl=getattr(ctrl, f"regs{i}"))
             connect(m, ctrl=getattr(ctrl, f"sweep{i}"), sweep=sw.ctrl)
-            connect(m, ha=ha.mem, pins=wiring.flipped(getattr(self, f"m_axi_mem{i}")))
-            # Every request and response between an agent and its sources passes a
-            # register slice: agents, engines and the sweep sit far apart on a chip, and
-            # their handshakes would otherwise chain through several blocks in one cycle.
-            slice_between(m, f"ha{i}_host_rd", getattr(rd, f"mem{i}"), ha.host_rd)
-            slice_between(m, f"ha{i}_host_wr", getattr(wr, f"mem{i}"), ha.host_wr)
-            slice_between(m, f"ha{i}_sweep_rd", sw.rd, ha.sweep_rd)
-            connect(m, sweep=sw.claim, wr=getattr(wr, f"sweep_claim{i}"))
-            connect(m, wr=wr.claim, sweep=sw.host)
-            connect(m, slot=slot.pins, pins=wiring.flipped(getattr(self, f"slot{i}")))
+            connect(m, slot=slot.pins, pins=wiring.flipped(self.slot[i]))
             m.d.comb += [
                 sw.throttle.eq(r.throttle),
                 slot.power_en.eq(r.power_en), slot.power_led.eq(r.power_led),
@@ -164,34 +163,97 @@ class MirrorswapTop(wiring.Component):
                 ctrl.ext_events[i].eq(slot.events),
                 ha.alive.eq(slot.present & slot.power_good),
             ]
-
-        # A sweep engine writes to its master's peer: home agent j takes the writes of the
-        # running sweep whose peer is j (at most one: a slave has one master). The choice
-        # is registered (timing); it lags a sweep's start by a cycle, long before the
-        # sweep's first write, and a sweep is done only once its writes are answered.
-        # Each sweep's write port has a slice of its own too, before the routing: the
-        # sweep's W ready then comes from a flip-flop next to it rather than through the
-        # routing multiplexer, which fed its write-side state machine (the critical path).
-        sweep_wr = [slice_between(m, f"sweep{i}_wr", sweeps[i].wr, None,
-                                  channels=("aw", "w", "b")).m for i in range(n)]
-        to = [[Signal(name=f"sweep{i}_to_{j}") for j in range(n)] for i in range(n)]
-        for j in range(n):
-            port = slice_between(m, f"ha{j}_sweep_wr", None, has[j].sweep_wr).s
-            # one flag per (sweep, agent) pair, registered: the routing is then an AND-OR of
-            # flip-flops (timing: a registered index compared in every multiplexer bit was
-            # the critical path); the lowest-numbered sweep wins, as a guard only
-            taken = 0
-            for i in range(n):
-                wants = (ctrl.routes[i].peer == j) & sweeps[i].claim.active
-                m.d.sync += to[i][j].eq(wants & ~taken)
-                taken = taken | wants
-            for name in _W_PORT:
-                value = 0
-                for i in range(n):
-                    value = value | Mux(to[i][j], getattr(sweep_wr[i], name), 0)
-                m.d.comb += getattr(port, name).eq(value)
-            for i in range(n):
-                for name in _W_BACK:
-                    with m.If(to[i][j]):
-                        m.d.comb += getattr(sweep_wr[i], name).eq(getattr(port, name))
         return m
+
+
+def connect_control(m, *, regs, ctrl, bus):
+    """Wires the register block ``regs`` (:class:`ControlRegisters`) to the command
+    sequencer ``ctrl`` (:class:`MirrorController`) and its AXI4-Lite port to ``bus`` (an
+    interface of the subordinate's view, e.g. a flipped top-level port): each agent's
+    register interface, and ``freeze``. What the two exchange with the rest of the design
+    is the caller's: the top level and the refused-command proof (``formal/control.py``)
+    both build on this."""
+    connect(m, regs=regs.bus, host=bus)
+    m.d.comb += regs.freeze.eq(ctrl.freeze)
+    for i in range(len(regs.agent)):
+        connect(m, regs=regs.agent[i], ctrl=getattr(ctrl, f"regs{i}"))
+
+
+def connect_data_path(m, *, wr, rd, agents, sweeps, routes, mems, slices=True):
+    """Wires the path of host requests and sweep copies, as the top level has it.
+
+    Home agent ``i`` serves the memory port ``mems[i]`` and takes agent ``i``'s requests
+    from the host write engine ``wr`` (its ``mem[i]``), the host read engine ``rd`` (its
+    ``mem[i]``) and sweep engine ``i`` (reads), and the writes of the running sweep whose
+    peer is agent ``i``, through a :class:`SweepWriteRouter` (submodule ``sweep_router``)
+    steered by ``routes[i].peer``. Each sweep engine and the host write engine exchange
+    their claims (``sweep_claim[i]`` / ``claim``) so that neither writes lines the other
+    is writing.
+
+    With ``slices`` (the top level), every request and response between an agent and its
+    sources passes a :class:`RegisterSlice` (submodules ``ha<i>_host_rd``,
+    ``ha<i>_host_wr``, ``ha<i>_sweep_rd``, ``ha<i>_sweep_wr``, and ``sweep<i>_wr`` on each
+    sweep's writes before the router): agents, engines and the sweep sit far apart on a
+    chip, and their handshakes would otherwise chain through several blocks in one cycle.
+    The sweep's own write slice makes its W ready come from a flip-flop next to it rather
+    than through the router's multiplexer, which fed its write-side state machine
+    (timing). Without ``slices`` (the no-lost-write proof, ``formal/core.py``, whose depth
+    the slices' latency would cost) the same ports are connected directly.
+
+    Parameters
+    ----------
+    m : Module
+        Where the connections, slices and the router go.
+    wr : HostWriteEngine
+    rd : HostReadEngine or None
+        ``None``: no host reads (the agents' host read ports stay idle).
+    agents : list of HomeAgent
+        One per agent; their ``alive`` is the caller's.
+    sweeps : list of SweepEngine or None
+        Agent ``i``'s sweep engine, ``None`` for an agent without one; their ``ctrl`` and
+        ``throttle`` are the caller's.
+    routes : Value of ArrayLayout(ROUTE_LAYOUT, len(agents))
+        The controller's routes (only ``peer`` is used here).
+    mems : list of interfaces
+        The memory ports, subordinate's view (e.g. flipped top-level ports).
+    slices : bool
+        Register slices between agents and their sources.
+    """
+    n = len(agents)
+    m.submodules.sweep_router = router = SweepWriteRouter(
+        agents=n, **_axi_widths(agents[0].mem.signature))
+
+    def join(name, manager, subordinate):
+        if slices:
+            slice_between(m, name, manager, subordinate)
+        else:
+            connect(m, manager=manager, subordinate=subordinate)
+
+    for i, (ha, sw) in enumerate(zip(agents, sweeps)):
+        connect(m, ha=ha.mem, pins=mems[i])
+        if rd is not None:
+            join(f"ha{i}_host_rd", rd.mem[i], ha.host_rd)
+        else:
+            m.d.comb += ha.host_rd.rready.eq(1)
+        join(f"ha{i}_host_wr", wr.mem[i], ha.host_wr)
+        if sw is not None:
+            join(f"ha{i}_sweep_rd", sw.rd, ha.sweep_rd)
+            connect(m, sweep=sw.claim, wr=wr.sweep_claim[i])
+            connect(m, wr=wr.claim, sweep=sw.host)
+            if slices:
+                slice_between(m, f"sweep{i}_wr", sw.wr, router.sweep[i],
+                              channels=("aw", "w", "b"))
+            else:
+                connect(m, sweep=sw.wr, router=router.sweep[i])
+            m.d.comb += [router.peer[i].eq(routes[i].peer),
+                         router.active[i].eq(sw.claim.active)]
+        else:
+            m.d.comb += [ha.sweep_rd.rready.eq(1), wr.sweep_claim[i].active.eq(0),
+                         router.active[i].eq(0)]
+        join(f"ha{i}_sweep_wr", router.agent[i], ha.sweep_wr)
+    return router
+
+
+def _axi_widths(signature):
+    return dict(addr_width=signature.addr_width, data_width=signature.data_width,
+                id_width=signature.id_width)
