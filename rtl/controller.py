@@ -15,17 +15,29 @@ __all__ = ["MirrorController"]
 class MirrorController(wiring.Component):
     """Holds every agent's mode, peer, error and sweep watermark, and executes commands.
 
-    A CMD write is checked for its opcode and for ``busy`` at once (BAD_OPCODE, BUSY); any
-    other command is queued (``busy`` = 1) and executed by one sequencer, one command at a
-    time, so that commands on different agents see each other's effects in order. For each
-    command the sequencer raises ``hold`` (the host port accepts no new request), waits for
-    ``quiet`` (nothing in flight on the host port), then runs the checks of SPEC section 4
-    in their order (two registered stages, for timing) and applies the command, still
-    holding the port, so a mode change never overlaps a host transaction: this is what
-    makes RELEASE atomic. While the checks run, ``freeze`` stalls register writes so that
-    what they read cannot change under them. A refused command changes nothing but
-    ``err``. SWEEP starts the agent's sweep engine and stays busy until
-    the engine is done.
+    A CMD write is checked at once for its opcode and for ``busy`` (BAD_OPCODE, BUSY).
+    Any other command is queued (``busy`` = 1) and run by one sequencer, one command at a
+    time, the lowest-numbered agent first, so that commands on different agents see each
+    other's effects in order. The sequencer's cycles for one command:
+
+    ========  ==================================================================
+    DRAIN     ``hold``: the host port takes no new request; wait until it is
+              ``quiet`` (nothing in flight) for a whole held cycle.
+    CHECK1    ``hold``, ``freeze``. Check stage 1 registers the sums and the plain
+              compares: range ends, sweep end, the peer's capacity, the range shape.
+    CHECK2    Check stage 2 registers the compares of those sums: range past the
+              host address space, overlap, sweep past SIZE, peer too small.
+    CHECK3    Check stage 3 registers the error code of SPEC section 4, the
+              first failing check in the SPEC's order for the command and mode.
+    EXEC      The code goes to ``err``; if OK the command is applied (a SWEEP
+              starts the sweep engine). ``busy`` falls, ``cmd_done`` is raised.
+    ========  ==================================================================
+
+    ``freeze`` stalls register writes from CHECK1 to EXEC and power transitions wait
+    until EXEC is over, so what the three stages read is what EXEC applies to. The host
+    port stays held through EXEC, so a mode change never overlaps a host transaction:
+    this is what makes RELEASE atomic. A refused command changes nothing but ``err``.
+    SWEEP stays busy until the engine is done.
 
     Invariants: an agent's ``busy`` is 1 from the CMD write until ``err`` and the mode
     change are visible (``cmd_done`` is set in that cycle); a SLAVE's peer is its master and
@@ -40,13 +52,43 @@ class MirrorController(wiring.Component):
     Parameters
     ----------
     agents : int
+        Home agents, 1 to 16.
     max_capacity_log2 : int
-        Larger modules are reported (CAPACITY) and used as this size.
+        0 to 31. Larger modules are reported (CAPACITY) and used as this size.
     line_addr_width : int
-        Host line address width; BASE+SIZE may not pass ``2**line_addr_width``.
+        Host line address width, 1 to 32; BASE+SIZE may not pass ``2**line_addr_width``.
+
+    Raises
+    ------
+    ValueError
+        A parameter is not an integer in its range.
+
+    Members
+    -------
+    hold : Out(1)
+        The host port accepts no new request (DRAIN to EXEC).
+    quiet : In(1)
+        Nothing is in flight on the host port.
+    freeze : Out(1)
+        The register block holds writes (CHECK1 to EXEC).
+    fwd_err, wr_err, rd_err : In(ErrorReportSignature())
+        Memory errors of forwarded mirror writes, host writes and host reads.
+    routes : Out(ArrayLayout(ROUTE_LAYOUT, agents))
+        Each agent's mode, peer and range, for the host port's decoders.
+    slots : In(ArrayLayout(SLOT_STATE_LAYOUT, agents))
+        Each slot's presence, power-good and module size.
+    ext_events : In(ArrayLayout(5, agents))
+        Slot events, ORed into each agent's EVENTS with the controller's own.
+    regs<i> : In(AgentRegsSignature())
+        Agent i's registers: commands and ranges in, STATUS and the rest out.
+    sweep<i> : Out(SweepControlSignature())
+        Agent i's sweep engine.
     """
 
     def __init__(self, *, agents, max_capacity_log2, line_addr_width):
+        _check_range("Agent count", agents, 1, 16)              # a peer is 4 bits
+        _check_range("Maximum capacity log2", max_capacity_log2, 0, 31)   # CAPACITY: 32 bits
+        _check_range("Line address width", line_addr_width, 1, 32)
         self._agents = agents
         self._max_capacity_log2 = max_capacity_log2
         self._line_addr_width = line_addr_width
@@ -66,339 +108,436 @@ class MirrorController(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        n = self._agents
-        regs = [getattr(self, f"regs{i}") for i in range(n)]
-        sweeps = [getattr(self, f"sweep{i}") for i in range(n)]
+        agents = [_AgentState(i, regs=getattr(self, f"regs{i}"),
+                              sweep=getattr(self, f"sweep{i}"),
+                              slot=self.slots[i], route=self.routes[i])
+                  for i in range(self._agents)]
 
-        mode = [Signal(Mode, name=f"mode{i}", init=Mode.OFF) for i in range(n)]
-        peer = [Signal(4, name=f"peer{i}") for i in range(n)]
-        busy = [Signal(name=f"busy{i}") for i in range(n)]
-        err = [Signal(4, name=f"err{i}") for i in range(n)]
-        swept_upto = [Signal(32, name=f"swept_upto{i}") for i in range(n)]
-        err_addr = [Signal(32, name=f"err_addr{i}") for i in range(n)]
-        pend = [Signal(name=f"pend{i}") for i in range(n)]
-        pend_op = [Signal(4, name=f"pend_op{i}") for i in range(n)]
-        pend_peer = [Signal(4, name=f"pend_peer{i}") for i in range(n)]
-        sweeping = [Signal(name=f"sweeping{i}") for i in range(n)]
-        poisoned = [Signal(name=f"poisoned{i}") for i in range(n)]
-        cancelled = [Signal(name=f"cancelled{i}") for i in range(n)]
-        capacity = [Signal(32, name=f"capacity{i}") for i in range(n)]
-        cmd_done = [Signal(name=f"cmd_done{i}") for i in range(n)]
-        mem_error = [Signal(name=f"mem_error{i}") for i in range(n)]
+        self._report(m, agents)
+        sequencer = self._sequence(m, agents)
+        verdicts = self._check_commands(m, agents)
+        execution = self._prepare_execution(m, agents, sequencer, verdicts)
+        self._step_power(m, agents, sequencer)
+        self._track_sweep_and_errors(m, agents)
+        self._accept_commands(m, agents)
+        self._finish_sweeps(m, agents)
+        self._execute(m, agents, sequencer, execution)
+        return m
 
-        mode_a = Array(mode)
-        cap_a = Array(capacity)
+    # Each method below drives its own signals; where two write the same register (mode,
+    # swept_upto, err, busy, cancelled), ``elaborate`` calls them so that the later one
+    # wins: power first, then the agent's own reports, intake, sweep end and execution.
 
-        def owns(md):
-            return (md == Mode.ACTIVE) | (md == Mode.MIRROR_MASTER)
-
-        for i in range(n):
-            slot = self.slots[i]
-            clog2 = Signal(5, name=f"clog2_{i}")
-            m.d.comb += clog2.eq(Mux(slot.capacity_log2 > self._max_capacity_log2,
-                                     self._max_capacity_log2, slot.capacity_log2))
-            m.d.comb += capacity[i].eq(Mux(slot.present, Const(1, 32) << clog2, 0))
-            r = regs[i]
-            route = self.routes[i]
+    def _report(self, m, agents):
+        """STATUS and the other values the register block shows, the routes, and each
+        agent's module size (CAPACITY) from its slot."""
+        for agent in agents:
+            regs, slot = agent.regs, agent.slot
+            capacity_log2 = Signal(5, name=f"capacity_log2_{agent.index}")
             m.d.comb += [
-                route.mode.eq(mode[i]), route.peer.eq(peer[i]),
-                route.base.eq(r.base), route.size.eq(r.size),
-                r.mode.eq(mode[i]), r.busy.eq(busy[i]), r.peer.eq(peer[i]), r.err.eq(err[i]),
-                r.swept.eq(swept_upto[i] >= r.size), r.swept_upto.eq(swept_upto[i]),
-                r.err_addr.eq(err_addr[i]), r.capacity.eq(capacity[i]),
-                r.present.eq(slot.present), r.power_good.eq(slot.power_good),
-                r.range_lock.eq(owns(mode[i]) | (mode[i] == Mode.MIRROR_SLAVE)),
-                r.power_protect.eq(owns(mode[i]) | (mode[i] == Mode.MIRROR_SLAVE)),
-                r.event_set.eq(self.ext_events[i] |
-                               Mux(cmd_done[i], Event.CMD_DONE, 0) |
-                               Mux(mem_error[i], Event.MEM_ERROR, 0)),
-                sweeps[i].start_line.eq(r.sweep_start), sweeps[i].count.eq(r.sweep_count),
+                capacity_log2.eq(Mux(slot.capacity_log2 > self._max_capacity_log2,
+                                     self._max_capacity_log2, slot.capacity_log2)),
+                agent.capacity.eq(Mux(slot.present, Const(1, 32) << capacity_log2, 0)),
+            ]
+            locked = _owns_range(agent.mode) | (agent.mode == Mode.MIRROR_SLAVE)
+            m.d.comb += [
+                agent.route.mode.eq(agent.mode), agent.route.peer.eq(agent.peer),
+                agent.route.base.eq(regs.base), agent.route.size.eq(regs.size),
+                regs.mode.eq(agent.mode), regs.busy.eq(agent.busy), regs.peer.eq(agent.peer),
+                regs.err.eq(agent.err),
+                regs.swept.eq(agent.swept_upto >= regs.size),
+                regs.swept_upto.eq(agent.swept_upto),
+                regs.err_addr.eq(agent.err_addr), regs.capacity.eq(agent.capacity),
+                regs.present.eq(slot.present), regs.power_good.eq(slot.power_good),
+                regs.range_lock.eq(locked),
+                regs.power_protect.eq(locked),
+                regs.event_set.eq(self.ext_events[agent.index] |
+                                  Mux(agent.cmd_done, Event.CMD_DONE, 0) |
+                                  Mux(agent.mem_error, Event.MEM_ERROR, 0)),
+                agent.sweep.start_line.eq(regs.sweep_start),
+                agent.sweep.count.eq(regs.sweep_count),
             ]
 
-        # ---- command checks, per agent, for its pending command ----------------------------
-        # The checks compare 32-bit ranges across every pair of agents; they are computed in
-        # two registered stages (``s1_*``: sums and plain compares; ``s2_*``: compares of
-        # those sums) so that none is on one long path with the command's execution. They are
-        # exact because the sequencer *freezes* everything they read for the two cycles
-        # before and the cycle of execution (see ``freeze`` below).
-        result = [Signal(Err, name=f"result{i}") for i in range(n)]
-        law = self._line_addr_width
-        align = RANGE_ALIGN - 1
-        s1_end = [Signal(34, name=f"s1_end{i}") for i in range(n)]
-        for i in range(n):
-            m.d.sync += s1_end[i].eq(regs[i].base + regs[i].size)
-            # The decoder's range end, one cycle old, is exact while the agent is routed
-            # (ACTIVE or MIRROR_MASTER): BASE and SIZE are locked then, and the command that
-            # makes an agent routed (ASSIGN, or RELEASE for the slave) runs after the
-            # freeze has held them for two cycles. ASSIGN has checked the sum is at most
-            # 2**line_addr_width, so 32 bits hold it.
-            m.d.comb += self.routes[i].end.eq(s1_end[i])
-        for i in range(n):
-            r = regs[i]
-            p = pend_peer[i]
-            base, size = r.base, r.size
-            s1_sweep_end = Signal(34, name=f"s1_sweep_end{i}")
-            s1_peer_cap = Signal(32, name=f"s1_peer_cap{i}")
-            s1_shape_bad = Signal(name=f"s1_shape_bad{i}")
-            s1_sweep_bad = Signal(name=f"s1_sweep_bad{i}")
-            s1_not_swept = Signal(name=f"s1_not_swept{i}")
-            m.d.sync += [
-                s1_sweep_end.eq(r.sweep_start + r.sweep_count),
-                s1_peer_cap.eq(cap_a[p]),
-                s1_shape_bad.eq((size == 0) | ((base & align) != 0) | ((size & align) != 0) |
-                                (size > capacity[i])),
-                s1_sweep_bad.eq((r.sweep_count == 0) | (r.sweep_start > swept_upto[i])),
-                s1_not_swept.eq(swept_upto[i] < size),
-            ]
-            overlap = Const(0)
-            for k in range(n):
-                if k != i:
-                    overlap = overlap | (owns(mode[k]) & (base < s1_end[k]) &
-                                         (regs[k].base < s1_end[i]))
-            s2_assign_bad = Signal(name=f"s2_assign_bad{i}")
-            s2_overlap = Signal(name=f"s2_overlap{i}")
-            s2_sweep_bad = Signal(name=f"s2_sweep_bad{i}")
-            s2_capacity = Signal(name=f"s2_capacity{i}")
-            s2_not_swept = Signal(name=f"s2_not_swept{i}")
-            m.d.sync += [
-                s2_assign_bad.eq(s1_shape_bad | (s1_end[i] > (1 << law))),
-                s2_overlap.eq(overlap),
-                s2_sweep_bad.eq(s1_sweep_bad | (s1_sweep_end > size)),
-                s2_capacity.eq(s1_peer_cap < size),
-                s2_not_swept.eq(s1_not_swept),
-            ]
-            with m.Switch(pend_op[i]):
-                with m.Case(Op.ASSIGN):
-                    with m.If(mode[i] != Mode.IDLE):
-                        m.d.comb += result[i].eq(Err.BAD_STATE)
-                    with m.Elif(s2_assign_bad):
-                        m.d.comb += result[i].eq(Err.BAD_RANGE)
-                    with m.Elif(s2_overlap):
-                        m.d.comb += result[i].eq(Err.OVERLAP)
-                with m.Case(Op.ESTABLISH):
-                    with m.If(mode[i] != Mode.ACTIVE):
-                        m.d.comb += result[i].eq(Err.BAD_STATE)
-                    with m.Elif((p == i) | (p >= n) | (mode_a[p] != Mode.IDLE)):
-                        m.d.comb += result[i].eq(Err.BAD_PEER)
-                    with m.Elif(s2_capacity):
-                        m.d.comb += result[i].eq(Err.CAPACITY)
-                with m.Case(Op.SWEEP):
-                    with m.If(mode[i] != Mode.MIRROR_MASTER):
-                        m.d.comb += result[i].eq(Err.BAD_STATE)
-                    with m.Elif(s2_sweep_bad):
-                        m.d.comb += result[i].eq(Err.BAD_RANGE)
-                with m.Case(Op.RELEASE):
-                    with m.If(mode[i] != Mode.MIRROR_MASTER):
-                        m.d.comb += result[i].eq(Err.BAD_STATE)
-                    with m.Elif(s2_not_swept):
-                        m.d.comb += result[i].eq(Err.NOT_SWEPT)
-                with m.Case(Op.ABORT):
-                    with m.If(mode[i] != Mode.MIRROR_MASTER):
-                        m.d.comb += result[i].eq(Err.BAD_STATE)
-                with m.Case(Op.UNASSIGN):
-                    with m.If(mode[i] != Mode.ACTIVE):
-                        m.d.comb += result[i].eq(Err.BAD_STATE)
-
-        sel = Signal(range(n))   # the agent whose command the sequencer runs
-        checked = [Signal(Err, name=f"checked{i}") for i in range(n)]
-        m.d.sync += [checked[i].eq(result[i]) for i in range(n)]
-        # An ESTABLISH gives the slave the master's range. Which agent is that slave, and
-        # the range, are registered along with ``checked`` (exact for the same reason), so
-        # EXEC drives the far register block's write enable from two flip-flops (timing).
-        slave_of = [Signal(name=f"slave_of{k}") for k in range(n)]
-        slave_base = Signal(32)    # the range of the agent whose command runs
-        slave_size = Signal(32)
-        m.d.sync += [slave_base.eq(Array(r.base for r in regs)[sel]),
-                     slave_size.eq(Array(r.size for r in regs)[sel])]
-        for k in range(n):
-            hit = Const(0)
-            for i in range(n):
-                if i != k:
-                    hit = hit | ((sel == i) & (pend_op[i] == Op.ESTABLISH) &
-                                 (pend_peer[i] == k) & (result[i] == Err.OK))
-            m.d.sync += slave_of[k].eq(hit)
-
-        # ---- sequencer -----------------------------------------------------------------------
-        # DRAIN: hold the host port until nothing is in flight. CHECK1..3: the check stages
-        # fill (the third registers each agent's result). EXEC: the result is applied. From
-        # CHECK1 to EXEC the state the checks read is frozen: no power transition (deferred
-        # until EXEC is over) and no register write (``freeze`` stalls the register port),
-        # so the result registered in CHECK3 is the result of the state at EXEC; sweep
-        # progress and memory-error reports only touch agents that have no command pending
-        # (a sweeping agent is busy; the host port is quiet).
-        exec_now = Signal()
-        freeze_soon = Signal()     # ``freeze`` is high in the next cycle
-        # The host port's ``quiet`` is registered (timing: it comes from the far engines). It
-        # counts only from a cycle the port was held in, so a burst accepted in the last
-        # cycle before the hold is never missed.
-        quiet = Signal()
-        m.d.sync += quiet.eq(self.quiet & self.hold)
-        # Which agent's command EXEC applies, as one flip-flop per agent set in CHECK3 (timing:
-        # ``sel == i`` fed the updates of every agent's state, far apart). ``sel`` does not
-        # change between CHECK3 and EXEC, so the flag is exact; CHECK3 always leads to EXEC.
-        exec_go = [Signal(name=f"exec_go{i}") for i in range(n)]
-        with m.FSM(name="seq") as seq:
+    def _sequence(self, m, agents):
+        """The sequencer FSM: picks a queued command and steps it through DRAIN, the three
+        check stages and EXEC (see the class docstring). Drives ``hold`` and ``freeze``."""
+        seq = _Sequencer(len(agents))
+        # ``port_quiet`` is the port's ``quiet`` registered (it comes from the far host
+        # engines), and only from a cycle the port was held in: a burst accepted in the
+        # last cycle before the hold still counts as in flight.
+        m.d.sync += seq.port_quiet.eq(self.quiet & self.hold)
+        with m.FSM(name="sequencer") as fsm:
             with m.State("IDLE"):
-                for i in reversed(range(n)):
-                    with m.If(pend[i]):
-                        m.d.sync += sel.eq(i)
-                with m.If(_any(pend)):
+                for agent in reversed(agents):
+                    with m.If(agent.queued):
+                        m.d.sync += seq.selected.eq(agent.index)
+                with m.If(_any(agent.queued for agent in agents)):
                     m.next = "DRAIN"
             with m.State("DRAIN"):
-                m.d.comb += [self.hold.eq(1), freeze_soon.eq(quiet)]
-                with m.If(quiet):
+                m.d.comb += [self.hold.eq(1), seq.freeze_next.eq(seq.port_quiet)]
+                with m.If(seq.port_quiet):
                     m.next = "CHECK1"
             with m.State("CHECK1"):
-                m.d.comb += [self.hold.eq(1), self.freeze.eq(1), freeze_soon.eq(1)]
+                m.d.comb += [self.hold.eq(1), self.freeze.eq(1), seq.freeze_next.eq(1)]
                 m.next = "CHECK2"
             with m.State("CHECK2"):
-                m.d.comb += [self.hold.eq(1), self.freeze.eq(1), freeze_soon.eq(1)]
+                m.d.comb += [self.hold.eq(1), self.freeze.eq(1), seq.freeze_next.eq(1)]
                 m.next = "CHECK3"
             with m.State("CHECK3"):
-                m.d.comb += [self.hold.eq(1), self.freeze.eq(1), freeze_soon.eq(1)]
+                m.d.comb += [self.hold.eq(1), self.freeze.eq(1), seq.freeze_next.eq(1)]
                 m.next = "EXEC"
             with m.State("EXEC"):
-                m.d.comb += [self.hold.eq(1), self.freeze.eq(1), exec_now.eq(1)]
+                m.d.comb += [self.hold.eq(1), self.freeze.eq(1), seq.executing.eq(1)]
                 m.next = "IDLE"
-        m.d.sync += [exec_go[i].eq(seq.ongoing("CHECK3") & (sel == i)) for i in range(n)]
+        # One flip-flop per agent says whose command EXEC applies, so that no agent's update
+        # logic decodes ``selected``. Exact: ``selected`` does not change between CHECK3
+        # and EXEC, and CHECK3 always leads to EXEC.
+        m.d.sync += [seq.execute[i].eq(fsm.ongoing("CHECK3") & (seq.selected == i))
+                     for i in range(len(agents))]
+        return seq
 
-        # Power transitions wait while the sequencer is frozen: they are level-triggered, so
-        # one deferred by a command is simply applied after it. For timing they take two
-        # registered steps: a slot's state is registered first (the slot controllers sit
-        # far away), then each transition is decided into a flag (``pw_*``) and applied the
-        # cycle after. The decision is exact: it is only taken when the sequencer is not
-        # frozen in this cycle or the next, and not in the cycle a previous one applies, so
-        # nothing else changes a mode or peer in between; whether a sweep is running is
-        # read when applying. Partner fix-ups come before an agent's own transition so that
-        # an agent's own loss of power always wins.
-        alive = [Signal(name=f"alive{i}") for i in range(n)]
-        m.d.sync += [alive[i].eq(self.slots[i].present & self.slots[i].power_good)
-                     for i in range(n)]
-        pw_off = [Signal(name=f"pw_off{i}") for i in range(n)]         # goes OFF
-        pw_on = [Signal(name=f"pw_on{i}") for i in range(n)]           # OFF -> IDLE
-        pw_freed = [Signal(name=f"pw_freed{i}") for i in range(n)]     # slave, master lost
-        pw_orphan = [Signal(name=f"pw_orphan{i}") for i in range(n)]   # master, slave lost
-        pw_apply = Signal()
-        decide = Signal()
-        m.d.comb += decide.eq(~self.freeze & ~freeze_soon & ~pw_apply)
-        lost = [(mode[i] != Mode.OFF) & ~alive[i] for i in range(n)]
-        gained = [(mode[i] == Mode.OFF) & alive[i] for i in range(n)]
-        for k in range(n):
-            freed = orphan = Const(0)
-            for i in range(n):
-                if i != k:
-                    partner = lost[i] & (peer[i] == k)
-                    freed |= partner & (mode[i] == Mode.MIRROR_MASTER)
-                    orphan |= partner & (mode[i] == Mode.MIRROR_SLAVE)
+    def _check_commands(self, m, agents):
+        """The checks of SPEC section 4 for each agent's queued command, in three registered
+        stages. Returns, per agent, the error code of stage 3 (valid in EXEC).
+
+        The checks compare 32-bit ranges across every pair of agents; the stages keep each
+        compare on a short path. They are exact because everything they read is frozen from
+        CHECK1 to EXEC (``freeze`` and the deferred power step).
+        """
+        n = len(agents)
+        align_mask = RANGE_ALIGN - 1
+        mode_of = Array(agent.mode for agent in agents)
+        capacity_of = Array(agent.capacity for agent in agents)
+        range_end = [Signal(34, name=f"range_end{agent.index}") for agent in agents]
+        for agent in agents:
+            m.d.sync += range_end[agent.index].eq(agent.regs.base + agent.regs.size)
+            # The decoders' range end, one cycle old, is exact while the agent is routed
+            # (ACTIVE or MIRROR_MASTER): BASE and SIZE are locked then, and the command that
+            # makes an agent routed (ASSIGN, or RELEASE for the slave) runs after ``freeze``
+            # has held them for two cycles. ASSIGN has checked that the sum is at most
+            # 2**line_addr_width, so 32 bits hold it.
+            m.d.comb += agent.route.end.eq(range_end[agent.index])
+
+        verdicts = []
+        for agent in agents:
+            i, regs, peer = agent.index, agent.regs, agent.queued_peer
+            base, size = regs.base, regs.size
+            # stage 1: sums and plain compares
+            sweep_end = Signal(34, name=f"sweep_end{i}")
+            peer_capacity = Signal(32, name=f"peer_capacity{i}")
+            shape_bad = Signal(name=f"shape_bad{i}")
+            sweep_start_bad = Signal(name=f"sweep_start_bad{i}")
+            swept_short = Signal(name=f"swept_short{i}")
             m.d.sync += [
-                pw_off[k].eq(decide & lost[k]),
-                pw_on[k].eq(decide & gained[k]),
-                pw_freed[k].eq(decide & freed & (mode[k] == Mode.MIRROR_SLAVE)),
-                pw_orphan[k].eq(decide & orphan & (mode[k] == Mode.MIRROR_MASTER)),
+                sweep_end.eq(regs.sweep_start + regs.sweep_count),
+                peer_capacity.eq(capacity_of[peer]),
+                shape_bad.eq((size == 0) | ((base & align_mask) != 0) |
+                             ((size & align_mask) != 0) | (size > agent.capacity)),
+                sweep_start_bad.eq((regs.sweep_count == 0) |
+                                   (regs.sweep_start > agent.swept_upto)),
+                swept_short.eq(agent.swept_upto < size),
             ]
-        m.d.sync += pw_apply.eq(decide & _any(lost + gained))
-        for k in range(n):
-            with m.If(pw_freed[k]):
-                m.d.sync += mode[k].eq(Mode.IDLE)
-            with m.If(pw_orphan[k]):
-                m.d.sync += [mode[k].eq(Mode.ACTIVE), swept_upto[k].eq(0)]
-            with m.If((pw_orphan[k] | pw_off[k]) & sweeping[k]):
-                m.d.comb += sweeps[k].cancel.eq(1)
-                m.d.sync += cancelled[k].eq(1)
-            with m.If(pw_on[k]):
-                m.d.sync += mode[k].eq(Mode.IDLE)
-            with m.If(pw_off[k]):
-                m.d.sync += mode[k].eq(Mode.OFF)
+            # stage 2: compares of the stage-1 sums
+            overlap = Const(0)
+            for other in agents:
+                if other is not agent:
+                    overlap = overlap | (_owns_range(other.mode) &
+                                         (base < range_end[other.index]) &
+                                         (other.regs.base < range_end[i]))
+            range_bad = Signal(name=f"range_bad{i}")
+            overlaps = Signal(name=f"overlaps{i}")
+            sweep_range_bad = Signal(name=f"sweep_range_bad{i}")
+            peer_too_small = Signal(name=f"peer_too_small{i}")
+            not_swept = Signal(name=f"not_swept{i}")
+            m.d.sync += [
+                range_bad.eq(shape_bad | (range_end[i] > (1 << self._line_addr_width))),
+                overlaps.eq(overlap),
+                sweep_range_bad.eq(sweep_start_bad | (sweep_end > size)),
+                peer_too_small.eq(peer_capacity < size),
+                not_swept.eq(swept_short),
+            ]
+            # stage 3 input: the first failing check, in the SPEC's order
+            verdict = Signal(Err, name=f"verdict{i}")
+            with m.Switch(agent.queued_op):
+                with m.Case(Op.ASSIGN):
+                    with m.If(agent.mode != Mode.IDLE):
+                        m.d.comb += verdict.eq(Err.BAD_STATE)
+                    with m.Elif(range_bad):
+                        m.d.comb += verdict.eq(Err.BAD_RANGE)
+                    with m.Elif(overlaps):
+                        m.d.comb += verdict.eq(Err.OVERLAP)
+                with m.Case(Op.ESTABLISH):
+                    with m.If(agent.mode != Mode.ACTIVE):
+                        m.d.comb += verdict.eq(Err.BAD_STATE)
+                    with m.Elif((peer == i) | (peer >= n) | (mode_of[peer] != Mode.IDLE)):
+                        m.d.comb += verdict.eq(Err.BAD_PEER)
+                    with m.Elif(peer_too_small):
+                        m.d.comb += verdict.eq(Err.CAPACITY)
+                with m.Case(Op.SWEEP):
+                    with m.If(agent.mode != Mode.MIRROR_MASTER):
+                        m.d.comb += verdict.eq(Err.BAD_STATE)
+                    with m.Elif(sweep_range_bad):
+                        m.d.comb += verdict.eq(Err.BAD_RANGE)
+                with m.Case(Op.RELEASE):
+                    with m.If(agent.mode != Mode.MIRROR_MASTER):
+                        m.d.comb += verdict.eq(Err.BAD_STATE)
+                    with m.Elif(not_swept):
+                        m.d.comb += verdict.eq(Err.NOT_SWEPT)
+                with m.Case(Op.ABORT):
+                    with m.If(agent.mode != Mode.MIRROR_MASTER):
+                        m.d.comb += verdict.eq(Err.BAD_STATE)
+                with m.Case(Op.UNASSIGN):
+                    with m.If(agent.mode != Mode.ACTIVE):
+                        m.d.comb += verdict.eq(Err.BAD_STATE)
+            verdicts.append(verdict)
+        return verdicts
 
-        # ---- per-agent bookkeeping -------------------------------------------------------------
-        # Memory-error reports come straight off the host port's response channels; they
-        # are registered first (timing). One cycle later is still before the port can be
-        # quiet, so a command never runs before a report of the traffic it drained.
-        def registered(rep, name):
-            valid, agent, line = (Signal(name=f"{name}_valid"), Signal(4, name=f"{name}_agent"),
-                                  Signal(32, name=f"{name}_line"))
-            m.d.sync += [valid.eq(rep.valid), agent.eq(rep.agent), line.eq(rep.line)]
-            return valid, agent, line
-        rd_err = registered(self.rd_err, "rd_err_q")
-        wr_err = registered(self.wr_err, "wr_err_q")
-        fwd_err = registered(self.fwd_err, "fwd_err_q")
-        for i in range(n):
-            r = regs[i]
-            sw = sweeps[i]
-            p = pend_peer[i]
-            # sweep progress and memory errors
-            with m.If(sw.progress_valid & ~poisoned[i] & (sw.progress_end > swept_upto[i])):
-                m.d.sync += swept_upto[i].eq(sw.progress_end)
-            for valid, agent, line in (rd_err, wr_err):
-                with m.If(valid & (agent == i)):
-                    m.d.sync += err_addr[i].eq(line)
-                    m.d.comb += mem_error[i].eq(1)
-            with m.If(fwd_err[0] & (fwd_err[1] == i)):
-                m.d.sync += [err_addr[i].eq(fwd_err[2]), swept_upto[i].eq(0),
-                             poisoned[i].eq(1)]
-                m.d.comb += mem_error[i].eq(1)
-            with m.If(r.power_refused):
-                m.d.sync += err[i].eq(Err.POWER)
-                m.d.comb += cmd_done[i].eq(1)
-            # command intake
-            with m.If(r.cmd_valid):
-                m.d.comb += cmd_done[i].eq(1)
-                with m.If((r.cmd_opcode < Op.ASSIGN) | (r.cmd_opcode > Op.UNASSIGN)):
-                    m.d.sync += err[i].eq(Err.BAD_OPCODE)
-                with m.Elif(busy[i]):
-                    m.d.sync += err[i].eq(Err.BUSY)
-                with m.Else():
-                    m.d.comb += cmd_done[i].eq(0)
-                    m.d.sync += [busy[i].eq(1), pend[i].eq(1), pend_op[i].eq(r.cmd_opcode),
-                                 pend_peer[i].eq(r.cmd_peer)]
-            # sweep completion
-            with m.If(sw.done):
-                m.d.sync += [sweeping[i].eq(0), busy[i].eq(0), cancelled[i].eq(0)]
-                m.d.comb += cmd_done[i].eq(1)
-                with m.If(cancelled[i] | sw.cancel):
-                    m.d.sync += err[i].eq(Err.POWER)
-                with m.Elif(sw.failed):
-                    m.d.sync += [err[i].eq(Err.MEM_ERROR), err_addr[i].eq(sw.err_line)]
-                    m.d.comb += mem_error[i].eq(1)
-                with m.Else():
-                    m.d.sync += err[i].eq(Err.OK)
-            # execution of the pending command
-            m.d.comb += [r.range_we.eq(exec_now & slave_of[i]),
-                         r.range_base.eq(slave_base), r.range_size.eq(slave_size)]
-            with m.If(exec_go[i]):
-                m.d.sync += [pend[i].eq(0), err[i].eq(checked[i])]
-                with m.If((checked[i] == Err.OK) & (pend_op[i] == Op.SWEEP)):
-                    m.d.sync += [sweeping[i].eq(1), poisoned[i].eq(0), cancelled[i].eq(0)]
-                    m.d.comb += sw.start.eq(1)
-                with m.Else():
-                    m.d.sync += busy[i].eq(0)
-                    m.d.comb += cmd_done[i].eq(1)
-                with m.If(checked[i] == Err.OK):
-                    with m.Switch(pend_op[i]):
-                        with m.Case(Op.ASSIGN):
-                            m.d.sync += mode[i].eq(Mode.ACTIVE)
-                        with m.Case(Op.ESTABLISH):
-                            m.d.sync += [mode[i].eq(Mode.MIRROR_MASTER), peer[i].eq(p),
-                                         swept_upto[i].eq(0)]
-                            for k in range(n):
-                                if k == i:
-                                    continue
-                                with m.If(p == k):
-                                    m.d.sync += [mode[k].eq(Mode.MIRROR_SLAVE), peer[k].eq(i)]
-                        with m.Case(Op.RELEASE, Op.ABORT):
-                            is_release = pend_op[i] == Op.RELEASE
-                            m.d.sync += [mode[i].eq(Mux(is_release, Mode.IDLE, Mode.ACTIVE)),
-                                         swept_upto[i].eq(0)]
-                            for k in range(n):
-                                if k == i:
-                                    continue
-                                with m.If(peer[i] == k):
-                                    m.d.sync += mode[k].eq(Mux(is_release, Mode.ACTIVE,
-                                                               Mode.IDLE))
-                        with m.Case(Op.UNASSIGN):
-                            m.d.sync += mode[i].eq(Mode.IDLE)
+    def _prepare_execution(self, m, agents, seq, verdicts):
+        """Stage 3: registers each agent's verdict and, for an ESTABLISH that passes, which
+        agent becomes its slave and the range the slave takes. Exact for the same reason as
+        the checks; EXEC then drives the far register block's range write from flip-flops.
+        """
+        execution = _Execution(len(agents))
+        m.d.sync += [execution.err[i].eq(verdict) for i, verdict in enumerate(verdicts)]
+        m.d.sync += [
+            execution.slave_base.eq(Array(a.regs.base for a in agents)[seq.selected]),
+            execution.slave_size.eq(Array(a.regs.size for a in agents)[seq.selected]),
+        ]
+        for slave in agents:
+            k = slave.index
+            becomes_slave = Const(0)
+            for agent in agents:
+                if agent is not slave:
+                    becomes_slave = becomes_slave | (
+                        (seq.selected == agent.index) & (agent.queued_op == Op.ESTABLISH) &
+                        (agent.queued_peer == k) & (verdicts[agent.index] == Err.OK))
+            m.d.sync += execution.becomes_slave[k].eq(becomes_slave)
+        return execution
 
-        return m
+    def _step_power(self, m, agents, seq):
+        """Power transitions, taken when the sequencer is not checking or executing.
+
+        They are level-triggered, so one that waits for a command is simply taken after it.
+        Two registered steps: each slot's state is registered (``alive``), then each
+        transition is decided into a flag and applied the cycle after. The decision is
+        exact: it is taken only when the sequencer is not frozen in this cycle or the next,
+        and not in the cycle a previous decision applies, so nothing else changes a mode or
+        peer in between; whether a sweep is running is read when applying. Partner fix-ups
+        come before an agent's own transition so that its own loss of power always wins.
+        """
+        n = len(agents)
+        alive = [Signal(name=f"slot_alive{i}") for i in range(n)]
+        m.d.sync += [alive[a.index].eq(a.slot.present & a.slot.power_good) for a in agents]
+        goes_off = [Signal(name=f"goes_off{i}") for i in range(n)]
+        goes_idle = [Signal(name=f"goes_idle{i}") for i in range(n)]
+        master_lost = [Signal(name=f"master_lost{i}") for i in range(n)]   # slave -> IDLE
+        slave_lost = [Signal(name=f"slave_lost{i}") for i in range(n)]   # master -> ACTIVE
+        applying = Signal(name="power_applying")
+        decide = Signal(name="power_decide")
+        m.d.comb += decide.eq(~self.freeze & ~seq.freeze_next & ~applying)
+        lost = [(a.mode != Mode.OFF) & ~alive[a.index] for a in agents]
+        gained = [(a.mode == Mode.OFF) & alive[a.index] for a in agents]
+        for agent in agents:
+            k = agent.index
+            freed = orphaned = Const(0)
+            for other in agents:
+                if other is not agent:
+                    partner_lost = lost[other.index] & (other.peer == k)
+                    freed |= partner_lost & (other.mode == Mode.MIRROR_MASTER)
+                    orphaned |= partner_lost & (other.mode == Mode.MIRROR_SLAVE)
+            m.d.sync += [
+                goes_off[k].eq(decide & lost[k]),
+                goes_idle[k].eq(decide & gained[k]),
+                master_lost[k].eq(decide & freed & (agent.mode == Mode.MIRROR_SLAVE)),
+                slave_lost[k].eq(decide & orphaned & (agent.mode == Mode.MIRROR_MASTER)),
+            ]
+        m.d.sync += applying.eq(decide & _any(lost + gained))
+        for agent in agents:
+            k = agent.index
+            with m.If(master_lost[k]):
+                m.d.sync += agent.mode.eq(Mode.IDLE)
+            with m.If(slave_lost[k]):
+                m.d.sync += [agent.mode.eq(Mode.ACTIVE), agent.swept_upto.eq(0)]
+            with m.If((slave_lost[k] | goes_off[k]) & agent.sweeping):
+                m.d.comb += agent.sweep.cancel.eq(1)
+                m.d.sync += agent.cancelled.eq(1)
+            with m.If(goes_idle[k]):
+                m.d.sync += agent.mode.eq(Mode.IDLE)
+            with m.If(goes_off[k]):
+                m.d.sync += agent.mode.eq(Mode.OFF)
+
+    def _track_sweep_and_errors(self, m, agents):
+        """SWEPT_UPTO from sweep progress; ERR_ADDR and the mem_error event from memory-error
+        reports; a failed forwarded write clears SWEPT_UPTO for the rest of the sweep; a
+        refused SLOT_CTRL.power_en write sets err POWER.
+
+        The reports are registered (they come off the host port's response channels). One
+        cycle late is still before the port can be quiet, so a command never runs before a
+        report of the traffic it drained. Progress and reports only touch agents with no
+        command queued (a sweeping agent is busy; the host port is quiet), so they never
+        change what the checks read.
+        """
+        rd_err = _registered(m, self.rd_err, "rd_err_q")
+        wr_err = _registered(m, self.wr_err, "wr_err_q")
+        fwd_err = _registered(m, self.fwd_err, "fwd_err_q")
+        for agent in agents:
+            i, sweep = agent.index, agent.sweep
+            with m.If(sweep.progress_valid & ~agent.poisoned &
+                      (sweep.progress_end > agent.swept_upto)):
+                m.d.sync += agent.swept_upto.eq(sweep.progress_end)
+            for valid, to_agent, line in (rd_err, wr_err):
+                with m.If(valid & (to_agent == i)):
+                    m.d.sync += agent.err_addr.eq(line)
+                    m.d.comb += agent.mem_error.eq(1)
+            valid, to_agent, line = fwd_err
+            with m.If(valid & (to_agent == i)):
+                m.d.sync += [agent.err_addr.eq(line), agent.swept_upto.eq(0),
+                             agent.poisoned.eq(1)]
+                m.d.comb += agent.mem_error.eq(1)
+            with m.If(agent.regs.power_refused):
+                m.d.sync += agent.err.eq(Err.POWER)
+                m.d.comb += agent.cmd_done.eq(1)
+
+    def _accept_commands(self, m, agents):
+        """A CMD write: refused at once for a bad opcode or a busy agent (err, cmd_done),
+        otherwise queued for the sequencer (``busy`` rises)."""
+        for agent in agents:
+            regs = agent.regs
+            with m.If(regs.cmd_valid):
+                m.d.comb += agent.cmd_done.eq(1)
+                with m.If((regs.cmd_opcode < Op.ASSIGN) | (regs.cmd_opcode > Op.UNASSIGN)):
+                    m.d.sync += agent.err.eq(Err.BAD_OPCODE)
+                with m.Elif(agent.busy):
+                    m.d.sync += agent.err.eq(Err.BUSY)
+                with m.Else():
+                    m.d.comb += agent.cmd_done.eq(0)
+                    m.d.sync += [agent.busy.eq(1), agent.queued.eq(1),
+                                 agent.queued_op.eq(regs.cmd_opcode),
+                                 agent.queued_peer.eq(regs.cmd_peer)]
+
+    def _finish_sweeps(self, m, agents):
+        """The end of a SWEEP: ``busy`` falls with err POWER if it was cancelled, MEM_ERROR
+        (and ERR_ADDR) if a read failed, OK otherwise."""
+        for agent in agents:
+            sweep = agent.sweep
+            with m.If(sweep.done):
+                m.d.sync += [agent.sweeping.eq(0), agent.busy.eq(0), agent.cancelled.eq(0)]
+                m.d.comb += agent.cmd_done.eq(1)
+                with m.If(agent.cancelled | sweep.cancel):
+                    m.d.sync += agent.err.eq(Err.POWER)
+                with m.Elif(sweep.failed):
+                    m.d.sync += [agent.err.eq(Err.MEM_ERROR), agent.err_addr.eq(sweep.err_line)]
+                    m.d.comb += agent.mem_error.eq(1)
+                with m.Else():
+                    m.d.sync += agent.err.eq(Err.OK)
+
+    def _execute(self, m, agents, seq, execution):
+        """EXEC: the verdict goes to ``err``; an accepted command changes the modes (and a
+        SWEEP starts its engine, staying busy until it is done)."""
+        for agent in agents:
+            i, regs, error = agent.index, agent.regs, execution.err[agent.index]
+            m.d.comb += [regs.range_we.eq(seq.executing & execution.becomes_slave[i]),
+                         regs.range_base.eq(execution.slave_base),
+                         regs.range_size.eq(execution.slave_size)]
+            with m.If(seq.execute[i]):
+                m.d.sync += [agent.queued.eq(0), agent.err.eq(error)]
+                with m.If((error == Err.OK) & (agent.queued_op == Op.SWEEP)):
+                    m.d.sync += [agent.sweeping.eq(1), agent.poisoned.eq(0),
+                                 agent.cancelled.eq(0)]
+                    m.d.comb += agent.sweep.start.eq(1)
+                with m.Else():
+                    m.d.sync += agent.busy.eq(0)
+                    m.d.comb += agent.cmd_done.eq(1)
+                with m.If(error == Err.OK):
+                    self._apply(m, agent, agents)
+
+    @staticmethod
+    def _apply(m, agent, agents):
+        """The mode changes of an accepted command of ``agent`` (SPEC section 4)."""
+        others = [other for other in agents if other is not agent]
+        with m.Switch(agent.queued_op):
+            with m.Case(Op.ASSIGN):
+                m.d.sync += agent.mode.eq(Mode.ACTIVE)
+            with m.Case(Op.ESTABLISH):
+                m.d.sync += [agent.mode.eq(Mode.MIRROR_MASTER), agent.peer.eq(agent.queued_peer),
+                             agent.swept_upto.eq(0)]
+                for other in others:
+                    with m.If(agent.queued_peer == other.index):
+                        m.d.sync += [other.mode.eq(Mode.MIRROR_SLAVE),
+                                     other.peer.eq(agent.index)]
+            with m.Case(Op.RELEASE, Op.ABORT):
+                is_release = agent.queued_op == Op.RELEASE
+                m.d.sync += [agent.mode.eq(Mux(is_release, Mode.IDLE, Mode.ACTIVE)),
+                             agent.swept_upto.eq(0)]
+                for other in others:
+                    with m.If(agent.peer == other.index):
+                        m.d.sync += other.mode.eq(Mux(is_release, Mode.ACTIVE, Mode.IDLE))
+            with m.Case(Op.UNASSIGN):
+                m.d.sync += agent.mode.eq(Mode.IDLE)
+
+
+class _AgentState:
+    """One agent's state in the controller, and the ports that belong to it."""
+
+    def __init__(self, index, *, regs, sweep, slot, route):
+        i = self.index = index
+        self.regs, self.sweep, self.slot, self.route = regs, sweep, slot, route
+        self.mode = Signal(Mode, name=f"mode{i}", init=Mode.OFF)
+        self.peer = Signal(4, name=f"peer{i}")
+        self.busy = Signal(name=f"busy{i}")
+        self.err = Signal(4, name=f"err{i}")
+        self.swept_upto = Signal(32, name=f"swept_upto{i}")
+        self.err_addr = Signal(32, name=f"err_addr{i}")
+        # the command waiting for the sequencer (``busy`` is 1 while it waits)
+        self.queued = Signal(name=f"queued{i}")
+        self.queued_op = Signal(4, name=f"queued_op{i}")
+        self.queued_peer = Signal(4, name=f"queued_peer{i}")
+        # a SWEEP is running; a forwarded write failed during it; power cancelled it
+        self.sweeping = Signal(name=f"sweeping{i}")
+        self.poisoned = Signal(name=f"poisoned{i}")
+        self.cancelled = Signal(name=f"cancelled{i}")
+        self.capacity = Signal(32, name=f"capacity{i}")
+        # event strobes, this cycle
+        self.cmd_done = Signal(name=f"cmd_done{i}")
+        self.mem_error = Signal(name=f"mem_error{i}")
+
+
+class _Sequencer:
+    """What the sequencer FSM tells the other parts."""
+
+    def __init__(self, agents):
+        self.selected = Signal(range(agents), name="selected")   # whose command runs
+        self.port_quiet = Signal(name="port_quiet")
+        self.freeze_next = Signal(name="freeze_next")       # ``freeze`` is 1 next cycle
+        self.executing = Signal(name="executing")            # EXEC
+        self.execute = [Signal(name=f"execute{i}") for i in range(agents)]  # EXEC, for i
+
+
+class _Execution:
+    """Stage 3 of the checks: what EXEC applies."""
+
+    def __init__(self, agents):
+        self.err = [Signal(Err, name=f"exec_err{i}") for i in range(agents)]
+        self.becomes_slave = [Signal(name=f"becomes_slave{k}") for k in range(agents)]
+        self.slave_base = Signal(32, name="slave_base")
+        self.slave_size = Signal(32, name="slave_size")
+
+
+def _check_range(what, value, lo, hi):
+    if not isinstance(value, int) or isinstance(value, bool) or not lo <= value <= hi:
+        raise ValueError(f"{what} must be an integer from {lo} to {hi}, not {value!r}")
+
+
+def _owns_range(mode):
+    return (mode == Mode.ACTIVE) | (mode == Mode.MIRROR_MASTER)
+
+
+def _registered(m, report, name):
+    """``report`` (an ErrorReportSignature) one cycle late, as (valid, agent, line)."""
+    valid, agent, line = (Signal(name=f"{name}_valid"), Signal(4, name=f"{name}_agent"),
+                          Signal(32, name=f"{name}_line"))
+    m.d.sync += [valid.eq(report.valid), agent.eq(report.agent), line.eq(report.line)]
+    return valid, agent, line
 
 
 def _any(signals):

@@ -1,0 +1,642 @@
+# amaranth: UnusedElaboratable=no
+"""MirrorController (rtl/controller.py): commands, their checks, sweeps and power, alone.
+
+One file per unit: the TB class and cocotb tests run inside the simulator on the
+controller's generated Verilog; the pytest entries at the bottom build it for each
+configuration and run them (``pytest tests/test_controller.py``).
+
+The TB stands in for what the top wires around the controller: the register block (it
+holds BASE/SIZE/SWEEP_*, delivers a CMD write as a one-cycle ``cmd_valid``, stalls writes
+while ``freeze`` is high and takes ``range_we``), the host port (``quiet``), one sweep
+engine per agent and the slots. The expected error of every command comes from the
+reference model :func:`mirrorswap.sim.model.expected_error`; the expected modes from
+:class:`Expected`, the SPEC section 4 effects table.
+"""
+
+import itertools
+import os
+import random
+
+import cocotb
+import pytest
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
+
+from mirrorswap.regmap import RANGE_ALIGN, Err, Event, Mode, Op
+from mirrorswap.rtl.controller import MirrorController
+from mirrorswap.rtl.signatures import ROUTE_LAYOUT, SLOT_STATE_LAYOUT
+from mirrorswap.sim.model import expected_error
+from mirrorswap.sim.runner import run_tests
+from mirrorswap.sim.tb import reset_dut
+
+A = RANGE_ALIGN
+_ROUTE_BITS = ROUTE_LAYOUT.size
+_SLOT_BITS = SLOT_STATE_LAYOUT.size
+_TIMEOUT = 200      # cycles a command may take, sweeps included
+_STEP = 64          # lines the sweep engine model copies a cycle
+
+
+def _field(layout, name):
+    field = layout[name]
+    return field.offset, field.width
+
+
+class Expected:
+    """What the controller's state should be: modes, peers, SWEPT_UPTO, err (SPEC 4)."""
+
+    def __init__(self, agents):
+        self.mode = [Mode.OFF] * agents
+        self.peer = [0] * agents
+        self.swept_upto = [0] * agents
+        self.err = [Err.OK] * agents
+
+    def apply(self, agent, op, peer, regs):
+        """The effects of an accepted ``op`` on ``agent`` (``regs``: the TB's registers)."""
+        if op == Op.ASSIGN:
+            self.mode[agent] = Mode.ACTIVE
+        elif op == Op.ESTABLISH:
+            self.mode[agent], self.peer[agent] = Mode.MIRROR_MASTER, peer
+            self.mode[peer], self.peer[peer] = Mode.MIRROR_SLAVE, agent
+            self.swept_upto[agent] = 0
+            regs[peer]["BASE"], regs[peer]["SIZE"] = regs[agent]["BASE"], regs[agent]["SIZE"]
+        elif op == Op.SWEEP:
+            end = regs[agent]["SWEEP_START"] + regs[agent]["SWEEP_COUNT"]
+            self.swept_upto[agent] = max(self.swept_upto[agent], end)
+        elif op in (Op.RELEASE, Op.ABORT):
+            slave = self.peer[agent]
+            release = op == Op.RELEASE
+            self.mode[agent] = Mode.IDLE if release else Mode.ACTIVE
+            self.mode[slave] = Mode.ACTIVE if release else Mode.IDLE
+            self.swept_upto[agent] = 0
+        elif op == Op.UNASSIGN:
+            self.mode[agent] = Mode.IDLE
+
+
+class ControllerTB:
+    """Clock, reset, and models of the register block, host port, sweep engines, slots."""
+
+    def __init__(self, dut):
+        self.dut = dut
+        self.agents = int(os.environ.get("MS_AGENTS", "4"))
+        self.max_capacity_log2 = int(os.environ.get("MS_MAX_CAPACITY_LOG2", "16"))
+        self.line_addr_width = int(os.environ.get("MS_LINE_ADDR_WIDTH", "29"))
+        self.rng = random.Random(int(os.environ.get("MS_SEED", "1")))
+        cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+        self.regs = [{"BASE": 0, "SIZE": 0, "SWEEP_START": 0, "SWEEP_COUNT": 0}
+                     for _ in range(self.agents)]
+        self.slot_state = [(0, 0, 0)] * self.agents     # (present, power_good, capacity_log2)
+        self.expected = Expected(self.agents)
+        # host port: ``quiet`` follows this generator, one value per cycle
+        self.quiet_pattern = itertools.repeat(1)
+        # sweep engines: lines per progress step, stalled, line a read fails at
+        self.stall = [False] * self.agents
+        self.fail_at = [None] * self.agents
+        self.starts = []           # (cycle, agent, start_line, count)
+        self.cancels = []          # (cycle, agent)
+        self.events = [[] for _ in range(self.agents)]    # (cycle, event_set) per agent
+        self.freeze_cycles = 0
+        self.cycle = 0
+        self._pending = []         # register writes, applied at the next edge freeze allows
+        self._frozen_last = True   # ``freeze`` in the last cycle
+        self._range_write = None
+        dut.quiet.value = 0
+        dut.ext_events.value = 0
+        dut.slots.value = 0
+        for rep in ("fwd_err", "wr_err", "rd_err"):
+            for sig in ("valid", "agent", "line"):
+                getattr(dut, f"{rep}_{sig}").value = 0
+        for i in range(self.agents):
+            for name in ("base", "size", "sweep_start", "sweep_count", "throttle", "power_en",
+                         "power_led", "attn_led", "irq_en", "events", "cmd_valid",
+                         "cmd_opcode", "cmd_peer", "power_refused"):
+                self.reg(i, name).value = 0
+            for name in ("done", "failed", "err_line", "progress_valid", "progress_end"):
+                self.sweep(i, name).value = 0
+
+    def reg(self, i, name):
+        return getattr(self.dut, f"regs{i}_{name}")
+
+    def sweep(self, i, name):
+        return getattr(self.dut, f"sweep{i}_{name}")
+
+    async def reset(self):
+        await reset_dut(self.dut)
+        cocotb.start_soon(self._register_block())
+        for i in range(self.agents):
+            cocotb.start_soon(self._sweep_engine(i))
+
+    # ---- the register block and the host port -------------------------------------------
+
+    async def _register_block(self):
+        """Applies register writes and CMD pulses when ``freeze`` allows, takes the
+        controller's ``range_we``, drives ``quiet``, records events."""
+        dut = self.dut
+        pulse = None
+        while True:
+            await RisingEdge(dut.clk)
+            self.cycle += 1
+            if pulse is not None:
+                self.reg(pulse, "cmd_valid").value = 0
+                self.reg(pulse, "power_refused").value = 0
+                pulse = None
+            if self._range_write is not None:
+                k, base, size = self._range_write
+                self._drive(k, BASE=base, SIZE=size)
+                self._range_write = None
+            dut.quiet.value = next(self.quiet_pattern)
+            if self._pending and self._frozen_last is False:
+                kind, i, values = self._pending.pop(0)
+                if kind == "regs":
+                    self._drive(i, **values)
+                else:
+                    self.reg(i, kind).value = 1
+                    if kind == "cmd_valid":
+                        self.reg(i, "cmd_opcode").value = values["op"]
+                        self.reg(i, "cmd_peer").value = values["peer"]
+                    pulse = i
+            await ReadOnly()
+            self._frozen_last = bool(int(dut.freeze.value))
+            self.freeze_cycles += self._frozen_last
+            for k in range(self.agents):
+                if int(self.reg(k, "range_we").value):
+                    self._range_write = (k, int(self.reg(k, "range_base").value),
+                                         int(self.reg(k, "range_size").value))
+                ev = int(self.reg(k, "event_set").value)
+                if ev:
+                    self.events[k].append((self.cycle, ev))
+
+    def _drive(self, i, **values):
+        for name, value in values.items():
+            self.regs[i][name] = value
+            self.reg(i, name.lower()).value = value
+
+    async def _queue(self, kind, i, values):
+        self._pending.append((kind, i, values))
+        while self._pending:
+            await RisingEdge(self.dut.clk)
+        await ReadOnly()
+
+    async def write_regs(self, i, **values):
+        """A register write of BASE/SIZE/SWEEP_START/SWEEP_COUNT, as the register block
+        performs it: at the first edge ``freeze`` does not hold it."""
+        await self._queue("regs", i, values)
+
+    async def refuse_power_off(self, i):
+        """The register block refused a SLOT_CTRL.power_en write of agent ``i``."""
+        await self._queue("power_refused", i, {})
+
+    # ---- sweep engines ----------------------------------------------------------------
+
+    async def _sweep_engine(self, i):
+        """Copies ``_STEP`` lines a cycle from SWEEP_START, reports progress, ends with done (or
+        failed at ``fail_at[i]``); ends at once when cancelled; holds while ``stall[i]``."""
+        dut = self.dut
+        job = None
+        drive = {}
+        while True:
+            await RisingEdge(dut.clk)
+            for name in ("done", "failed", "progress_valid"):
+                self.sweep(i, name).value = drive.get(name, 0)
+            for name in ("progress_end", "err_line"):
+                if name in drive:
+                    self.sweep(i, name).value = drive[name]
+            drive = {}
+            await ReadOnly()
+            if int(self.sweep(i, "start").value):
+                job = [int(self.sweep(i, "start_line").value), int(self.sweep(i, "count").value)]
+                job[1] += job[0]
+                self.starts.append((self.cycle, i, job[0], job[1] - job[0]))
+                continue
+            if int(self.sweep(i, "cancel").value):
+                self.cancels.append((self.cycle, i))
+                job = None
+                drive = {"done": 1}
+                continue
+            if job is None or self.stall[i]:
+                continue
+            pos, end = job
+            fail = self.fail_at[i]
+            if fail is not None and pos <= fail < min(pos + _STEP, end):
+                drive = {"done": 1, "failed": 1, "err_line": fail}
+                if fail > pos:
+                    drive.update(progress_valid=1, progress_end=fail)
+                job = None
+            elif pos >= end:
+                drive = {"done": 1}
+                job = None
+            else:
+                job[0] = min(pos + _STEP, end)
+                drive = {"progress_valid": 1, "progress_end": job[0]}
+
+    # ---- slots ------------------------------------------------------------------------
+
+    async def set_slot(self, i, present, power_good, capacity_log2):
+        """Change slot ``i`` at the next clock edge."""
+        await RisingEdge(self.dut.clk)
+        self.slot_state[i] = (present, power_good, capacity_log2)
+        value = 0
+        for k, (p, g, c) in enumerate(self.slot_state):
+            value |= (p | g << 1 | c << 2) << (k * _SLOT_BITS)
+        self.dut.slots.value = value
+
+    async def power_all(self, capacity_log2=None):
+        """Every slot present and powered; waits until every agent is IDLE."""
+        for i in range(self.agents):
+            await self.set_slot(i, 1, 1, capacity_log2 if capacity_log2 is not None
+                          else self.max_capacity_log2)
+        await self.wait_for(lambda: all(self.mode(i) == Mode.IDLE for i in range(self.agents)))
+        self.expected.mode = [Mode.IDLE] * self.agents
+
+    def capacity(self, i):
+        present, _, clog2 = self.slot_state[i]
+        return (1 << min(clog2, self.max_capacity_log2)) if present else 0
+
+    # ---- observing --------------------------------------------------------------------
+
+    def mode(self, i):
+        return Mode(int(self.reg(i, "mode").value))
+
+    def status(self, i):
+        return {name: int(self.reg(i, name).value)
+                for name in ("mode", "busy", "peer", "err", "swept", "swept_upto", "err_addr",
+                             "capacity", "range_lock", "power_protect")}
+
+    def route(self, i):
+        word = int(self.dut.routes.value) >> (i * _ROUTE_BITS)
+        out = {}
+        for name in ("mode", "peer", "base", "size", "end"):
+            offset, width = _field(ROUTE_LAYOUT, name)
+            out[name] = (word >> offset) & ((1 << width) - 1)
+        return out
+
+    async def wait_for(self, condition, cycles=_TIMEOUT):
+        for _ in range(cycles):
+            await RisingEdge(self.dut.clk)
+            await ReadOnly()
+            if condition():
+                return
+        raise AssertionError(f"condition not reached in {cycles} cycles")
+
+    def event_count(self, i, event):
+        return sum(1 for _, ev in self.events[i] if ev & event)
+
+    # ---- commands ---------------------------------------------------------------------
+
+    async def command(self, i, op, peer=0, *, wait=True):
+        """Write CMD of agent ``i``; with ``wait``, returns its err once ``busy`` is 0."""
+        await self._queue("cmd_valid", i, {"op": op, "peer": peer})
+        if wait:
+            await self.wait_for(lambda: not int(self.reg(i, "busy").value))
+            return Err(int(self.reg(i, "err").value))
+
+    def expect(self, i, op, peer, busy=False):
+        """The reference model's err for a command, from the TB's state."""
+        return expected_error(i, op, peer, list(self.expected.mode), self.regs,
+                              [self.capacity(k) for k in range(self.agents)],
+                              self.expected.swept_upto[i], busy=busy,
+                              line_addr_width=self.line_addr_width)
+
+    def check_state(self):
+        """Modes, peers, SWEPT_UPTO, ranges and routes are what :class:`Expected` says."""
+        exp = self.expected
+        for k in range(self.agents):
+            s, r = self.status(k), self.route(k)
+            mode = exp.mode[k]
+            assert s["mode"] == mode, f"agent {k}: mode {Mode(s['mode']).name}, want {mode.name}"
+            assert r["mode"] == mode and r["base"] == self.regs[k]["BASE"]
+            assert r["size"] == self.regs[k]["SIZE"]
+            if mode in (Mode.MIRROR_MASTER, Mode.MIRROR_SLAVE):
+                assert s["peer"] == exp.peer[k] == r["peer"], f"agent {k}: peer {s['peer']}"
+            if mode in (Mode.ACTIVE, Mode.MIRROR_MASTER):
+                assert r["end"] == self.regs[k]["BASE"] + self.regs[k]["SIZE"]
+            assert s["swept_upto"] == exp.swept_upto[k], (k, s["swept_upto"])
+            assert s["swept"] == (exp.swept_upto[k] >= self.regs[k]["SIZE"])
+            owns = mode in (Mode.ACTIVE, Mode.MIRROR_MASTER, Mode.MIRROR_SLAVE)
+            assert s["range_lock"] == s["power_protect"] == owns
+            assert s["capacity"] == self.capacity(k)
+
+    async def run_checked(self, i, op, peer=0):
+        """Issue a command, check its err against the model and every agent's state."""
+        want = self.expect(i, op, peer)
+        done_before = self.event_count(i, Event.CMD_DONE)
+        got = await self.command(i, op, peer)
+        assert got == want, f"agent {i} {op!r} peer {peer}: err {got.name}, want {want.name}"
+        if want == Err.OK and op in {o.value for o in Op}:
+            self.expected.apply(i, Op(op), peer, self.regs)
+        self.expected.err[i] = want
+        await ClockCycles(self.dut.clk, 1)
+        await ReadOnly()
+        self.check_state()
+        assert self.event_count(i, Event.CMD_DONE) == done_before + 1, "one cmd_done"
+        return got
+
+
+async def make(dut):
+    tb = ControllerTB(dut)
+    await tb.reset()
+    return tb
+
+
+async def assign(tb, i, base, size):
+    await tb.write_regs(i, BASE=base, SIZE=size)
+    assert await tb.run_checked(i, Op.ASSIGN) == Err.OK
+
+
+async def establish_pair(tb, master=0, slave=1, size=4 * A):
+    await assign(tb, master, 0, size)
+    assert await tb.run_checked(master, Op.ESTABLISH, slave) == Err.OK
+
+
+@cocotb.test()
+async def capacity_and_events_pass_through(dut):
+    tb = await make(dut)
+    assert all(tb.mode(i) == Mode.OFF for i in range(tb.agents))
+    big = min(tb.max_capacity_log2 + 3, 31)
+    for i in range(tb.agents):
+        await tb.set_slot(i, 1, 0, big if i % 2 == 0 else 3)
+    await ClockCycles(dut.clk, 4)
+    await ReadOnly()
+    for i in range(tb.agents):
+        assert tb.status(i)["capacity"] == tb.capacity(i), "capacity clamped to the maximum"
+        assert tb.mode(i) == Mode.OFF, "no power good: stays OFF"
+    await RisingEdge(dut.clk)
+    dut.ext_events.value = sum((Event.BUTTON | Event.POWER_FAULT) << (5 * i)
+                               for i in range(tb.agents))
+    await ReadOnly()
+    for i in range(tb.agents):
+        assert int(tb.reg(i, "event_set").value) == Event.BUTTON | Event.POWER_FAULT
+    await RisingEdge(dut.clk)
+    dut.ext_events.value = 0
+
+
+@cocotb.test()
+async def refused_opcodes_and_wrong_modes(dut):
+    tb = await make(dut)
+    await tb.power_all()
+    for op in (0, 7, 8, 15):
+        assert await tb.run_checked(0, op) == Err.BAD_OPCODE
+    for op in (Op.ESTABLISH, Op.SWEEP, Op.RELEASE, Op.ABORT, Op.UNASSIGN):
+        assert await tb.run_checked(0, op, 1 % tb.agents) in (Err.BAD_STATE,)
+    await assign(tb, 0, 0, 2 * A)
+    for op in (Op.ASSIGN, Op.SWEEP, Op.RELEASE, Op.ABORT):
+        assert await tb.run_checked(0, op) == Err.BAD_STATE
+    assert await tb.run_checked(0, Op.ESTABLISH, 0) == Err.BAD_PEER
+    assert await tb.run_checked(0, Op.ESTABLISH, tb.agents) == Err.BAD_PEER
+    assert await tb.run_checked(0, Op.UNASSIGN) == Err.OK
+
+
+@cocotb.test()
+async def refused_ranges(dut):
+    tb = await make(dut)
+    await tb.power_all()
+    top = 1 << tb.line_addr_width
+    cap = tb.capacity(0)
+    for base, size in ((0, 0), (1, A), (0, A + 1), (0, cap + A), (top - A, 2 * A),
+                       (0xFFFFFE00, A)):
+        await tb.write_regs(0, BASE=base, SIZE=size)
+        assert await tb.run_checked(0, Op.ASSIGN) == Err.BAD_RANGE, (base, size)
+    await assign(tb, 0, top - A, A)           # ends exactly at the top: allowed
+    if tb.agents > 1:
+        await tb.write_regs(1, BASE=top - 2 * A, SIZE=2 * A)
+        assert await tb.run_checked(1, Op.ASSIGN) == Err.OVERLAP
+        await assign(tb, 1, top - 2 * A, A)   # adjacent: no overlap
+        assert await tb.run_checked(1, Op.UNASSIGN) == Err.OK
+        await tb.write_regs(1, BASE=top - 2 * A, SIZE=2 * A)
+        assert await tb.run_checked(1, Op.ASSIGN) == Err.OVERLAP
+        assert await tb.run_checked(0, Op.UNASSIGN) == Err.OK   # an IDLE range is no owner
+        assert await tb.run_checked(1, Op.ASSIGN) == Err.OK
+
+
+@cocotb.test()
+async def busy_refuses_and_changes_nothing(dut):
+    tb = await make(dut)
+    await tb.power_all()
+    # queued behind a host port that never drains
+    tb.quiet_pattern = itertools.repeat(0)
+    await tb.write_regs(0, BASE=0, SIZE=A)
+    await tb.command(0, Op.ASSIGN, wait=False)
+    await ClockCycles(dut.clk, 5)
+    await ReadOnly()
+    assert int(dut.hold.value) == 1 and int(dut.freeze.value) == 0
+    assert tb.status(0)["busy"] == 1
+    done = tb.event_count(0, Event.CMD_DONE)
+    await tb.command(0, Op.UNASSIGN, wait=False)
+    await ClockCycles(dut.clk, 2)
+    await ReadOnly()
+    assert tb.status(0)["err"] == Err.BUSY and tb.status(0)["busy"] == 1
+    assert tb.event_count(0, Event.CMD_DONE) == done + 1
+    assert tb.mode(0) == Mode.IDLE
+    tb.quiet_pattern = itertools.repeat(1)
+    await tb.wait_for(lambda: not int(tb.reg(0, "busy").value))
+    assert tb.status(0)["err"] == Err.OK and tb.mode(0) == Mode.ACTIVE
+    tb.expected.mode[0] = Mode.ACTIVE
+    if tb.agents < 2:
+        return
+    # busy while a sweep runs
+    assert await tb.run_checked(0, Op.ESTABLISH, 1) == Err.OK
+    tb.stall[0] = True
+    await tb.write_regs(0, SWEEP_START=0, SWEEP_COUNT=A)
+    await tb.command(0, Op.SWEEP, wait=False)
+    await tb.wait_for(lambda: any(a == 0 for _, a, _, _ in tb.starts))
+    for op in (Op.RELEASE, Op.ABORT, Op.SWEEP):
+        await tb.command(0, op, wait=False)
+        await ClockCycles(dut.clk, 2)
+        await ReadOnly()
+        assert tb.status(0)["err"] == Err.BUSY and tb.status(0)["busy"] == 1
+        assert tb.mode(0) == Mode.MIRROR_MASTER and tb.mode(1) == Mode.MIRROR_SLAVE
+    tb.stall[0] = False
+    await tb.wait_for(lambda: not int(tb.reg(0, "busy").value))
+    assert tb.status(0)["err"] == Err.OK and tb.status(0)["swept_upto"] == A
+
+
+@cocotb.test()
+async def command_waits_for_quiet_and_freezes(dut):
+    tb = await make(dut)
+    await tb.power_all()
+    tb.quiet_pattern = itertools.cycle([0] * 7 + [1])
+    await tb.write_regs(0, BASE=0, SIZE=A)
+    frozen = tb.freeze_cycles
+    assert await tb.run_checked(0, Op.ASSIGN) == Err.OK
+    assert tb.freeze_cycles - frozen == 4, "freeze from CHECK1 to EXEC"
+    await RisingEdge(dut.clk)
+    await ReadOnly()
+    assert int(dut.hold.value) == 0
+
+
+@cocotb.test()
+async def sweep_bookkeeping(dut):
+    tb = await make(dut)
+    await tb.power_all()
+    if tb.agents < 2:
+        return
+    await establish_pair(tb, size=4 * A)
+    await tb.write_regs(0, SWEEP_START=A, SWEEP_COUNT=A)
+    assert await tb.run_checked(0, Op.SWEEP) == Err.BAD_RANGE    # starts past SWEPT_UPTO
+    await tb.write_regs(0, SWEEP_START=0, SWEEP_COUNT=5 * A)
+    assert await tb.run_checked(0, Op.SWEEP) == Err.BAD_RANGE    # past SIZE
+    await tb.write_regs(0, SWEEP_START=0, SWEEP_COUNT=0)
+    assert await tb.run_checked(0, Op.SWEEP) == Err.BAD_RANGE    # empty
+    assert await tb.run_checked(0, Op.RELEASE) == Err.NOT_SWEPT
+    await tb.write_regs(0, SWEEP_START=0, SWEEP_COUNT=2 * A)
+    assert await tb.run_checked(0, Op.SWEEP) == Err.OK
+    assert tb.starts[-1][1:] == (0, 0, 2 * A)
+    # a read error: MEM_ERROR, ERR_ADDR, SWEPT_UPTO stops before the failing line
+    tb.fail_at[0] = 3 * A + 5
+    mem_errors = tb.event_count(0, Event.MEM_ERROR)
+    await tb.write_regs(0, SWEEP_START=2 * A, SWEEP_COUNT=2 * A)
+    assert await tb.command(0, Op.SWEEP) == Err.MEM_ERROR
+    s = tb.status(0)
+    assert s["err_addr"] == 3 * A + 5 and s["swept_upto"] == 3 * A + 5
+    assert tb.event_count(0, Event.MEM_ERROR) == mem_errors + 1
+    tb.expected.swept_upto[0] = 3 * A + 5
+    tb.fail_at[0] = None
+    # a failed forwarded write: SWEPT_UPTO 0 and no more progress for the rest of the sweep
+    tb.stall[0] = True
+    await tb.write_regs(0, SWEEP_START=3 * A, SWEEP_COUNT=A)
+    await tb.command(0, Op.SWEEP, wait=False)
+    await tb.wait_for(lambda: tb.starts[-1][2] == 3 * A)
+    await RisingEdge(dut.clk)
+    dut.fwd_err_valid.value, dut.fwd_err_agent.value, dut.fwd_err_line.value = 1, 0, 77
+    await RisingEdge(dut.clk)
+    dut.fwd_err_valid.value = 0
+    tb.stall[0] = False
+    assert await tb.command(0, Op.SWEEP, wait=False) is None    # refused BUSY meanwhile
+    await tb.wait_for(lambda: not int(tb.reg(0, "busy").value))
+    s = tb.status(0)
+    assert s["err"] == Err.OK and s["swept_upto"] == 0 and s["err_addr"] == 77
+    assert tb.event_count(0, Event.MEM_ERROR) == mem_errors + 2
+    tb.expected.swept_upto[0] = 0
+    # host read and write errors set ERR_ADDR and the event, nothing else
+    for rep, line in (("rd_err", 0x123), ("wr_err", 0x456)):
+        await RisingEdge(dut.clk)
+        for name, value in (("valid", 1), ("agent", 1), ("line", line)):
+            getattr(dut, f"{rep}_{name}").value = value
+        await RisingEdge(dut.clk)
+        getattr(dut, f"{rep}_valid").value = 0
+        await ClockCycles(dut.clk, 3)
+        await ReadOnly()
+        assert tb.status(1)["err_addr"] == line
+    assert tb.event_count(1, Event.MEM_ERROR) == 2
+    # the whole range, then RELEASE: the slave takes the range and becomes ACTIVE
+    await tb.write_regs(0, SWEEP_START=0, SWEEP_COUNT=4 * A)
+    assert await tb.run_checked(0, Op.SWEEP) == Err.OK
+    assert tb.status(0)["swept"] == 1
+    assert await tb.run_checked(0, Op.RELEASE) == Err.OK
+    assert tb.mode(1) == Mode.ACTIVE and tb.route(1)["base"] == 0
+    assert tb.route(1)["end"] == 4 * A
+
+
+@cocotb.test()
+async def power_step(dut):
+    tb = await make(dut)
+    await tb.set_slot(0, 1, 1, 4)
+    await tb.wait_for(lambda: tb.mode(0) == Mode.IDLE)
+    await tb.set_slot(0, 1, 0, 4)
+    await tb.wait_for(lambda: tb.mode(0) == Mode.OFF)
+    await tb.power_all()
+    # SLOT_CTRL.power_en refused by the register block: err POWER and cmd_done
+    done = tb.event_count(0, Event.CMD_DONE)
+    await tb.refuse_power_off(0)
+    await ClockCycles(dut.clk, 1)
+    await ReadOnly()
+    assert tb.status(0)["err"] == Err.POWER
+    assert tb.event_count(0, Event.CMD_DONE) == done + 1
+    if tb.agents < 2:
+        return
+    # a slave that loses power aborts its pair and cancels the sweep: err POWER
+    await establish_pair(tb, size=4 * A)
+    tb.stall[0] = True
+    await tb.write_regs(0, SWEEP_START=0, SWEEP_COUNT=4 * A)
+    await tb.command(0, Op.SWEEP, wait=False)
+    await tb.wait_for(lambda: any(a == 0 for _, a, _, _ in tb.starts))
+    await tb.set_slot(1, 0, 0, 0)
+    await tb.wait_for(lambda: not int(tb.reg(0, "busy").value))
+    assert tb.cancels and tb.cancels[-1][1] == 0
+    s = tb.status(0)
+    assert s["err"] == Err.POWER and s["mode"] == Mode.ACTIVE and s["swept_upto"] == 0
+    await tb.wait_for(lambda: tb.mode(1) == Mode.OFF)
+    tb.stall[0] = False
+    # a master that loses power frees its slave
+    await tb.set_slot(1, 1, 1, tb.max_capacity_log2)
+    await tb.wait_for(lambda: tb.mode(1) == Mode.IDLE)
+    tb.expected.mode[1] = Mode.IDLE
+    tb.expected.mode[0] = Mode.ACTIVE
+    tb.expected.swept_upto[0] = 0
+    assert await tb.run_checked(0, Op.ESTABLISH, 1) == Err.OK
+    await tb.set_slot(0, 0, 1, 0)
+    await tb.wait_for(lambda: tb.mode(0) == Mode.OFF and tb.mode(1) == Mode.IDLE)
+    await ClockCycles(dut.clk, 5)
+    await ReadOnly()
+    assert tb.mode(1) == Mode.IDLE and tb.route(0)["mode"] == Mode.OFF
+
+
+_LEGAL = {Mode.IDLE: [Op.ASSIGN], Mode.ACTIVE: [Op.ESTABLISH, Op.ESTABLISH, Op.UNASSIGN],
+          Mode.MIRROR_MASTER: [Op.SWEEP, Op.SWEEP, Op.RELEASE, Op.ABORT]}
+
+
+@cocotb.test()
+async def random_commands_follow_the_model(dut):
+    tb = await make(dut)
+    rng = tb.rng
+    for i in range(tb.agents):
+        await tb.set_slot(i, 1, 1, rng.choice([tb.max_capacity_log2, tb.max_capacity_log2 - 1,
+                                          tb.max_capacity_log2 + 2, 9]))
+    await tb.wait_for(lambda: all(tb.mode(i) == Mode.IDLE for i in range(tb.agents)))
+    tb.expected.mode = [Mode.IDLE] * tb.agents
+    top = 1 << tb.line_addr_width
+    bases = [0, A, 2 * A, 4 * A, top - A, top - 2 * A, A + 8]
+    sizes = [A, 2 * A, 3 * A, 0, A + 8, 1 << tb.max_capacity_log2]
+    tb.quiet_pattern = (rng.random() < 0.7 for _ in itertools.count())
+    ops = [o.value for o in Op]
+    outcomes = {}
+    for _ in range(150):
+        i = rng.randrange(tb.agents)
+        mode = tb.expected.mode[i]
+        if mode == Mode.IDLE and rng.random() < 0.7:
+            await tb.write_regs(i, BASE=rng.choice(bases), SIZE=rng.choice(sizes))
+        if mode == Mode.MIRROR_MASTER and rng.random() < 0.7:
+            upto, size = tb.expected.swept_upto[i], tb.regs[i]["SIZE"]
+            start = rng.choice([0, upto, upto + 1, size])
+            await tb.write_regs(i, SWEEP_START=start,
+                                SWEEP_COUNT=rng.choice([size - start, A, 0, size + 1]) % (1 << 32))
+        if rng.random() < 0.6:      # mostly a command the mode allows, to get somewhere
+            op = rng.choice(_LEGAL.get(mode, ops))
+        else:
+            op = rng.choice(ops + [0, 9])
+        got = await tb.run_checked(i, op, rng.randrange(tb.agents + 1))
+        outcomes[got] = outcomes.get(got, 0) + 1
+    tb.dut._log.info("errors seen: %s", {Err(k).name: v for k, v in outcomes.items()})
+    assert outcomes.get(Err.OK, 0) > 10 and len(outcomes) >= 4
+
+
+# ---- pytest --------------------------------------------------------------------------
+
+CONFIGS = [
+    {"agents": 1, "max_capacity_log2": 10, "line_addr_width": 16},
+    {"agents": 2, "max_capacity_log2": 12, "line_addr_width": 20},
+    {"agents": 4, "max_capacity_log2": 16, "line_addr_width": 29},
+]
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"agents{c['agents']}")
+def test_controller(config):
+    run_tests(__file__, "mirror_controller", component=MirrorController(**config),
+              params=dict(config, seed=config["agents"]))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"agents": 0, "max_capacity_log2": 16, "line_addr_width": 29},
+     "Agent count must be an integer from 1 to 16, not 0"),
+    ({"agents": 17, "max_capacity_log2": 16, "line_addr_width": 29},
+     "Agent count must be an integer from 1 to 16, not 17"),
+    ({"agents": 2, "max_capacity_log2": 32, "line_addr_width": 29},
+     "Maximum capacity log2 must be an integer from 0 to 31, not 32"),
+    ({"agents": 2, "max_capacity_log2": 16, "line_addr_width": 33},
+     "Line address width must be an integer from 1 to 32, not 33"),
+    ({"agents": 2, "max_capacity_log2": 16, "line_addr_width": "29"},
+     "Line address width must be an integer from 1 to 32, not '29'"),
+])
+def test_controller_rejects_bad_parameters(kwargs, message):
+    with pytest.raises(ValueError) as info:
+        MirrorController(**kwargs)
+    assert str(info.value) == message
