@@ -74,8 +74,8 @@ class ControlCore(wiring.Component):
         for name in ("fwd_err", "wr_err", "rd_err"):
             connect(m, ext=wiring.flipped(getattr(self, name)), ctrl=getattr(ctrl, name))
         for i in range(n):
-            c = getattr(ctrl, f"regs{i}")
-            connect(m, ctrl=getattr(ctrl, f"sweep{i}"), ext=wiring.flipped(self.sweep[i]))
+            c = ctrl.regs[i]
+            connect(m, ctrl=ctrl.sweep[i], ext=wiring.flipped(self.sweep[i]))
             route = ctrl.routes[i]
             for name, _ in SLOT_STATE_LAYOUT:
                 m.d.comb += getattr(ctrl.slots[i], name).eq(getattr(self.slot[i], name))

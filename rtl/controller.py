@@ -79,10 +79,10 @@ class MirrorController(wiring.Component):
         Each slot's presence, power-good and module size.
     ext_events : In(ArrayLayout(5, agents))
         Slot events, ORed into each agent's EVENTS with the controller's own.
-    regs<i> : In(AgentRegsSignature())
-        Agent i's registers: commands and ranges in, STATUS and the rest out.
-    sweep<i> : Out(SweepControlSignature())
-        Agent i's sweep engine.
+    regs : In(AgentRegsSignature()).array(agents)
+        Each agent's registers: commands and ranges in, STATUS and the rest out.
+    sweep : Out(SweepControlSignature()).array(agents)
+        Each agent's sweep engine.
     """
 
     def __init__(self, *, agents, max_capacity_log2, line_addr_width):
@@ -101,15 +101,13 @@ class MirrorController(wiring.Component):
             "slots": In(data.ArrayLayout(SLOT_STATE_LAYOUT, agents)),
             "ext_events": In(data.ArrayLayout(5, agents)),
         }
-        for i in range(agents):
-            members[f"regs{i}"] = In(AgentRegsSignature())
-            members[f"sweep{i}"] = Out(SweepControlSignature())
+        members["regs"] = In(AgentRegsSignature()).array(agents)
+        members["sweep"] = Out(SweepControlSignature()).array(agents)
         super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
-        agents = [_AgentState(i, regs=getattr(self, f"regs{i}"),
-                              sweep=getattr(self, f"sweep{i}"),
+        agents = [_AgentState(i, regs=self.regs[i], sweep=self.sweep[i],
                               slot=self.slots[i], route=self.routes[i])
                   for i in range(self._agents)]
 

@@ -150,7 +150,7 @@ class MirrorswapTop(wiring.Component):
             ha = has[i]
             sw = sweeps[i]
             slot = slots[i]
-            connect(m, ctrl=getattr(ctrl, f"sweep{i}"), sweep=sw.ctrl)
+            connect(m, ctrl=ctrl.sweep[i], sweep=sw.ctrl)
             connect(m, slot=slot.pins, pins=wiring.flipped(self.slot[i]))
             m.d.comb += [
                 sw.throttle.eq(r.throttle),
@@ -176,7 +176,7 @@ def connect_control(m, *, regs, ctrl, bus):
     connect(m, regs=regs.bus, host=bus)
     m.d.comb += regs.freeze.eq(ctrl.freeze)
     for i in range(len(regs.agent)):
-        connect(m, regs=regs.agent[i], ctrl=getattr(ctrl, f"regs{i}"))
+        connect(m, regs=regs.agent[i], ctrl=ctrl.regs[i])
 
 
 def connect_data_path(m, *, wr, rd, agents, sweeps, routes, mems, slices=True):
