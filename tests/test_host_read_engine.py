@@ -31,10 +31,10 @@ from cocotbext.axi import AxiBurstType, AxiMasterRead, AxiRamRead, AxiReadBus, A
 from mirrorswap.regmap import LINE_BYTES, Mode, RANGE_ALIGN
 from mirrorswap.rtl.host_port import HostReadEngine
 from mirrorswap.sim.memory import add_read_latency, inject_faults
+from mirrorswap.sim.routes import (PAGE, RAM_BYTES, Route, local, owner, pack_routes,
+                                   random_access, random_layout, unowned_pages)
 from mirrorswap.sim.runner import run_tests
 from mirrorswap.sim.tb import pauses, reset_dut
-from test_host_write_engine import (PAGE, RAM_BYTES, Route, local, owner, pack_routes,
-                                    random_access, random_layout, unowned_pages)
 
 AGENTS = int(os.environ.get("MS_AGENTS", "2"))
 SEED = int(os.environ.get("MS_SEED", "1"))

@@ -1,7 +1,6 @@
 """sim/runner.py and the command line of scenarios/run.py, without running a simulation."""
 
 import os
-import time
 
 import pytest
 
