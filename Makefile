@@ -32,13 +32,12 @@ $(STAMP): pyproject.toml constraints.txt scripts/bootstrap.sh
 setup: $(STAMP)
 
 verilog: $(STAMP)
-	$(PY) -m mirrorswap.flows.verilog $(GEN_ARGS) -o build/mirrorswap_top.v
+	$(PY) -m mirrorswap.flows.verilog $(GEN_ARGS)
 
 # the example FPGA top: block-RAM modules of 2^MODULE_LINES_LOG2 lines, one AXI4-Lite port
 board: $(STAMP)
 	$(PY) -m mirrorswap.flows.verilog --board --agents $(AGENTS) \
-	    $(if $(MODULE_LINES_LOG2),--module-lines-log2 $(MODULE_LINES_LOG2)) \
-	    -o build/example_board_top.v
+	    $(if $(MODULE_LINES_LOG2),--module-lines-log2 $(MODULE_LINES_LOG2))
 
 # make lint options: LINT_AGENTS (agent counts, default 1,2,4,8)
 lint: $(STAMP)

@@ -21,7 +21,6 @@ from pathlib import Path
 from mirrorswap.paths import build_root
 from mirrorswap.sim.runner import BUILD, SIMULATORS, BenchFailed, run_bench, shared_top
 
-HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = build_root() / "bench"
 MODULE = "mirrorswap.bench.cocotb_bench"
 TESTS = ["sweep_rate", "read_latency", "write_latency", "literal_vs_sweep", "sim_speed"]

@@ -23,6 +23,8 @@ from amaranth.back import rtlil
 from amaranth.hdl import _ast, _ir
 from amaranth.lib import wiring
 
+from mirrorswap.paths import build_root
+
 __all__ = ["port_map", "to_verilog", "main"]
 
 # Waivers for what Yosys' Verilog writer does by construction, not for design issues:
@@ -125,11 +127,11 @@ def main(argv=None):
     parser.add_argument("--module-lines-log2", type=_positive, default=12,
                         help="with --board: lines of each block-RAM module, log2 (default 12)")
     parser.add_argument("-o", "--output", default=None,
-                        help="default build/mirrorswap_top.v (build/example_board_top.v "
-                             "with --board)")
+                        help="default mirrorswap_top.v (example_board_top.v with --board) "
+                             "in the build folder (./build or $MIRRORSWAP_BUILD)")
     args = parser.parse_args(argv)
     name = "example_board_top" if args.board else "mirrorswap_top"
-    args.output = args.output or f"build/{name}.v"
+    args.output = args.output or str(build_root() / f"{name}.v")
     try:
         if args.board:
             from mirrorswap.example.board import ExampleBoardTop
