@@ -19,8 +19,11 @@ class BoardBridge(wiring.Component):
     (``regs``: offsets 0x000-0xFFF, anything above answers SLVERR); addresses from
     ``HOST_WINDOW`` up are host byte addresses ``addr - HOST_WINDOW`` on the host port
     (``host``), as single 4-byte beats in the right half of the 64-bit bus. Responses pass
-    through unchanged (DECERR for an unowned line included). One transaction at a time,
-    writes first when both arrive together.
+    through unchanged (DECERR for an unowned line included), and so does the manager's
+    AXI protection (``awprot``/``arprot``), to both ports: the register block refuses
+    non-secure writes once LOCK is set (SPEC section 8), so whether the CPU's access is
+    secure is the CPU's, not the bridge's, to say. One transaction at a time, writes first
+    when both arrive together.
 
     Members
     -------
@@ -43,6 +46,7 @@ class BoardBridge(wiring.Component):
         addr = Signal(24)
         wdata = Signal(32)
         wstrb = Signal(4)
+        prot = Signal(3)
         resp = Signal(2)
         rdata = Signal(32)
         aw_done = Signal()
@@ -54,6 +58,8 @@ class BoardBridge(wiring.Component):
         m.d.comb += [
             regs.awaddr.eq(addr), regs.araddr.eq(addr),
             regs.wdata.eq(wdata), regs.wstrb.eq(wstrb),
+            regs.awprot.eq(prot), regs.arprot.eq(prot),
+            host.awprot.eq(prot), host.arprot.eq(prot),
             host.awaddr.eq(addr[:23]), host.araddr.eq(addr[:23]),
             host.awsize.eq(2), host.arsize.eq(2),
             host.awburst.eq(Burst.INCR), host.arburst.eq(Burst.INCR),
@@ -66,12 +72,12 @@ class BoardBridge(wiring.Component):
             with m.State("IDLE"):
                 with m.If(bus.awvalid & bus.wvalid):
                     m.d.comb += [bus.awready.eq(1), bus.wready.eq(1)]
-                    m.d.sync += [addr.eq(bus.awaddr), wdata.eq(bus.wdata),
+                    m.d.sync += [addr.eq(bus.awaddr), prot.eq(bus.awprot), wdata.eq(bus.wdata),
                                  wstrb.eq(bus.wstrb), aw_done.eq(0), w_done.eq(0)]
                     m.next = "WRITE"
                 with m.Elif(bus.arvalid):
                     m.d.comb += bus.arready.eq(1)
-                    m.d.sync += [addr.eq(bus.araddr), aw_done.eq(0)]
+                    m.d.sync += [addr.eq(bus.araddr), prot.eq(bus.arprot), aw_done.eq(0)]
                     m.next = "READ"
             with m.State("WRITE"):
                 for cond, port in ((window, host), (reg_ok, regs)):

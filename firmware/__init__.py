@@ -6,7 +6,9 @@ Three layers, as in Glasgow's applets, each using only the public API of the one
    ``write32``, ``pause``, ``spawn``, ``wait_irq``) with two backends: a cocotb AXI4-Lite
    master in simulation (:class:`~mirrorswap.firmware.regbus.AxiLiteBus`) and a
    memory-mapped register block on a board
-   (:class:`~mirrorswap.firmware.regbus.MemoryMappedBus`).
+   (:class:`~mirrorswap.firmware.regbus.MemoryMappedBus`). Their accesses must be secure
+   (SPEC section 8): boot ends by setting LOCK, and from then on the hardware refuses
+   every non-secure register write.
    :mod:`~mirrorswap.firmware.hw` gives typed access on top of it: registers and fields
    by name, every offset and bit position from :mod:`mirrorswap.regmap`, no policy.
 2. **Flows.** :mod:`~mirrorswap.firmware.bios` runs the flows to completion (boot, one

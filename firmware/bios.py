@@ -15,6 +15,7 @@ from mirrorswap.regmap import Err, Event, Led, Mode, Op, agent_reg
 from .errors import Busy, CommandTimeout, FlowError, NoSpareError, check_int, error_for
 from .hw import Hardware
 from .memmap import MemoryMap
+from .regbus import BusError
 
 __all__ = ["Bios", "format_slot_table"]
 
@@ -122,13 +123,25 @@ class Bios:
         return status
 
     # ---- boot -------------------------------------------------------------------------------
-    async def boot(self, *, power_good_timeout_cycles=100_000):
+    async def boot(self, *, power_good_timeout_cycles=100_000, lock=True):
         """Power every present slot, make the largest module the spare, ASSIGN the others
-        consecutive ranges from line 0, and publish the memory map.
+        consecutive ranges from line 0, publish the memory map, and set LOCK.
 
         The spare is the module with the largest CAPACITY (ties: the lowest slot); it stays
         IDLE. The others get ``BASE`` = the lines given so far, ``SIZE`` = their CAPACITY,
         in slot order. With a single module there is no spare: it is assigned.
+
+        The last step sets LOCK.secure_only (SPEC section 8): from then until reset only
+        secure writes, the firmware's, steer the hardware; the OS may still read every
+        register. The bus must issue secure accesses for that write and for every flow
+        after it.
+
+        Parameters
+        ----------
+        power_good_timeout_cycles : int
+        lock : bool
+            Set LOCK at the end (default). False leaves the registers open to non-secure
+            writes, for a platform whose only manager is trusted.
 
         Returns
         -------
@@ -139,7 +152,8 @@ class Bios:
         ------
         FlowError
             A present slot did not reach power good and IDLE within
-            ``power_good_timeout_cycles``.
+            ``power_good_timeout_cycles``, or the LOCK write was refused (the bus's
+            accesses are not secure); in the latter case the memory map is published.
         """
         check_int("Power-good timeout", power_good_timeout_cycles)
         config = await self.hw.config()
@@ -167,6 +181,14 @@ class Bios:
         if not present:
             log.warning("boot: no module present, nothing published")
         log.info("boot: %d modules, spare %s, %d lines published", len(present), spare, base)
+        if lock:
+            try:
+                await self.hw.lock()
+            except BusError as e:
+                raise FlowError(f"boot: setting LOCK was refused ({e}): the platform must "
+                                f"give the BIOS's register accesses secure protection "
+                                f"(AxPROT[1] = 0)") from e
+            log.info("boot: LOCK set, non-secure register writes are refused until reset")
         return self.memory_map
 
     async def _wait_powered(self, agent, timeout_cycles):

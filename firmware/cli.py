@@ -11,7 +11,8 @@ The command-line layer of the firmware model (see :mod:`mirrorswap.firmware`): t
 commands parse their arguments, open the memory-mapped register interface of the design in
 programmable logic (:class:`firmware.regbus.MemoryMappedBus`), call one public flow of
 :class:`firmware.bios.Bios` or :class:`firmware.hotplug.HotPlug`, and print what the
-board shows after it: the memory map and the slot table.
+board shows after it: the memory map, the slot table and whether LOCK is set (``boot``
+sets it; the flows after it need the platform to give this process secure accesses).
 
 Exit codes: 0 done; 1 the board refused or the flow failed (the reason on stderr); 2 bad
 arguments, found before anything is opened or written.
@@ -51,8 +52,9 @@ def _board_parser(sub):
     p.add_argument("--clock-hz", type=_clock, default=100e6,
                    help="design clock (default 100e6)")
     cmd = p.add_subparsers(dest="command", required=True)
-    cmd.add_parser("status", help="memory map and slot table")
-    cmd.add_parser("boot", help="power slots, assign ranges, publish the memory map")
+    cmd.add_parser("status", help="memory map, slot table and lock state")
+    cmd.add_parser("boot", help="power slots, assign ranges, publish the memory map, "
+                                "set LOCK")
     for name, text in (("migrate", "move a slot's range to a spare (the slot stays on)"),
                        ("add", "hot add: power a slot and make its module a spare"),
                        ("remove", "remove a spare: switch an IDLE slot off")):
@@ -96,14 +98,18 @@ class ProgressBar:
 
 
 async def _status(bios):
-    """The memory map (as the OS was told it, read back from the owners' registers) and
-    the slot table."""
+    """The memory map (as the OS was told it, read back from the owners' registers), the
+    slot table and the state of LOCK."""
     from .bios import format_slot_table
     mm = await bios.read_memory_map()
     print("memory map:")
     print(mm.e820() if mm.ranges else "  none published (no slot serves a range)")
     print()
     print(format_slot_table(await bios.slot_table()))
+    print()
+    print("lock: " + ("set (non-secure register writes are refused until reset)"
+                      if await bios.hw.locked() else
+                      "clear (any manager may write the registers)"))
 
 
 async def _board(args):

@@ -15,6 +15,7 @@ __all__ = ["AgentStatus", "Config", "Hardware"]
 _STATUS = agent_reg("STATUS")
 _SLOT = agent_reg("SLOT_CTRL")
 _CONFIG = global_reg("CONFIG")
+_LOCK = global_reg("LOCK")
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,18 @@ class Hardware:
         """SLOT_CTRL as a dict of field name to value."""
         value = await self.read_reg(agent, "SLOT_CTRL")
         return {f.name: f.get(value) for f in _SLOT.fields}
+
+    async def lock(self):
+        """Set LOCK.secure_only (SPEC section 8): from now until reset the hardware refuses
+        every non-secure register write. Needs a secure write (a non-secure one answers
+        SLVERR, :class:`~firmware.regbus.BusError` on the simulation bus); setting it
+        again is harmless."""
+        await self.write_global("LOCK", _LOCK.secure_only.put(0, 1))
+
+    async def locked(self):
+        """LOCK.secure_only as the hardware holds it now: True while non-secure writes
+        are refused."""
+        return bool(_LOCK.secure_only.get(await self.read_global("LOCK")))
 
     async def events(self, agent):
         return Event(await self.read_reg(agent, "EVENTS"))

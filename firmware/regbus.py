@@ -87,6 +87,11 @@ class AxiLiteBus(RegisterBus):
     named tuple whose ``resp`` is the worst response seen; anything but OKAY (0) raises
     :class:`BusError` here.
 
+    Every access is secure by default (``AxPROT`` = 0: secure, unprivileged, data), as
+    firmware's are on a server (SPEC section 8): the BIOS sets LOCK.secure_only at the end
+    of boot and keeps writing afterwards. cocotbext-axi's own default is non-secure
+    (``AxPROT[1]`` = 1), so the protection is passed with every access.
+
     Parameters
     ----------
     master : cocotbext.axi.AxiLiteMaster
@@ -96,23 +101,28 @@ class AxiLiteBus(RegisterBus):
     irq : cocotb handle, optional
         The DUT's ``irq`` line, for :meth:`wait_irq`; without it, :meth:`wait_irq` just
         waits.
+    secure : bool
+        Issue secure accesses (``AxPROT[1]`` = 0); False: non-secure ones, as an OS driver
+        behind a TrustZone interconnect would.
     """
 
-    def __init__(self, master, clock, irq=None):
+    def __init__(self, master, clock, irq=None, *, secure=True):
+        from cocotbext.axi import AxiProt
         self._master = master
         self._clock = clock
         self._irq = irq
+        self._prot = AxiProt(0) if secure else AxiProt.NONSECURE
 
     async def read32(self, offset):
         self._check(offset)
-        r = await self._master.read(offset, 4)
+        r = await self._master.read(offset, 4, prot=self._prot)
         if int(r.resp) != 0:
             raise BusError("read", offset, r.resp)
         return int.from_bytes(r.data, "little")
 
     async def write32(self, offset, value):
         self._check(offset, value)
-        r = await self._master.write(offset, value.to_bytes(4, "little"))
+        r = await self._master.write(offset, value.to_bytes(4, "little"), prot=self._prot)
         if int(r.resp) != 0:
             raise BusError("write", offset, r.resp)
 
@@ -136,9 +146,13 @@ class MemoryMappedBus(RegisterBus):
     """Registers mapped into this process from a file (``/dev/mem``, a UIO device, ...).
 
     Accesses are single aligned 32-bit loads and stores, little-endian, as the AXI4-Lite
-    port of the design sees them from a little-endian CPU. Every offset is checked against
-    the ``size`` bytes of the register block (:class:`ValueError`), because a stray store
-    through ``/dev/mem`` can hit anything.
+    port of the design sees them from a little-endian CPU. Their AXI protection is not the
+    program's to choose: the platform's interconnect gives it. The BIOS sets LOCK at the
+    end of boot and writes registers afterwards, so the interconnect must give this
+    process's accesses secure protection (``AxPROT[1]`` = 0); where it gives non-secure
+    ones, boot's LOCK write answers SLVERR (SPEC section 8), which the CPU reports as a bus
+    fault. Every offset is checked against the ``size`` bytes of the register block
+    (:class:`ValueError`), because a stray store through ``/dev/mem`` can hit anything.
 
     Parameters
     ----------

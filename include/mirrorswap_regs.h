@@ -92,6 +92,13 @@ extern "C" {
 #define MIRRORSWAP_IRQ_SUMMARY_AGENTS_WIDTH 16
 #define MIRRORSWAP_IRQ_SUMMARY_AGENTS_MASK 0x0000ffffu  /* [15:0] One bit per agent. */
 
+/* LOCK (global 0x14, RW1S): Security lock (SPEC section 8); only a secure write (AWPROT[1] = 0) reaches it, a non-secure one answers SLVERR even while it is clear. */
+#define MIRRORSWAP_LOCK_OFFSET 0x14u
+#define MIRRORSWAP_LOCK_RESET 0x00000000u
+#define MIRRORSWAP_LOCK_SECURE_ONLY_SHIFT 0
+#define MIRRORSWAP_LOCK_SECURE_ONLY_WIDTH 1
+#define MIRRORSWAP_LOCK_SECURE_ONLY_MASK 0x00000001u  /* [0] Set by a secure write of 1, cleared only by reset; while set, every non-secure write answers SLVERR and changes nothing. */
+
 /* Agent registers: offsets within an agent's block, reset values and fields. */
 /* STATUS (agent 0x00, RO): Agent state. */
 #define MIRRORSWAP_STATUS_OFFSET 0x00u
@@ -308,7 +315,8 @@ typedef struct {
     volatile uint32_t DEBOUNCE;           /* 0x008 RW */
     volatile uint32_t BLINK;              /* 0x00c RW */
     const volatile uint32_t IRQ_SUMMARY;  /* 0x010 RO */
-    const volatile uint32_t reserved_014[59];  /* 0x014 to 0x0ff */
+    volatile uint32_t LOCK;               /* 0x014 RW1S */
+    const volatile uint32_t reserved_018[58];  /* 0x018 to 0x0ff */
     mirrorswap_agent_t agent[MIRRORSWAP_AGENTS];  /* 0x100 */
 } mirrorswap_t;
 
@@ -331,6 +339,7 @@ MIRRORSWAP_STATIC_ASSERT(offsetof(mirrorswap_t, CONFIG) == MIRRORSWAP_CONFIG_OFF
 MIRRORSWAP_STATIC_ASSERT(offsetof(mirrorswap_t, DEBOUNCE) == MIRRORSWAP_DEBOUNCE_OFFSET, "DEBOUNCE");
 MIRRORSWAP_STATIC_ASSERT(offsetof(mirrorswap_t, BLINK) == MIRRORSWAP_BLINK_OFFSET, "BLINK");
 MIRRORSWAP_STATIC_ASSERT(offsetof(mirrorswap_t, IRQ_SUMMARY) == MIRRORSWAP_IRQ_SUMMARY_OFFSET, "IRQ_SUMMARY");
+MIRRORSWAP_STATIC_ASSERT(offsetof(mirrorswap_t, LOCK) == MIRRORSWAP_LOCK_OFFSET, "LOCK");
 MIRRORSWAP_STATIC_ASSERT(offsetof(mirrorswap_agent_t, STATUS) == MIRRORSWAP_STATUS_OFFSET, "STATUS");
 MIRRORSWAP_STATIC_ASSERT(offsetof(mirrorswap_agent_t, CMD) == MIRRORSWAP_CMD_OFFSET, "CMD");
 MIRRORSWAP_STATIC_ASSERT(offsetof(mirrorswap_agent_t, BASE) == MIRRORSWAP_BASE_OFFSET, "BASE");

@@ -30,10 +30,13 @@ _ENUM_TYPES = {"mode_e": Mode, "op_e": Op, "err_e": Err, "led_e": Led}
 
 
 class Access(enum.Enum):
+    """A register's access type (every field of a register shares it)."""
+
     RO = "ro"      # read only; a write answers SLVERR and changes nothing
     RW = "rw"
     WO = "wo"      # write only; reads as 0
     RW1C = "rw1c"  # write 1 to clear
+    RW1S = "rw1s"  # write 1 to set; only reset clears
 
 
 @dataclass(frozen=True)

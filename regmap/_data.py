@@ -43,7 +43,19 @@ GLOBAL_REGS = [('ID',
   16,
   'ro',
   'Bit i: agent i has an event that is enabled.',
-  (('agents', 0, 16, 'One bit per agent.', 0, None),))]
+  (('agents', 0, 16, 'One bit per agent.', 0, None),)),
+ ('LOCK',
+  20,
+  'rw1s',
+  'Security lock (SPEC section 8); only a secure write (AWPROT[1] = 0) reaches it, a '
+  'non-secure one answers SLVERR even while it is clear.',
+  (('secure_only',
+    0,
+    1,
+    'Set by a secure write of 1, cleared only by reset; while set, every non-secure write '
+    'answers SLVERR and changes nothing.',
+    0,
+    None),))]
 
 AGENT_REGS = [('STATUS',
   0,

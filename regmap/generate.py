@@ -51,8 +51,14 @@ def _access(field):
         return "ro"
     if sw == "w":
         return "wo"
-    if field.get_property("onwrite") == OnWriteType.woclr:
+    onwrite = field.get_property("onwrite")
+    if onwrite == OnWriteType.woclr:
         return "rw1c"
+    if onwrite == OnWriteType.woset:
+        return "rw1s"
+    if onwrite is not None:
+        raise ValueError(f"field {field.get_path()}: onwrite = {onwrite.name} has no access "
+                         f"type here (woclr or woset)")
     return "rw"
 
 
@@ -119,7 +125,8 @@ def python_source(root):
 
 
 
-_C_QUALIFIER = {"ro": "const volatile", "rw": "volatile", "wo": "volatile", "rw1c": "volatile"}
+_C_QUALIFIER = {"ro": "const volatile", "rw": "volatile", "wo": "volatile", "rw1c": "volatile",
+                "rw1s": "volatile"}
 
 
 def _enum_stem(type_name):
@@ -324,6 +331,8 @@ _ACCESS_TEXT = {
     "rw": "read and write",
     "wo": "write only; reads as 0",
     "rw1c": "read; a write clears the bits written as 1 and leaves the others",
+    "rw1s": "read; a write sets the bits written as 1 and leaves the others; only reset "
+            "clears them",
 }
 
 

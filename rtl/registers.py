@@ -47,9 +47,19 @@ class ControlRegisters(wiring.Component):
     The two low address bits are ignored (a byte write arrives as its byte address with the
     matching strobe). Error responses (SLVERR), each of which changes nothing: an unmapped
     offset; a write to a read-only register; a value that does not fit its field (bits
-    above DEBOUNCE/BLINK/THROTTLE's 16, an LED code of 3, unused bits of SLOT_CTRL); a write
-    to BASE or SIZE while the agent owns a range. A CMD write always answers OKAY: the
+    above DEBOUNCE/BLINK/THROTTLE's 16, an LED code of 3, unused bits of SLOT_CTRL, LOCK's
+    bits above 0); a write to BASE or SIZE while the agent owns a range; a refused
+    non-secure write (below). A CMD write answers OKAY unless refused as non-secure: the
     command reports through STATUS.err. Reads of CMD return 0.
+
+    Security (SPEC section 8): a write is non-secure when ``awprot[1]`` is 1. LOCK's
+    ``secure_only`` bit is set by a secure write of 1 and cleared only by ``rst`` (a write
+    of 0 leaves it and answers OKAY). While it is set, every non-secure write, to any
+    offset, answers SLVERR and changes nothing: no register, no event, no command pulse,
+    no power-refused pulse. LOCK itself takes only secure writes, also while it is clear,
+    so that a non-secure manager cannot lock the firmware out. Reads are never refused
+    (``arprot`` is ignored). With ``secure_only`` clear, non-secure writes to any other
+    register are served as secure ones.
 
     Parameters
     ----------
@@ -69,6 +79,8 @@ class ControlRegisters(wiring.Component):
     freeze : In(1)
         While high, a write is held (not performed, not answered): the command sequencer
         freezes what its checks read for a few cycles.
+    secure_only : Out(1)
+        LOCK.secure_only: non-secure writes are refused.
     agent : Out(AgentRegsSignature()).array(agents)
         Per-agent register contents and status (ports ``agent<i>_*``).
     """
@@ -84,7 +96,7 @@ class ControlRegisters(wiring.Component):
         members = {
             "bus": In(AXI4LiteSignature(addr_width=regmap.REG_ADDR_WIDTH)),
             "debounce": Out(16), "blink": Out(16), "irq": Out(1),
-            "freeze": In(1),
+            "freeze": In(1), "secure_only": Out(1),
         }
         members["agent"] = Out(AgentRegsSignature()).array(agents)
         super().__init__(members)
@@ -97,7 +109,9 @@ class ControlRegisters(wiring.Component):
         # ---- storage ---------------------------------------------------------------------
         g_debounce = Signal(16, init=regmap.global_reg("DEBOUNCE").reset)
         g_blink = Signal(16, init=regmap.global_reg("BLINK").reset)
-        m.d.comb += [self.debounce.eq(g_debounce), self.blink.eq(g_blink)]
+        g_lock = Signal(1, init=regmap.global_reg("LOCK").reset)
+        m.d.comb += [self.debounce.eq(g_debounce), self.blink.eq(g_blink),
+                     self.secure_only.eq(g_lock)]
 
         store = []  # per agent: dict of stored RW values
         for i in range(n):
@@ -143,6 +157,7 @@ class ControlRegisters(wiring.Component):
             gr("DEBOUNCE").offset: g_debounce,
             gr("BLINK").offset: g_blink,
             gr("IRQ_SUMMARY").offset: summary,
+            gr("LOCK").offset: g_lock,
         }
         agent_read = []
         for i in range(n):
@@ -233,44 +248,58 @@ class ControlRegisters(wiring.Component):
         aw_agent = Signal()      # an existing agent's block
         aw_idx = Signal(range(max(n, 2)))
         aw_off = Signal(range(regmap.AGENT_STRIDE))
+        aw_nonsecure = Signal()
+        aw_lock = Signal()       # the address is LOCK's
         w_fits16 = Signal()
         w_fits5 = Signal()
+        w_fits1 = Signal()
         w_slot_ok = Signal()
         sc = regmap.agent_reg("SLOT_CTRL")
         with m.If(bus.awvalid & bus.awready):
             is_global, idx, off = decode(Cat(Const(0, 2), bus.awaddr[2:]))
             m.d.sync += [aw_full.eq(1), aw_addr.eq(bus.awaddr), aw_global.eq(is_global),
-                         aw_agent.eq(~is_global & (idx < n)), aw_idx.eq(idx), aw_off.eq(off)]
+                         aw_agent.eq(~is_global & (idx < n)), aw_idx.eq(idx), aw_off.eq(off),
+                         aw_nonsecure.eq(bus.awprot[1]),
+                         aw_lock.eq(is_global & (Cat(Const(0, 2), bus.awaddr[2:]) ==
+                                                 gr("LOCK").offset))]
         with m.If(bus.wvalid & bus.wready):
             written = bus.wdata & Cat(*[bus.wstrb[k].replicate(8) for k in range(4)])
             leds = [written[f.lsb:f.lsb + 2] for f in (sc.power_led, sc.attn_led)]
             m.d.sync += [w_full.eq(1), w_data.eq(bus.wdata), w_strb.eq(bus.wstrb),
                          w_fits16.eq((written >> 16) == 0), w_fits5.eq((written >> 5) == 0),
+                         w_fits1.eq((written >> 1) == 0),
                          w_slot_ok.eq(((written & ~sc.writable_mask) == 0) &
                                       ~(bus.wstrb[0] & ((leds[0] == 3) | (leds[1] == 3))))]
         with m.If(b_valid & bus.bready):
             m.d.sync += b_valid.eq(0)
 
-        do_write = Signal()
+        do_write = Signal()      # the write is answered this cycle
         m.d.comb += do_write.eq(aw_full & w_full & ~self.freeze)
+        # SPEC section 8: a refused non-secure write is answered SLVERR and performs
+        # nothing. Every write enable, command pulse and event clear below is qualified by
+        # ``perform``, so none of them can fire for it.
+        refused = Signal()
+        perform = Signal()
+        m.d.comb += [refused.eq(aw_nonsecure & (g_lock | aw_lock)),
+                     perform.eq(do_write & ~refused)]
         bytemask = Signal(32)
         m.d.comb += bytemask.eq(Cat(*[w_strb[k].replicate(8) for k in range(4)]))
 
         def merge(old):
             return (old & ~bytemask) | (w_data & bytemask)
 
-        # the write is accepted (else SLVERR, nothing changes). Each register's enable
-        # tests its own condition (``accepted``) rather than ``ok``, the multiplexer of
-        # all of them (timing: the enables reach registers all over the chip).
+        # the addressed register accepts the value (else SLVERR, nothing changes). Each
+        # register's enable tests its own condition (``accepted``) rather than ``ok``, the
+        # multiplexer of all of them (timing: the enables reach registers all over the chip).
         ok = Signal()
         with m.If(do_write):
             m.d.sync += [aw_full.eq(0), w_full.eq(0), b_valid.eq(1),
-                         b_resp.eq(Mux(ok, Resp.OKAY, Resp.SLVERR))]
+                         b_resp.eq(Mux(ok & ~refused, Resp.OKAY, Resp.SLVERR))]
 
         def accepted(cond):
             """The addressed register's condition: sets ``ok``; its write enable."""
             m.d.comb += ok.eq(cond)
-            return do_write & cond
+            return perform & cond
 
         w_addr = Signal(12)
         m.d.comb += w_addr.eq(Cat(Const(0, 2), aw_addr[2:]))
@@ -283,6 +312,10 @@ class ControlRegisters(wiring.Component):
                     new = merge(sig)
                     with m.If(accepted(w_fits16)):
                         m.d.sync += sig.eq(new)
+            # RW1S: a 1 sets it, a 0 leaves it; only rst clears it
+            with m.If(w_addr == gr("LOCK").offset):
+                with m.If(accepted(w_fits1)):
+                    m.d.sync += g_lock.eq(g_lock | (w_data & bytemask)[0])
 
         ar = regmap.agent_reg
         sc = ar("SLOT_CTRL")
@@ -304,7 +337,7 @@ class ControlRegisters(wiring.Component):
                     for name in ("SWEEP_START", "SWEEP_COUNT"):
                         with m.Case(ar(name).offset):
                             m.d.comb += ok.eq(1)
-                            with m.If(do_write):
+                            with m.If(perform):
                                 m.d.sync += s[name].eq(merge(s[name]))
                     with m.Case(ar("THROTTLE").offset):
                         new = merge(s["THROTTLE"])
@@ -331,7 +364,7 @@ class ControlRegisters(wiring.Component):
                             a.cmd_opcode.eq(new[cmd.opcode.lsb:cmd.opcode.lsb + cmd.opcode.width]),
                             a.cmd_peer.eq(new[cmd.peer.lsb:cmd.peer.lsb + cmd.peer.width]),
                         ]
-                        m.d.comb += cmd_valid.eq(do_write)
+                        m.d.comb += cmd_valid.eq(perform)
             # events: hardware sets win over a simultaneous software clear
             m.d.sync += s["EVENTS"].eq((s["EVENTS"] & ~clear) | a.event_set)
             with m.If(a.range_we):

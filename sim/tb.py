@@ -14,17 +14,19 @@ import re
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, Edge, First, ReadOnly, ReadWrite, RisingEdge
-from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiMaster, AxiRam, AxiResp
+from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiMaster, AxiProt, AxiRam, AxiResp
 
 from mirrorswap import regmap
 from mirrorswap.regmap import Err, Mode, Op, agent_offset, agent_reg
 from mirrorswap.sim.memory import PipelinedMemory, add_read_latency, check_capacity
 
-__all__ = ["SlotModel", "TopTB", "WriteCreditWatch", "pauses", "agents_of", "knob",
+__all__ = ["SECURE", "SlotModel", "TopTB", "WriteCreditWatch", "pauses", "agents_of", "knob",
            "reset_dut"]
 
 _STATUS = agent_reg("STATUS")
 _CMD = agent_reg("CMD")
+#: AxPROT of a secure, unprivileged data access (cocotbext-axi's default is non-secure)
+SECURE = AxiProt(0)
 
 
 def pauses(rng, probability):
@@ -212,7 +214,10 @@ class TopTB:
     package is importable, ``bus`` (``firmware.regbus.AxiLiteBus`` on ``regs``, seeing
     ``irq``) and ``bios`` (``firmware.bios.Bios`` on it); otherwise both are None.
     ``agents`` and ``ids`` (how many AXI IDs the host port takes) are read from the DUT's
-    ports, so one bench runs at any elaboration parameters.
+    ports, so one bench runs at any elaboration parameters. Register accesses of the
+    helpers below and of ``bus`` are secure (``AxPROT[1]`` = 0), as firmware's are
+    (SPEC section 8), so they work whether or not LOCK is set; a bench of the refusal of
+    non-secure writes passes ``secure=False``.
 
     Parameters
     ----------
@@ -316,19 +321,32 @@ class TopTB:
         await ClockCycles(self.dut.clk, n)
 
     # ---- raw register access, for benches that test the registers themselves -------------
-    async def read(self, agent, name):
-        r = await self.regs.read(agent_offset(agent, name), 4)
-        assert r.resp == AxiResp.OKAY, (agent, name, r.resp)
-        return int.from_bytes(r.data, "little")
+    async def read_offset(self, offset, *, secure=True):
+        """(value, resp) of a read of the register at byte ``offset``."""
+        r = await self.regs.read(offset, 4, prot=SECURE if secure else AxiProt.NONSECURE)
+        return int.from_bytes(r.data, "little"), r.resp
 
-    async def write(self, agent, name, value):
-        r = await self.regs.write(agent_offset(agent, name), int(value).to_bytes(4, "little"))
+    async def write_offset(self, offset, value, *, secure=True):
+        """Write ``value`` to the register at byte ``offset``; returns the response."""
+        r = await self.regs.write(offset, int(value).to_bytes(4, "little"),
+                                  prot=SECURE if secure else AxiProt.NONSECURE)
         return r.resp
 
+    async def read(self, agent, name):
+        value, resp = await self.read_offset(agent_offset(agent, name))
+        assert resp == AxiResp.OKAY, (agent, name, resp)
+        return value
+
+    async def write(self, agent, name, value, *, secure=True):
+        return await self.write_offset(agent_offset(agent, name), value, secure=secure)
+
     async def read_global(self, name):
-        r = await self.regs.read(regmap.global_reg(name).offset, 4)
-        assert r.resp == AxiResp.OKAY, (name, r.resp)
-        return int.from_bytes(r.data, "little")
+        value, resp = await self.read_offset(regmap.global_reg(name).offset)
+        assert resp == AxiResp.OKAY, (name, resp)
+        return value
+
+    async def write_global(self, name, value, *, secure=True):
+        return await self.write_offset(regmap.global_reg(name).offset, value, secure=secure)
 
     async def status(self, agent):
         value = await self.read(agent, "STATUS")

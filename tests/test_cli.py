@@ -36,7 +36,19 @@ def test_status_prints_the_memory_map_and_the_slot_table(board, capsys):
     assert out[:3] == ["memory map:",
                        "BIOS-e820: [mem 0x0000000000000000-0x0000000000007fff] usable", ""]
     assert out[3].split()[:4] == ["slot", "present", "power_good", "mode"]
-    assert out[5].split()[:6] == ["1", "1", "1", "ACTIVE", "0", "4096"] and len(out) == 8
+    assert out[5].split()[:6] == ["1", "1", "1", "ACTIVE", "0", "4096"] and len(out) == 10
+    assert out[8:] == ["", "lock: clear (any manager may write the registers)"]
+
+
+def test_status_shows_a_set_lock(board, capsys):
+    data = bytearray(board.read_bytes())
+    lock = global_reg("LOCK")
+    data[4096 + lock.offset:4096 + lock.offset + 4] = lock.secure_only.put(0, 1).to_bytes(
+        4, "little")
+    board.write_bytes(bytes(data))
+    assert main(["board", "--device", str(board), "--base", "4096", "status"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == "lock: set (non-secure register writes are refused until reset)"
 
 
 def test_status_of_a_board_with_no_range(board, capsys):

@@ -398,6 +398,63 @@ def test_hardware_set_slot_keeps_other_fields():
         1, Led.ON, Led.BLINK)
 
 
+def _booting(lock_refused=False):
+    """A RegisterFile scripted for a boot of two modules: slot 0 (4096 lines) is assigned,
+    slot 1 (8192 lines) stays the spare. With ``lock_refused`` a LOCK write answers SLVERR,
+    as the hardware answers a non-secure one."""
+    class Board(RegisterFile):
+        async def write32(self, offset, value):
+            if lock_refused and offset == global_reg("LOCK").offset:
+                raise BusError("write", offset, "SLVERR")
+            await super().write32(offset, value)
+    bus = Board(agents=2)
+    bus.status[0] = iter([_status(Mode.IDLE)] * 3 + [_status(Mode.ACTIVE)])
+    bus.status[1] = iter([_status(Mode.IDLE)] * 2)
+    bus.regs[agent_offset(0, "CAPACITY")] = 4096
+    bus.regs[agent_offset(1, "CAPACITY")] = 8192
+    return bus
+
+
+def test_boot_sets_lock_as_its_last_step():
+    bus = _booting()
+    bios = Bios(bus)
+    mm = run(bios.boot())
+    assert mm.e820() == "BIOS-e820: [mem 0x0000000000000000-0x0000000000007fff] usable"
+    lock = global_reg("LOCK")
+    assert bus.writes()[-1] == (lock.offset, lock.secure_only.put(0, 1))
+    assert [w for w in bus.writes() if w[0] == lock.offset] == [bus.writes()[-1]]
+    assert run(bios.hw.locked()) is True
+
+
+def test_boot_without_lock_leaves_it_clear():
+    bus = _booting()
+    bios = Bios(bus)
+    run(bios.boot(lock=False))
+    assert global_reg("LOCK").offset not in [offset for offset, _ in bus.writes()]
+    assert run(bios.hw.locked()) is False
+
+
+def test_boot_on_a_non_secure_bus_fails_at_the_lock_and_says_why():
+    bios = Bios(_booting(lock_refused=True))
+    with pytest.raises(errors.FlowError,
+                       match=r"boot: setting LOCK was refused \(write at register offset "
+                             r"0x014 answered SLVERR\): the platform must give the BIOS's "
+                             r"register accesses secure protection \(AxPROT\[1\] = 0\)"):
+        run(bios.boot())
+    assert bios.memory_map.total_lines == 4096, "the memory map was published before"
+
+
+def test_hardware_lock_and_locked():
+    bus = RegisterFile()
+    hw = Hardware(bus)
+    assert run(hw.locked()) is False
+    run(hw.lock())
+    assert bus.writes() == [(global_reg("LOCK").offset, 1)]
+    assert run(hw.locked()) is True
+    bus.regs[global_reg("LOCK").offset] = 0xFFFFFFFE      # reserved bits read as they are
+    assert run(hw.locked()) is False
+
+
 def test_slot_table_format():
     rows = [{"slot": 0, "present": True, "power_good": False, "mode": "OFF", "base": 0,
              "size": 0, "capacity": 4096, "peer": 0, "swept_upto": 0, "err": "OK"},

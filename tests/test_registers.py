@@ -8,13 +8,13 @@ the pytest entry at the bottom builds it with ``MS_AGENTS`` agents and the CONFI
 import cocotb
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, ReadOnly
-from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiResp
+from cocotbext.axi import AxiLiteBus, AxiLiteMaster, AxiProt, AxiResp
 
 from mirrorswap import regmap
 from mirrorswap.regmap import agent_offset, agent_reg, global_reg
 from mirrorswap.rtl.registers import ControlRegisters
 from mirrorswap.sim.runner import run_tests
-from mirrorswap.sim.tb import knob, reset_dut
+from mirrorswap.sim.tb import SECURE, knob, reset_dut
 
 AGENTS = knob("agents", 4)
 CONFIG = knob("config", 0x00100804)
@@ -23,7 +23,10 @@ CONFIG = knob("config", 0x00100804)
 class RegsTB:
     """Drives ControlRegisters' AXI4-Lite port and stands in for the core on the other
     side: every core-reported input held at 0 unless a test sets it, and every command
-    and power-refused pulse recorded in :attr:`pulses`."""
+    and power-refused pulse recorded in :attr:`pulses`.
+
+    Writes are non-secure unless a test asks (cocotbext-axi's default, ``AWPROT[1]`` = 1):
+    with LOCK clear every register but LOCK serves them as secure ones (SPEC section 8)."""
 
     def __init__(self, dut):
         self.dut = dut
@@ -59,9 +62,26 @@ class RegsTB:
         r = await self.axil.read(offset, 4)
         return int.from_bytes(r.data, "little"), r.resp
 
-    async def write(self, offset, value, strb_bytes=4):
-        r = await self.axil.write(offset, value.to_bytes(4, "little")[:strb_bytes])
+    async def write(self, offset, value, strb_bytes=4, *, secure=False):
+        r = await self.axil.write(offset, value.to_bytes(4, "little")[:strb_bytes],
+                                  prot=SECURE if secure else AxiProt.NONSECURE)
         return r.resp
+
+    async def registers(self):
+        """Every global and agent register's value, by offset."""
+        offsets = [r.offset for r in regmap.GLOBAL_REGS]
+        offsets += [agent_offset(i, r.name) for i in range(AGENTS) for r in regmap.AGENT_REGS]
+        return {off: (await self.read(off))[0] for off in offsets}
+
+    def outputs(self):
+        """Every value the block drives to the core and the slots."""
+        values = {name: int(getattr(self.dut, name).value)
+                  for name in ("debounce", "blink", "irq", "secure_only")}
+        for i in range(AGENTS):
+            for name in ("base", "size", "sweep_start", "sweep_count", "throttle",
+                         "power_en", "power_led", "attn_led", "irq_en", "events"):
+                values[(i, name)] = int(self.agent(i, name).value)
+        return values
 
 
 async def make(dut):
@@ -132,7 +152,9 @@ async def refused_writes_change_nothing(dut):
         (global_reg("ID").offset, 1),                       # read-only
         (global_reg("IRQ_SUMMARY").offset, 1),              # read-only
         (global_reg("DEBOUNCE").offset, 0x10000),           # does not fit 16 bits
-        (0x14, 5),                                          # unmapped global offset
+        (global_reg("LOCK").offset, 2),                     # reserved bit
+        (global_reg("LOCK").offset, 1),                     # non-secure
+        (0x18, 5),                                          # unmapped global offset
         (agent_offset(0, "STATUS"), 0xFFFFFFFF),
         (agent_offset(1, "CAPACITY"), 1),
         (agent_offset(1, "SWEPT_UPTO"), 1),
@@ -148,11 +170,12 @@ async def refused_writes_change_nothing(dut):
     ]
     for offset, value in cases:
         assert await tb.write(offset, value) == AxiResp.SLVERR, hex(offset)
-    for offset in (0x14, regmap.AGENT_BASE + regmap.AGENT_STRIDE * AGENTS, 0x134):
+    for offset in (0x18, regmap.AGENT_BASE + regmap.AGENT_STRIDE * AGENTS, 0x134):
         assert (await tb.read(offset))[1] == AxiResp.SLVERR, hex(offset)
     for key, value in snapshot.items():
         assert (await tb.read(agent_offset(key[0], key[1])))[0] == value, key
     assert (await tb.read(global_reg("DEBOUNCE").offset))[0] == 99
+    assert (await tb.read(global_reg("LOCK").offset))[0] == 0
     assert tb.pulses == []
 
 
@@ -301,6 +324,83 @@ async def access_types_match_the_rdl(dut):
     for reg in regmap.GLOBAL_REGS:
         if reg.access is regmap.Access.RO:
             assert await tb.write(reg.offset, 0) == AxiResp.SLVERR, reg.name
+        elif reg.access is regmap.Access.RW1S:
+            mask = sum(f.mask for f in reg.fields)
+            assert (await tb.read(reg.offset))[0] == 0, reg.name
+            assert await tb.write(reg.offset, mask, secure=True) == AxiResp.OKAY, reg.name
+            assert (await tb.read(reg.offset))[0] == mask, reg.name
+            assert await tb.write(reg.offset, 0, secure=True) == AxiResp.OKAY, reg.name
+            assert (await tb.read(reg.offset))[0] == mask, "writing 0 clears nothing"
+    assert [r.name for r in regmap.GLOBAL_REGS if r.access is regmap.Access.RW1S] == ["LOCK"]
+
+
+LOCK = global_reg("LOCK")
+
+
+@cocotb.test()
+async def lock_is_set_only_and_takes_secure_writes_only(dut):
+    """LOCK: a secure 1 sets it; nothing but rst clears it; a non-secure write to it is
+    refused even while it is clear; bits above 0 are reserved."""
+    tb = await make(dut)
+
+    async def lock():
+        return (await tb.read(LOCK.offset))[0]
+    assert await tb.write(LOCK.offset, 1) == AxiResp.SLVERR, "non-secure, while clear"
+    assert await lock() == 0 and int(dut.secure_only.value) == 0
+    assert await tb.write(LOCK.offset, 0, secure=True) == AxiResp.OKAY
+    assert await tb.write(LOCK.offset, 3, secure=True) == AxiResp.SLVERR, "reserved bit 1"
+    assert await lock() == 0
+    assert await tb.write(LOCK.offset, 1, secure=True) == AxiResp.OKAY
+    assert await lock() == 1 and int(dut.secure_only.value) == 1
+    for value, secure, resp in ((0, True, AxiResp.OKAY), (1, True, AxiResp.OKAY),
+                                (0xFFFFFFFE, True, AxiResp.SLVERR),
+                                (0, False, AxiResp.SLVERR), (0xFFFFFFFF, False, AxiResp.SLVERR)):
+        assert await tb.write(LOCK.offset, value, secure=secure) == resp, (value, secure)
+        assert await lock() == 1, (value, secure)
+    assert (await tb.axil.read(LOCK.offset, 4, prot=AxiProt.NONSECURE)).data == b"\x01\0\0\0"
+    await tb.reset()
+    assert await lock() == 0 and int(dut.secure_only.value) == 0
+    assert await tb.write(agent_offset(0, "BASE"), 0x200) == AxiResp.OKAY, "open again"
+
+
+@cocotb.test()
+async def locked_refuses_every_non_secure_write(dut):
+    """With LOCK set, a non-secure write to every offset of the register space answers
+    SLVERR and changes no register, no output, raises no pulse; secure writes still work,
+    and reads of either kind are served."""
+    tb = await make(dut)
+    sc = agent_reg("SLOT_CTRL")
+    for i in range(AGENTS):
+        for name, value in (("BASE", 0x200 * (i + 1)), ("SIZE", 0x200), ("THROTTLE", 3 + i),
+                            ("SWEEP_START", i), ("SWEEP_COUNT", 64), ("IRQ_EN", 0x1F),
+                            ("SLOT_CTRL", sc.power_led.put(sc.power_en.put(0, 1), 2))):
+            assert await tb.write(agent_offset(i, name), value, secure=True) == AxiResp.OKAY
+        tb.agent(i, "event_set").value = 0x1F
+    await RisingEdge(dut.clk)
+    for i in range(AGENTS):
+        tb.agent(i, "event_set").value = 0
+    assert await tb.write(LOCK.offset, 1, secure=True) == AxiResp.OKAY
+    before, outputs = await tb.registers(), tb.outputs()
+    end = regmap.AGENT_BASE + regmap.AGENT_STRIDE * (AGENTS + 1)
+    for offset in range(0, end, 4):
+        for value in (0xFFFFFFFF, 0, 1):
+            assert await tb.write(offset, value) == AxiResp.SLVERR, (hex(offset), value)
+        # one byte lane at a time, too
+        assert await tb.write(offset, 0xFF, strb_bytes=1) == AxiResp.SLVERR, hex(offset)
+    assert await tb.registers() == before
+    assert tb.outputs() == outputs
+    assert tb.pulses == []
+    for off in (LOCK.offset, agent_offset(0, "STATUS")):
+        assert (await tb.axil.read(off, 4, prot=AxiProt.NONSECURE)).resp == AxiResp.OKAY
+    # secure writes are served as ever
+    assert await tb.write(agent_offset(1, "THROTTLE"), 99, secure=True) == AxiResp.OKAY
+    assert int(tb.agent(1, "throttle").value) == 99
+    assert await tb.write(agent_offset(2, "EVENTS"), 0x1F, secure=True) == AxiResp.OKAY
+    assert (await tb.read(agent_offset(2, "EVENTS")))[0] == 0
+    await tb.write(agent_offset(3, "CMD"), int(regmap.Op.UNASSIGN), secure=True)
+    assert tb.pulses == [("cmd", 3, regmap.Op.UNASSIGN, 0)]
+    assert await tb.write(agent_offset(0, "BASE"), 7, secure=True) == AxiResp.OKAY
+    assert await tb.write(agent_offset(0, "THROTTLE"), 0x10000, secure=True) == AxiResp.SLVERR
 
 
 def test_registers():

@@ -17,7 +17,7 @@ def test_spec_offsets_and_codes():
     assert regmap.ID_VALUE == 0x48535750
     assert [(r.name, r.offset) for r in regmap.GLOBAL_REGS] == [
         ("ID", 0x00), ("CONFIG", 0x04), ("DEBOUNCE", 0x08), ("BLINK", 0x0C),
-        ("IRQ_SUMMARY", 0x10)]
+        ("IRQ_SUMMARY", 0x10), ("LOCK", 0x14)]
     assert [(r.name, r.offset) for r in regmap.AGENT_REGS] == [
         ("STATUS", 0x00), ("CMD", 0x04), ("BASE", 0x08), ("SIZE", 0x0C), ("CAPACITY", 0x10),
         ("SWEEP_START", 0x14), ("SWEEP_COUNT", 0x18), ("SWEPT_UPTO", 0x1C),
@@ -34,6 +34,9 @@ def test_spec_offsets_and_codes():
         ("mode", 0, 3), ("busy", 4, 1), ("swept", 5, 1), ("peer", 8, 4), ("err", 16, 4),
         ("present", 24, 1), ("power_good", 25, 1)]
     assert agent_reg("EVENTS").access is Access.RW1C
+    lock = global_reg("LOCK")   # SPEC section 8
+    assert lock.access is Access.RW1S and lock.reset == 0
+    assert [(f.name, f.lsb, f.width) for f in lock.fields] == [("secure_only", 0, 1)]
     assert global_reg("DEBOUNCE").reset == 16 and global_reg("BLINK").reset == 64
 
 
@@ -52,3 +55,30 @@ def test_bad_lookups():
         agent_reg("NOPE")
     with pytest.raises(ValueError, match="Agent index must be a non-negative integer, not -1"):
         agent_offset(-1, "CMD")
+
+
+def test_access_types_from_the_rdl():
+    """Every access type comes from the RDL's sw and onwrite, and reaches the docs and the
+    C header; an onwrite with no access type here is refused by name."""
+    from systemrdl.node import FieldNode
+    root = regs_gen.compile_rdl()
+    kinds = {}
+    for node in root.top.descendants(unroll=False):
+        if isinstance(node, FieldNode):
+            kinds.setdefault(regs_gen._access(node), []).append(node.parent.inst_name)
+    assert set(kinds) == {a.value for a in Access}
+    assert set(kinds["rw1s"]) == {"LOCK"} and set(kinds["rw1c"]) == {"EVENTS"}
+    products = regs_gen.products()
+    assert "| RW1S | read; a write sets the bits written as 1" in products["markdown"]
+    assert "| 0x14 | LOCK | RW1S | 0x0 |" in products["markdown"]
+    assert "volatile uint32_t LOCK;" in products["cheader"]
+    assert "const volatile uint32_t LOCK;" not in products["cheader"]
+
+
+def test_unknown_onwrite_is_refused(tmp_path, monkeypatch):
+    rdl = regs_gen.RDL.read_text().replace("onwrite = woset;", "onwrite = wzc;")
+    (tmp_path / "regs.rdl").write_text(rdl)
+    monkeypatch.setattr(regs_gen, "RDL", tmp_path / "regs.rdl")
+    with pytest.raises(ValueError, match=r"mirrorswap\.LOCK\.secure_only: onwrite = wzc "
+                                         r"has no access type here"):
+        regs_gen.products()
