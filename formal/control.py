@@ -18,7 +18,10 @@ port); what the rest of the top would drive is left to the harness as free input
 
 What the harness observes are the controller's and register block's own ports: each
 agent's route (mode, peer, base, size), SWEPT_UPTO, err, busy, and the ``cmd_done`` event
-(``event_set`` bit 0; slot events are tied off so it carries nothing else).
+(``event_set`` bit 0; slot events are tied off so it carries nothing else); for the LOCK
+proof also LOCK.secure_only, DEBOUNCE, BLINK, ``irq`` and each agent's stored registers
+(SWEEP_START, SWEEP_COUNT, THROTTLE, SLOT_CTRL's power and LED outputs, IRQ_EN, EVENTS), its
+command and refused-power-off pulses and the core's write of a slave's range.
 """
 
 from amaranth.hdl import Module
@@ -36,6 +39,19 @@ __all__ = ["ControlCore"]
 
 
 class ControlCore(wiring.Component):
+    """``ControlRegisters`` + ``MirrorController`` wired as in the top, for the proofs of
+    ``formal/refuse.sv`` (see the module docstring for what is free and what is observed).
+
+    Parameters
+    ----------
+    agents : int
+        Home agents (the harness instantiates 2).
+    max_capacity_log2 : int
+        Largest module, log2 of lines.
+    addr_width : int
+        Host byte address bits (ASSIGN's address-space check).
+    """
+
     def __init__(self, *, agents=2, max_capacity_log2=9, addr_width=32):
         self._n = agents
         self._mcl = max_capacity_log2
@@ -55,6 +71,16 @@ class ControlCore(wiring.Component):
             "swept_upto": Out(32).array(agents), "err": Out(4).array(agents),
             "busy": Out(1).array(agents), "cmd_done": Out(1).array(agents),
             "cmd_valid": Out(1).array(agents), "cmd_opcode": Out(4).array(agents),
+            # every other value software writes, for the LOCK proof (LOCK itself, the
+            # globals, each agent's stored registers and slot outputs), and what else
+            # changes them: the core's copy of a range into a slave's BASE/SIZE and a
+            # refused power-off
+            "secure_only": Out(1), "debounce": Out(16), "blink": Out(16), "irq": Out(1),
+            "sweep_start": Out(32).array(agents), "sweep_count": Out(32).array(agents),
+            "throttle": Out(16).array(agents), "power_en": Out(1).array(agents),
+            "power_led": Out(2).array(agents), "attn_led": Out(2).array(agents),
+            "irq_en": Out(5).array(agents), "events": Out(5).array(agents),
+            "range_we": Out(1).array(agents), "power_refused": Out(1).array(agents),
         }
         super().__init__(members)
 
@@ -73,6 +99,13 @@ class ControlCore(wiring.Component):
                      self.freeze.eq(ctrl.freeze)]
         for name in ("fwd_err", "wr_err", "rd_err"):
             connect(m, ext=wiring.flipped(getattr(self, name)), ctrl=getattr(ctrl, name))
+        m.d.comb += [self.secure_only.eq(regs.secure_only), self.debounce.eq(regs.debounce),
+                     self.blink.eq(regs.blink), self.irq.eq(regs.irq)]
+        for i in range(n):
+            r = regs.agent[i]
+            for name in ("sweep_start", "sweep_count", "throttle", "power_en", "power_led",
+                         "attn_led", "irq_en", "events", "range_we", "power_refused"):
+                m.d.comb += getattr(self, name)[i].eq(getattr(r, name))
         for i in range(n):
             c = ctrl.regs[i]
             connect(m, ctrl=ctrl.sweep[i], ext=wiring.flipped(self.sweep[i]))

@@ -19,6 +19,13 @@
 //     that cycle or a failed forwarded write was reported for it (both independent of the
 //     command; a refused SWEEP never starts an engine), or a power transition is due.
 // Covers (REFUSE_COVER): a refusal of each opcode, with each error code, in each mode.
+//
+// With TASK_LOCK the same harness proves SPEC section 8 instead (`locked_writes`): awprot
+// is free too, the solver sets LOCK with a secure write and issues only non-secure writes
+// after; while LOCK is set no command pulse, no refused power-off, no change of any value
+// software writes (LOCK, DEBOUNCE, BLINK, SWEEP_START/COUNT, THROTTLE, IRQ_EN, SLOT_CTRL's
+// outputs; BASE/SIZE but for the core's copy into a new slave), no EVENTS bit cleared, and
+// every write answered SLVERR. Covers (LOCK_COVER): a refused write, also during a command.
 
 `default_nettype none
 
@@ -32,20 +39,25 @@ module formal_refuse (input wire clk);
     wire [11:0] l_awaddr = $anyseq, l_araddr = $anyseq;
     wire [31:0] l_wdata = $anyseq;
     wire [3:0] l_wstrb = $anyseq;
+`ifdef TASK_LOCK
+    wire [2:0] l_awprot = $anyseq;     // [1]: non-secure
+`else
+    wire [2:0] l_awprot = 3'd0;
+`endif
     wire l_awvalid = $anyseq, l_wvalid = $anyseq, l_bready = $anyseq, l_arvalid = $anyseq,
          l_rready = $anyseq;
     wire l_awready, l_wready, l_bvalid, l_arready, l_rvalid;
     wire [1:0] l_bresp, l_rresp;
     wire [31:0] l_rdata;
     reg law_st = 0, lw_st = 0, lar_st = 0;
-    reg [11:0] law_q, lar_q; reg [35:0] lw_q;
+    reg [14:0] law_q; reg [11:0] lar_q; reg [35:0] lw_q;
     always @(posedge clk) begin
-        law_st <= l_awvalid & ~l_awready & ~rst; law_q <= l_awaddr;
+        law_st <= l_awvalid & ~l_awready & ~rst; law_q <= {l_awprot, l_awaddr};
         lw_st <= l_wvalid & ~l_wready & ~rst; lw_q <= {l_wdata, l_wstrb};
         lar_st <= l_arvalid & ~l_arready & ~rst; lar_q <= l_araddr;
     end
     always @* begin
-        if (law_st) assume (l_awvalid && l_awaddr == law_q);
+        if (law_st) assume (l_awvalid && {l_awprot, l_awaddr} == law_q);
         if (lw_st) assume (l_wvalid && {l_wdata, l_wstrb} == lw_q);
         if (lar_st) assume (l_arvalid && l_araddr == lar_q);
         if (rst) assume (!l_awvalid && !l_wvalid && !l_arvalid);
@@ -83,9 +95,15 @@ module formal_refuse (input wire clk);
     wire [3:0] peer0, peer1, err0, err1, op0, op1;
     wire [31:0] base0, base1, size0, size1, su0, su1;
     wire busy0, busy1, done0, done1, cv0, cv1, hold, freeze;
+    wire lock;        // LOCK.secure_only
+    wire [15:0] debounce, blink, thr0, thr1;
+    wire [31:0] sws0, swc0, sws1, swc1;
+    wire [1:0] pled0, aled0, pled1, aled1;
+    wire [4:0] ien0, ev0, ien1, ev1;
+    wire pwr0, pwr1, rwe0, rwe1, pref0, pref1;
     control_core dut (
         .clk(clk), .rst(rst),
-        .s_axil_awaddr(l_awaddr), .s_axil_awprot(3'd0), .s_axil_awvalid(l_awvalid),
+        .s_axil_awaddr(l_awaddr), .s_axil_awprot(l_awprot), .s_axil_awvalid(l_awvalid),
         .s_axil_awready(l_awready), .s_axil_wdata(l_wdata), .s_axil_wstrb(l_wstrb),
         .s_axil_wvalid(l_wvalid), .s_axil_wready(l_wready), .s_axil_bresp(l_bresp),
         .s_axil_bvalid(l_bvalid), .s_axil_bready(l_bready), .s_axil_araddr(l_araddr),
@@ -111,8 +129,71 @@ module formal_refuse (input wire clk);
         .mode0(mode0), .peer0(peer0), .base0(base0), .size0(size0), .swept_upto0(su0),
         .err0(err0), .busy0(busy0), .cmd_done0(done0), .cmd_valid0(cv0), .cmd_opcode0(op0),
         .mode1(mode1), .peer1(peer1), .base1(base1), .size1(size1), .swept_upto1(su1),
-        .err1(err1), .busy1(busy1), .cmd_done1(done1), .cmd_valid1(cv1), .cmd_opcode1(op1)
+        .err1(err1), .busy1(busy1), .cmd_done1(done1), .cmd_valid1(cv1), .cmd_opcode1(op1),
+        .secure_only(lock), .debounce(debounce), .blink(blink),
+        .sweep_start0(sws0), .sweep_count0(swc0), .throttle0(thr0), .power_en0(pwr0),
+        .power_led0(pled0), .attn_led0(aled0), .irq_en0(ien0), .events0(ev0),
+        .range_we0(rwe0), .power_refused0(pref0),
+        .sweep_start1(sws1), .sweep_count1(swc1), .throttle1(thr1), .power_en1(pwr1),
+        .power_led1(pled1), .attn_led1(aled1), .irq_en1(ien1), .events1(ev1),
+        .range_we1(rwe1), .power_refused1(pref1)
     );
+
+`ifdef TASK_LOCK
+    // ---- the LOCK property (SPEC section 8) ----
+    // The solver may write anything, secure or not, until LOCK.secure_only is set (by a
+    // secure write: it must find one); from then on every write it issues is non-secure.
+    // (A write is performed one at a time and answered before the next AW is accepted, so
+    // every write performed while LOCK is set was issued while it was set.)
+    always @* if (lock && l_awvalid) assume (l_awprot[1]);
+    // everything software writes, a cycle ago
+    reg lock_q = 0, bvalid_q = 0, rwe0_q = 0, rwe1_q = 0;
+    reg [15:0] debounce_q, blink_q, thr0_q, thr1_q;
+    reg [31:0] sws0_q, swc0_q, sws1_q, swc1_q, lbase0_q, lbase1_q, lsize0_q, lsize1_q;
+    reg [1:0] pled0_q, aled0_q, pled1_q, aled1_q;
+    reg [4:0] ien0_q, ev0_q, ien1_q, ev1_q;
+    reg pwr0_q, pwr1_q;
+    always @(posedge clk) begin
+        lock_q <= lock & ~rst; bvalid_q <= l_bvalid & ~rst;
+        rwe0_q <= rwe0; rwe1_q <= rwe1;
+        debounce_q <= debounce; blink_q <= blink;
+        sws0_q <= sws0; swc0_q <= swc0; thr0_q <= thr0; pwr0_q <= pwr0;
+        pled0_q <= pled0; aled0_q <= aled0; ien0_q <= ien0; ev0_q <= ev0;
+        sws1_q <= sws1; swc1_q <= swc1; thr1_q <= thr1; pwr1_q <= pwr1;
+        pled1_q <= pled1; aled1_q <= aled1; ien1_q <= ien1; ev1_q <= ev1;
+        lbase0_q <= base0; lbase1_q <= base1; lsize0_q <= size0; lsize1_q <= size1;
+    end
+    always @* if (past && lock) begin
+        // in the cycle a write is performed: no command starts, no power-off is refused
+        // (which would set err POWER and cmd_done)
+        lock_no_cmd: assert (!cv0 && !cv1);
+        lock_no_power_refused: assert (!pref0 && !pref1);
+    end
+    always @* if (past && lock_q) begin
+        lock_stays: assert (lock);
+        lock_globals: assert (debounce == debounce_q && blink == blink_q);
+        lock_agent0: assert (sws0 == sws0_q && swc0 == swc0_q && thr0 == thr0_q &&
+                             ien0 == ien0_q);
+        lock_agent1: assert (sws1 == sws1_q && swc1 == swc1_q && thr1 == thr1_q &&
+                             ien1 == ien1_q);
+        lock_slot0: assert (pwr0 == pwr0_q && pled0 == pled0_q && aled0 == aled0_q);
+        lock_slot1: assert (pwr1 == pwr1_q && pled1 == pled1_q && aled1 == aled1_q);
+        // events are only ever cleared by software
+        lock_events: assert ((ev0_q & ~ev0) == 0 && (ev1_q & ~ev1) == 0);
+        // BASE/SIZE change only where the core copies a master's range to its new slave
+        // (an ESTABLISH queued before LOCK was set)
+        if (!rwe0_q) lock_range0: assert (base0 == lbase0_q && size0 == lsize0_q);
+        if (!rwe1_q) lock_range1: assert (base1 == lbase1_q && size1 == lsize1_q);
+        // and the write is answered SLVERR
+        if (l_bvalid && !bvalid_q) lock_slverr: assert (l_bresp == 2'b10);
+    end
+`ifdef LOCK_COVER
+    always @* if (past) begin
+        cover (lock_q && l_bvalid && !bvalid_q);                  // a refused write
+        cover (lock_q && l_bvalid && !bvalid_q && (busy0 || busy1));  // ... during a command
+    end
+`endif
+`else
 
     // ---- the property ----
     localparam OFF = 0;
@@ -183,5 +264,6 @@ module formal_refuse (input wire clk);
         cover (checked0 && mode0_q == 3);     // in MIRROR_MASTER
         cover (checked0 && mode0_q == 4);     // in MIRROR_SLAVE
     end
+`endif
 `endif
 endmodule

@@ -116,6 +116,16 @@ PROPERTIES = [
              "cover: a refusal of each opcode, with each error code, in each mode",
              "formal_refuse", "control", "cover", 28, {"REFUSE_COVER": None},
              quick_depth=28),
+    Property("locked_writes",
+             "control_core: with LOCK set, a non-secure write changes nothing (no register "
+             "software writes, no event cleared, no command, no power-off, no range) and "
+             "answers SLVERR; LOCK stays set",
+             "formal_refuse", "control", "prove", 1, {"TASK_LOCK": None},
+             engine=PDR_ENGINE),
+    Property("locked_writes_cover",
+             "cover: LOCK set, then a non-secure write refused, also while a command runs",
+             "formal_refuse", "control", "cover", 20, {"TASK_LOCK": None, "LOCK_COVER": None},
+             quick_depth=20),
     Property("axi_rules_core",
              "mirror pair data path (sweep and host writes): AXI rules asserted on both "
              "memory ports and the host write port",

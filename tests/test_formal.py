@@ -89,6 +89,21 @@ def test_refused_commands_cover_reached():
 
 
 @needs_tools
+def test_locked_writes_proved():
+    """With LOCK set no non-secure write changes anything: IC3/PDR, unbounded (seconds)."""
+    r = _run("locked_writes")
+    assert r.status == "PASS", f"locked_writes: {r.status} {r.failed}, trace {r.trace}"
+
+
+@needs_tools
+def test_locked_writes_cover_reached():
+    """Not vacuous: LOCK gets set and a non-secure write is then answered, also while a
+    command runs."""
+    r = _run("locked_writes_cover")
+    assert r.status == "PASS", f"locked_writes_cover not reached: {r.status}"
+
+
+@needs_tools
 def test_axi_rules_whole_top():
     r = _run("axi_rules")
     assert r.status == "PASS", f"axi_rules: {r.status} {r.failed}, trace {r.trace}"
