@@ -40,9 +40,10 @@ class AgentRegsSignature(wiring.Signature):
 class ControlRegisters(wiring.Component):
     """AXI4-Lite subordinate holding the registers of SPEC section 3.
 
-    One read and one write are handled at a time: a read is answered two cycles after its
-    address arrives, a write one cycle after both its address and data. Offsets, fields,
-    access types and resets all come from :mod:`mirrorswap.regmap`.
+    One read and one write are handled at a time. RVALID rises two cycles after the AR
+    handshake; BVALID rises two cycles after the later of the AW and W handshakes, or
+    later while ``freeze`` holds the write. Offsets, fields, access types and resets all
+    come from :mod:`mirrorswap.regmap`.
 
     The two low address bits are ignored (a byte write arrives as its byte address with the
     matching strobe). Error responses (SLVERR), each of which changes nothing: an unmapped
@@ -61,12 +62,22 @@ class ControlRegisters(wiring.Component):
     (``arprot`` is ignored). With ``secure_only`` clear, non-secure writes to any other
     register are served as secure ones.
 
+    Timing: no path runs from every register of every agent through one multiplexer. A
+    read selects a word in each block, registered, then picks the block. A write's address
+    is decoded and its value's fit checked as they arrive, so the write itself is a short
+    path, and each register's write enable tests that register's own condition.
+
     Parameters
     ----------
     agents : int
-        Number of home agents.
+        Number of home agents, 1 to 16 (their blocks must fit the 12-bit register space).
     config : int
         Value of the CONFIG register.
+
+    Raises
+    ------
+    ValueError
+        ``agents`` is not an integer from 1 to 16, or its blocks do not fit.
 
     Members
     -------
@@ -103,120 +114,122 @@ class ControlRegisters(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        bus = self.bus
-        n = self._agents
+        glob = self._global_storage(m)
+        agents = [self._agent_storage(m, i) for i in range(self._agents)]
+        irq_summary = self._interrupts(m, agents)
 
-        # ---- storage ---------------------------------------------------------------------
-        g_debounce = Signal(16, init=regmap.global_reg("DEBOUNCE").reset)
-        g_blink = Signal(16, init=regmap.global_reg("BLINK").reset)
-        g_lock = Signal(1, init=regmap.global_reg("LOCK").reset)
-        m.d.comb += [self.debounce.eq(g_debounce), self.blink.eq(g_blink),
-                     self.secure_only.eq(g_lock)]
+        self._read_channel(m, self._global_read_table(glob, irq_summary),
+                           [self._agent_read_table(m, agent) for agent in agents])
 
-        store = []  # per agent: dict of stored RW values
-        for i in range(n):
-            a = self.agent[i]
-            s = {
-                "BASE": Signal(32, name=f"a{i}_base"), "SIZE": Signal(32, name=f"a{i}_size"),
-                "SWEEP_START": Signal(32, name=f"a{i}_sweep_start"),
-                "SWEEP_COUNT": Signal(32, name=f"a{i}_sweep_count"),
-                "THROTTLE": Signal(16, name=f"a{i}_throttle"),
-                "SLOT_CTRL": Signal(6, name=f"a{i}_slot_ctrl"),
-                "EVENTS": Signal(5, name=f"a{i}_events"),
-                "IRQ_EN": Signal(5, name=f"a{i}_irq_en"),
-            }
-            store.append(s)
-            sc = regmap.agent_reg("SLOT_CTRL")
-            m.d.comb += [
-                a.base.eq(s["BASE"]), a.size.eq(s["SIZE"]),
-                a.sweep_start.eq(s["SWEEP_START"]), a.sweep_count.eq(s["SWEEP_COUNT"]),
-                a.throttle.eq(s["THROTTLE"]),
-                a.power_en.eq(s["SLOT_CTRL"][sc.power_en.lsb]),
-                a.power_led.eq(s["SLOT_CTRL"][sc.power_led.lsb:sc.power_led.lsb + 2]),
-                a.attn_led.eq(s["SLOT_CTRL"][sc.attn_led.lsb:sc.attn_led.lsb + 2]),
-                a.irq_en.eq(s["IRQ_EN"]), a.events.eq(s["EVENTS"]),
-            ]
+        write = self._capture_write(m)
+        self._decide_write(m, write, glob)
+        self._write_response(m, write)
+        self._write_global_registers(m, write, glob)
+        for agent in agents:
+            self._write_agent_registers(m, write, agent)
+        return m
 
-        # ---- read values -----------------------------------------------------------------
-        def pack(reg, values):
-            word = Signal(32, name=f"{reg.name.lower()}_value")
-            for f in reg.fields:
-                m.d.comb += word[f.lsb:f.lsb + f.width].eq(values[f.name])
-            return word
+    def _global_storage(self, m):
+        """DEBOUNCE, BLINK and LOCK, driving their outputs."""
+        glob = _GlobalRegisters()
+        m.d.comb += [self.debounce.eq(glob.debounce), self.blink.eq(glob.blink),
+                     self.secure_only.eq(glob.lock)]
+        return glob
 
-        summary = Signal(16)
-        for i in range(n):
-            a = self.agent[i]
-            m.d.comb += summary[i].eq((store[i]["EVENTS"] & store[i]["IRQ_EN"]).any())
+    def _agent_storage(self, m, index):
+        """Agent ``index``'s stored registers, driving the contents of its port."""
+        agent = _AgentRegisters(index, self.agent[index])
+        port, stored = agent.port, agent.stored
+        slot_ctrl = regmap.agent_reg("SLOT_CTRL")
+        m.d.comb += [
+            port.base.eq(stored["BASE"]), port.size.eq(stored["SIZE"]),
+            port.sweep_start.eq(stored["SWEEP_START"]),
+            port.sweep_count.eq(stored["SWEEP_COUNT"]),
+            port.throttle.eq(stored["THROTTLE"]),
+            port.power_en.eq(_field(stored["SLOT_CTRL"], slot_ctrl.power_en)),
+            port.power_led.eq(_field(stored["SLOT_CTRL"], slot_ctrl.power_led)),
+            port.attn_led.eq(_field(stored["SLOT_CTRL"], slot_ctrl.attn_led)),
+            port.irq_en.eq(stored["IRQ_EN"]), port.events.eq(stored["EVENTS"]),
+        ]
+        return agent
+
+    def _interrupts(self, m, agents):
+        """``irq`` and IRQ_SUMMARY: bit ``i`` is agent ``i``'s EVENTS & IRQ_EN, non-zero."""
+        summary = Signal(16, name="irq_summary")
+        for agent in agents:
+            m.d.comb += summary[agent.index].eq(
+                (agent.stored["EVENTS"] & agent.stored["IRQ_EN"]).any())
         m.d.comb += self.irq.eq(summary.any())
+        return summary
 
+    def _global_read_table(self, glob, irq_summary):
+        """The global block's readable registers: ``{offset: value}``."""
         gr = regmap.global_reg
-        global_read = {
+        return {
             gr("ID").offset: Const(regmap.ID_VALUE, 32),
             gr("CONFIG").offset: Const(self._config, 32),
-            gr("DEBOUNCE").offset: g_debounce,
-            gr("BLINK").offset: g_blink,
-            gr("IRQ_SUMMARY").offset: summary,
-            gr("LOCK").offset: g_lock,
+            gr("DEBOUNCE").offset: glob.debounce,
+            gr("BLINK").offset: glob.blink,
+            gr("IRQ_SUMMARY").offset: irq_summary,
+            gr("LOCK").offset: glob.lock,
         }
-        agent_read = []
-        for i in range(n):
-            a = self.agent[i]
-            s = store[i]
-            ar = regmap.agent_reg
-            # STATUS is read from a register copy, every field of it a cycle old together
-            # (timing: `swept` is a 32-bit compare in the controller). A manager sees a
-            # CMD write's effect on it all the same: the write's B response leaves a cycle.
-            status = Signal(32, name=f"a{i}_status")
-            m.d.sync += status.eq(pack(ar("STATUS"), {
-                "mode": a.mode, "busy": a.busy, "swept": a.swept, "peer": a.peer,
-                "err": a.err, "present": a.present, "power_good": a.power_good}))
-            agent_read.append({
-                ar("STATUS").offset: status, ar("CMD").offset: Const(0, 32),
-                ar("BASE").offset: s["BASE"], ar("SIZE").offset: s["SIZE"],
-                ar("CAPACITY").offset: a.capacity,
-                ar("SWEEP_START").offset: s["SWEEP_START"],
-                ar("SWEEP_COUNT").offset: s["SWEEP_COUNT"],
-                ar("SWEPT_UPTO").offset: a.swept_upto,
-                ar("THROTTLE").offset: s["THROTTLE"], ar("ERR_ADDR").offset: a.err_addr,
-                ar("SLOT_CTRL").offset: s["SLOT_CTRL"], ar("EVENTS").offset: s["EVENTS"],
-                ar("IRQ_EN").offset: s["IRQ_EN"],
-            })
 
-        def decode(addr):
-            """(is_global, agent index, offset within block, agent block valid)."""
-            is_global = addr < regmap.AGENT_BASE
-            rel = Signal(12)
-            m.d.comb += rel.eq(addr - regmap.AGENT_BASE)
-            idx = rel >> (regmap.AGENT_STRIDE.bit_length() - 1)
-            off = rel & (regmap.AGENT_STRIDE - 1)
-            return is_global, idx, off
+    def _agent_read_table(self, m, agent):
+        """An agent block's readable registers, ``{offset within the block: value}``.
 
-        # ---- read channel ----------------------------------------------------------------
-        # Two stages, so that no path runs from every register of every agent, spread over
-        # the chip, through one multiplexer into RDATA. In the AR handshake cycle each agent's block and
-        # the global block select their register by the offset, into registers; the next
-        # cycle picks the block and raises RVALID. Both stages sample every cycle, so only
-        # the RDATA register has an enable.
-        r_pick = Signal()          # stage 1 holds the words of the accepted AR
-        r_valid = Signal()
-        r_data = Signal(32)
-        r_resp = Signal(2)
+        STATUS is read from a register copy, every field of it a cycle old together, which
+        keeps the controller's 32-bit ``swept`` compare off the read path. A read issued
+        after a CMD write's B handshake still sees the command's effect: the core updates
+        STATUS in the cycle BVALID rises, and the copy has caught up by the AR handshake.
+        """
+        i, port, stored = agent.index, agent.port, agent.stored
+        ar = regmap.agent_reg
+        status = Signal(32, name=f"a{i}_status")
+        m.d.sync += status.eq(_pack(m, ar("STATUS"), {
+            "mode": port.mode, "busy": port.busy, "swept": port.swept, "peer": port.peer,
+            "err": port.err, "present": port.present, "power_good": port.power_good},
+            name=f"a{i}_status_value"))
+        return {
+            ar("STATUS").offset: status, ar("CMD").offset: Const(0, 32),
+            ar("BASE").offset: stored["BASE"], ar("SIZE").offset: stored["SIZE"],
+            ar("CAPACITY").offset: port.capacity,
+            ar("SWEEP_START").offset: stored["SWEEP_START"],
+            ar("SWEEP_COUNT").offset: stored["SWEEP_COUNT"],
+            ar("SWEPT_UPTO").offset: port.swept_upto,
+            ar("THROTTLE").offset: stored["THROTTLE"], ar("ERR_ADDR").offset: port.err_addr,
+            ar("SLOT_CTRL").offset: stored["SLOT_CTRL"], ar("EVENTS").offset: stored["EVENTS"],
+            ar("IRQ_EN").offset: stored["IRQ_EN"],
+        }
+
+    def _read_channel(self, m, global_table, agent_tables):
+        """AR, R: the two-stage read of the tables' registers.
+
+        In the AR handshake cycle each block (the global one and each agent's) selects its
+        register by the offset into a register of its own (``rd_word<k>``), with whether it
+        holds the addressed one (``rd_hit<k>``); the next cycle picks the block that does,
+        into RDATA (SLVERR if none), and raises RVALID. Both stages sample every cycle, so
+        only RDATA has an enable. ARREADY is low while a read is in either stage or in R.
+        """
+        bus = self.bus
+        r_pick = Signal(name="r_pick")     # stage 1 holds the words of the accepted AR
+        r_valid = Signal(name="r_valid")
+        r_data = Signal(32, name="r_data")
+        r_resp = Signal(2, name="r_resp")
         m.d.comb += [bus.arready.eq(~r_pick & ~r_valid), bus.rvalid.eq(r_valid),
                      bus.rdata.eq(r_data), bus.rresp.eq(r_resp)]
         with m.If(r_valid & bus.rready):
             m.d.sync += r_valid.eq(0)
         m.d.sync += r_pick.eq(bus.arvalid & bus.arready)
 
-        addr = Cat(Const(0, 2), bus.araddr[2:])
-        is_global, idx, off = decode(addr)
+        addr = _word_address(bus.araddr)
+        is_global, idx, off = _decode(m, addr, name="ar")
         # per block: its registers, the address bits that select one, whether it is addressed
-        blocks = [(global_read, addr, is_global)]
-        blocks += [(agent_read[i], off, ~is_global & (idx == i)) for i in range(n)]
+        blocks = [(global_table, addr, is_global)]
+        blocks += [(table, off, ~is_global & (idx == i)) for i, table in enumerate(agent_tables)]
         words = []
         for k, (table, key, addressed) in enumerate(blocks):
             word = Signal(32, name=f"rd_word{k}")
-            hit = Signal(name=f"rd_hit{k}")     # this block holds the addressed register
+            hit = Signal(name=f"rd_hit{k}")
             m.d.sync += [word.eq(0), hit.eq(0)]
             with m.Switch(key):
                 for offset, value in table.items():
@@ -229,146 +242,248 @@ class ControlRegisters(wiring.Component):
                 with m.If(hit):
                     m.d.sync += [r_data.eq(word), r_resp.eq(Resp.OKAY)]
 
-        # ---- write channel ---------------------------------------------------------------
-        aw_full = Signal()
-        w_full = Signal()
-        aw_addr = Signal(12)
-        w_data = Signal(32)
-        w_strb = Signal(4)
-        b_valid = Signal()
-        b_resp = Signal(2)
-        m.d.comb += [
-            bus.awready.eq(~aw_full & ~b_valid), bus.wready.eq(~w_full & ~b_valid),
-            bus.bvalid.eq(b_valid), bus.bresp.eq(b_resp),
-        ]
-        # Timing: the address is decoded, and the value's range checked, as they arrive, so
-        # that the write itself is a short path. A stored value always fits its field, so
-        # whether a merged value fits depends on the written bytes alone.
-        aw_global = Signal()
-        aw_agent = Signal()      # an existing agent's block
-        aw_idx = Signal(range(max(n, 2)))
-        aw_off = Signal(range(regmap.AGENT_STRIDE))
-        aw_nonsecure = Signal()
-        aw_lock = Signal()       # the address is LOCK's
-        w_fits16 = Signal()
-        w_fits5 = Signal()
-        w_fits1 = Signal()
-        w_slot_ok = Signal()
-        sc = regmap.agent_reg("SLOT_CTRL")
+    def _capture_write(self, m):
+        """AW and W into holding registers; each is accepted while its holding register
+        is empty and no B response waits. The address is decoded and the value's fit
+        checked as they arrive, into registers of :class:`_Write`."""
+        bus = self.bus
+        write = _Write(self._agents)
+        m.d.comb += [bus.awready.eq(~write.aw_full & ~write.b_valid),
+                     bus.wready.eq(~write.w_full & ~write.b_valid)]
         with m.If(bus.awvalid & bus.awready):
-            is_global, idx, off = decode(Cat(Const(0, 2), bus.awaddr[2:]))
-            m.d.sync += [aw_full.eq(1), aw_addr.eq(bus.awaddr), aw_global.eq(is_global),
-                         aw_agent.eq(~is_global & (idx < n)), aw_idx.eq(idx), aw_off.eq(off),
-                         aw_nonsecure.eq(bus.awprot[1]),
-                         aw_lock.eq(is_global & (Cat(Const(0, 2), bus.awaddr[2:]) ==
-                                                 gr("LOCK").offset))]
+            addr = _word_address(bus.awaddr)
+            is_global, idx, off = _decode(m, addr, name="aw")
+            m.d.sync += [write.aw_full.eq(1), write.addr.eq(bus.awaddr),
+                         write.is_global.eq(is_global),
+                         write.is_agent.eq(~is_global & (idx < self._agents)),
+                         write.agent.eq(idx), write.offset.eq(off),
+                         write.nonsecure.eq(bus.awprot[1]),
+                         write.to_lock.eq(is_global &
+                                          (addr == regmap.global_reg("LOCK").offset))]
         with m.If(bus.wvalid & bus.wready):
-            written = bus.wdata & Cat(*[bus.wstrb[k].replicate(8) for k in range(4)])
-            leds = [written[f.lsb:f.lsb + 2] for f in (sc.power_led, sc.attn_led)]
-            m.d.sync += [w_full.eq(1), w_data.eq(bus.wdata), w_strb.eq(bus.wstrb),
-                         w_fits16.eq((written >> 16) == 0), w_fits5.eq((written >> 5) == 0),
-                         w_fits1.eq((written >> 1) == 0),
-                         w_slot_ok.eq(((written & ~sc.writable_mask) == 0) &
-                                      ~(bus.wstrb[0] & ((leds[0] == 3) | (leds[1] == 3))))]
-        with m.If(b_valid & bus.bready):
-            m.d.sync += b_valid.eq(0)
+            # A stored value always fits its field, so whether a merged value fits depends
+            # on the written bytes alone.
+            written = bus.wdata & _byte_mask(bus.wstrb)
+            slot_ctrl = regmap.agent_reg("SLOT_CTRL")
+            bad_led = bus.wstrb[0] & ((_field(written, slot_ctrl.power_led) == 3) |
+                                      (_field(written, slot_ctrl.attn_led) == 3))
+            m.d.sync += [write.w_full.eq(1), write.data.eq(bus.wdata),
+                         write.strb.eq(bus.wstrb),
+                         write.slot_ok.eq(((written & ~slot_ctrl.writable_mask) == 0) &
+                                          ~bad_led)]
+            m.d.sync += [fits.eq((written >> width) == 0)
+                         for width, fits in write.fits.items()]
+        return write
 
-        do_write = Signal()      # the write is answered this cycle
-        m.d.comb += do_write.eq(aw_full & w_full & ~self.freeze)
-        # SPEC section 8: a refused non-secure write is answered SLVERR and performs
-        # nothing. Every write enable, command pulse and event clear below is qualified by
-        # ``perform``, so none of them can fire for it.
-        refused = Signal()
-        perform = Signal()
-        m.d.comb += [refused.eq(aw_nonsecure & (g_lock | aw_lock)),
-                     perform.eq(do_write & ~refused)]
-        bytemask = Signal(32)
-        m.d.comb += bytemask.eq(Cat(*[w_strb[k].replicate(8) for k in range(4)]))
+    def _decide_write(self, m, write, glob):
+        """When the held write is answered (``do_write``) and whether it is performed
+        (``perform``): not while ``freeze`` holds it, and never when refused as
+        non-secure (SPEC section 8).
 
-        def merge(old):
-            return (old & ~bytemask) | (w_data & bytemask)
+        Every write enable, command pulse and event clear is qualified by ``perform``, so
+        none of them can fire for a refused write."""
+        m.d.comb += [
+            write.do_write.eq(write.aw_full & write.w_full & ~self.freeze),
+            write.refused.eq(write.nonsecure & (glob.lock | write.to_lock)),
+            write.perform.eq(write.do_write & ~write.refused),
+            write.bytemask.eq(_byte_mask(write.strb)),
+            write.word_addr.eq(_word_address(write.addr)),
+        ]
 
-        # the addressed register accepts the value (else SLVERR, nothing changes). Each
-        # register's enable tests its own condition (``accepted``) rather than ``ok``, the
-        # multiplexer of all of them (timing: the enables reach registers all over the chip).
-        ok = Signal()
-        with m.If(do_write):
-            m.d.sync += [aw_full.eq(0), w_full.eq(0), b_valid.eq(1),
-                         b_resp.eq(Mux(ok & ~refused, Resp.OKAY, Resp.SLVERR))]
+    def _write_response(self, m, write):
+        """B: OKAY when the addressed register accepted the write and it was not refused,
+        else SLVERR; answering frees both holding registers."""
+        bus = self.bus
+        m.d.comb += [bus.bvalid.eq(write.b_valid), bus.bresp.eq(write.b_resp)]
+        with m.If(write.b_valid & bus.bready):
+            m.d.sync += write.b_valid.eq(0)
+        with m.If(write.do_write):
+            m.d.sync += [write.aw_full.eq(0), write.w_full.eq(0), write.b_valid.eq(1),
+                         write.b_resp.eq(Mux(write.ok & ~write.refused,
+                                             Resp.OKAY, Resp.SLVERR))]
 
-        def accepted(cond):
-            """The addressed register's condition: sets ``ok``; its write enable."""
-            m.d.comb += ok.eq(cond)
-            return perform & cond
+    def _write_global_registers(self, m, write, glob):
+        """DEBOUNCE, BLINK (RW) and LOCK (RW1S: a 1 sets it, a 0 leaves it; only ``rst``
+        clears it)."""
+        gr = regmap.global_reg
+        with m.If(write.is_global):
+            for reg, stored in ((gr("DEBOUNCE"), glob.debounce), (gr("BLINK"), glob.blink)):
+                with m.If(write.word_addr == reg.offset):
+                    with m.If(write.accept(m, write.fits[_width(reg)])):
+                        m.d.sync += stored.eq(write.merge(stored))
+            lock = gr("LOCK")
+            with m.If(write.word_addr == lock.offset):
+                with m.If(write.accept(m, write.fits[_width(lock)])):
+                    m.d.sync += glob.lock.eq(glob.lock | write.written[0])
 
-        w_addr = Signal(12)
-        m.d.comb += w_addr.eq(Cat(Const(0, 2), aw_addr[2:]))
-        is_global, w_idx, w_off = aw_global, aw_idx, aw_off
+    def _write_agent_registers(self, m, write, agent):
+        """One agent's block: its RW registers, EVENTS (RW1C), the CMD and power-refused
+        pulses, and the core's updates of EVENTS, BASE and SIZE.
 
-        # global writes
-        with m.If(is_global):
-            for reg, sig in ((gr("DEBOUNCE"), g_debounce), (gr("BLINK"), g_blink)):
-                with m.If(w_addr == reg.offset):
-                    new = merge(sig)
-                    with m.If(accepted(w_fits16)):
-                        m.d.sync += sig.eq(new)
-            # RW1S: a 1 sets it, a 0 leaves it; only rst clears it
-            with m.If(w_addr == gr("LOCK").offset):
-                with m.If(accepted(w_fits1)):
-                    m.d.sync += g_lock.eq(g_lock | (w_data & bytemask)[0])
-
+        A write to BASE or SIZE is refused while the agent owns a range. A SLOT_CTRL write
+        that would clear ``power_en`` while ``power_protect`` holds keeps it set and pulses
+        ``power_refused``; the write still answers OKAY.
+        """
+        i, port, stored = agent.index, agent.port, agent.stored
         ar = regmap.agent_reg
-        sc = ar("SLOT_CTRL")
-        cmd = ar("CMD")
-        for i in range(n):
-            a = self.agent[i]
-            s = store[i]
-            sel = aw_agent & (w_idx == i)
-            clear = Signal(5, name=f"a{i}_events_clear")
-            power_refused = Signal(name=f"a{i}_power_refused")
-            cmd_valid = Signal(name=f"a{i}_cmd_valid")
-            m.d.comb += [a.power_refused.eq(power_refused), a.cmd_valid.eq(cmd_valid)]
-            with m.If(sel):
-                with m.Switch(w_off):
-                    for name in ("BASE", "SIZE"):
-                        with m.Case(ar(name).offset):
-                            with m.If(accepted(~a.range_lock)):
-                                m.d.sync += s[name].eq(merge(s[name]))
-                    for name in ("SWEEP_START", "SWEEP_COUNT"):
-                        with m.Case(ar(name).offset):
-                            m.d.comb += ok.eq(1)
-                            with m.If(perform):
-                                m.d.sync += s[name].eq(merge(s[name]))
-                    with m.Case(ar("THROTTLE").offset):
-                        new = merge(s["THROTTLE"])
-                        with m.If(accepted(w_fits16)):
-                            m.d.sync += s["THROTTLE"].eq(new)
-                    with m.Case(ar("IRQ_EN").offset):
-                        new = merge(s["IRQ_EN"])
-                        with m.If(accepted(w_fits5)):
-                            m.d.sync += s["IRQ_EN"].eq(new)
-                    with m.Case(ar("EVENTS").offset):
-                        new = w_data & bytemask
-                        with m.If(accepted(w_fits5)):
-                            m.d.comb += clear.eq(new)
-                    with m.Case(sc.offset):
-                        new = merge(s["SLOT_CTRL"])
-                        with m.If(accepted(w_slot_ok)):
-                            refuse = a.power_protect & ~new[sc.power_en.lsb]
-                            m.d.sync += s["SLOT_CTRL"].eq(new | refuse)
-                            m.d.comb += power_refused.eq(refuse)
-                    with m.Case(cmd.offset):
-                        new = w_data & bytemask
-                        m.d.comb += [
-                            ok.eq(1),
-                            a.cmd_opcode.eq(new[cmd.opcode.lsb:cmd.opcode.lsb + cmd.opcode.width]),
-                            a.cmd_peer.eq(new[cmd.peer.lsb:cmd.peer.lsb + cmd.peer.width]),
-                        ]
-                        m.d.comb += cmd_valid.eq(perform)
-            # events: hardware sets win over a simultaneous software clear
-            m.d.sync += s["EVENTS"].eq((s["EVENTS"] & ~clear) | a.event_set)
-            with m.If(a.range_we):
-                m.d.sync += [s["BASE"].eq(a.range_base), s["SIZE"].eq(a.range_size)]
+        slot_ctrl, cmd = ar("SLOT_CTRL"), ar("CMD")
+        clear = Signal(5, name=f"a{i}_events_clear")
+        power_refused = Signal(name=f"a{i}_power_refused")
+        cmd_valid = Signal(name=f"a{i}_cmd_valid")
+        m.d.comb += [port.power_refused.eq(power_refused), port.cmd_valid.eq(cmd_valid)]
+        with m.If(write.is_agent & (write.agent == i)):
+            with m.Switch(write.offset):
+                for name in ("BASE", "SIZE"):
+                    with m.Case(ar(name).offset):
+                        with m.If(write.accept(m, ~port.range_lock)):
+                            m.d.sync += stored[name].eq(write.merge(stored[name]))
+                for name in ("SWEEP_START", "SWEEP_COUNT"):
+                    with m.Case(ar(name).offset):
+                        with m.If(write.accept(m, 1)):
+                            m.d.sync += stored[name].eq(write.merge(stored[name]))
+                for name in ("THROTTLE", "IRQ_EN"):
+                    with m.Case(ar(name).offset):
+                        with m.If(write.accept(m, write.fits[_width(ar(name))])):
+                            m.d.sync += stored[name].eq(write.merge(stored[name]))
+                with m.Case(ar("EVENTS").offset):
+                    with m.If(write.accept(m, write.fits[_width(ar("EVENTS"))])):
+                        m.d.comb += clear.eq(write.written)
+                with m.Case(slot_ctrl.offset):
+                    new = write.merge(stored["SLOT_CTRL"])
+                    with m.If(write.accept(m, write.slot_ok)):
+                        refuse = port.power_protect & ~new[slot_ctrl.power_en.lsb]
+                        m.d.sync += stored["SLOT_CTRL"].eq(new | (refuse << slot_ctrl.power_en.lsb))
+                        m.d.comb += power_refused.eq(refuse)
+                with m.Case(cmd.offset):
+                    # CMD answers OKAY whatever it holds: the controller checks the command
+                    m.d.comb += [
+                        write.ok.eq(1),
+                        port.cmd_opcode.eq(_field(write.written, cmd.opcode)),
+                        port.cmd_peer.eq(_field(write.written, cmd.peer)),
+                        cmd_valid.eq(write.perform),
+                    ]
+        # Hardware sets win over a simultaneous software clear, so no event is lost.
+        m.d.sync += stored["EVENTS"].eq((stored["EVENTS"] & ~clear) | port.event_set)
+        # The core writes the range only while ``freeze`` holds every software write.
+        with m.If(port.range_we):
+            m.d.sync += [stored["BASE"].eq(port.range_base),
+                         stored["SIZE"].eq(port.range_size)]
 
-        return m
 
+class _GlobalRegisters:
+    """The stored global registers."""
+
+    def __init__(self):
+        gr = regmap.global_reg
+        self.debounce = Signal(16, name="g_debounce", init=gr("DEBOUNCE").reset)
+        self.blink = Signal(16, name="g_blink", init=gr("BLINK").reset)
+        self.lock = Signal(1, name="g_lock", init=gr("LOCK").reset)
+
+
+class _AgentRegisters:
+    """One agent's port and its stored registers, ``stored[name]`` by register name, each
+    as wide as its fields reach."""
+
+    STORED = ("BASE", "SIZE", "SWEEP_START", "SWEEP_COUNT", "THROTTLE", "SLOT_CTRL",
+              "EVENTS", "IRQ_EN")
+
+    def __init__(self, index, port):
+        self.index, self.port = index, port
+        self.stored = {name: Signal(_width(regmap.agent_reg(name)),
+                                    name=f"a{index}_{name.lower()}")
+                       for name in self.STORED}
+
+
+class _Write:
+    """The write in hand: AW and W as held, what was decoded and checked as they arrived,
+    and the decision on it.
+
+    The ``fits`` checks are registered from the byte-enabled bits of W, keyed by register
+    width: ``fits[w]`` is true when no written bit at or above ``w`` is set.
+    """
+
+    FIT_WIDTHS = (16, 5, 1)   # DEBOUNCE, BLINK, THROTTLE; EVENTS, IRQ_EN; LOCK
+
+    def __init__(self, agents):
+        self.aw_full = Signal(name="aw_full")
+        self.w_full = Signal(name="w_full")
+        self.addr = Signal(regmap.REG_ADDR_WIDTH, name="aw_addr")
+        self.data = Signal(32, name="w_data")
+        self.strb = Signal(4, name="w_strb")
+        self.b_valid = Signal(name="b_valid")
+        self.b_resp = Signal(2, name="b_resp")
+        # decoded from AW
+        self.is_global = Signal(name="aw_global")
+        self.is_agent = Signal(name="aw_agent")           # an existing agent's block
+        self.agent = Signal(range(max(agents, 2)), name="aw_idx")
+        self.offset = Signal(range(regmap.AGENT_STRIDE), name="aw_off")
+        self.nonsecure = Signal(name="aw_nonsecure")      # awprot[1]
+        self.to_lock = Signal(name="aw_lock")             # the address is LOCK's
+        # checked from W
+        self.fits = {width: Signal(name=f"w_fits{width}") for width in self.FIT_WIDTHS}
+        self.slot_ok = Signal(name="w_slot_ok")           # a valid SLOT_CTRL value
+        # the decision
+        self.do_write = Signal(name="do_write")           # answered this cycle
+        self.refused = Signal(name="refused")             # refused as non-secure
+        self.perform = Signal(name="perform")             # answered and not refused
+        # The addressed register accepts the value; B answers SLVERR otherwise.
+        self.ok = Signal(name="ok")
+        self.bytemask = Signal(32, name="bytemask")
+        self.word_addr = Signal(regmap.REG_ADDR_WIDTH, name="w_addr")
+
+    @property
+    def written(self):
+        """The written bytes, the others 0."""
+        return self.data & self.bytemask
+
+    def merge(self, old):
+        """``old`` with the written bytes replaced."""
+        return (old & ~self.bytemask) | self.written
+
+    def accept(self, m, condition):
+        """For the addressed register: it accepts the write when ``condition`` holds (this
+        drives ``ok``). Returns its write enable.
+
+        Each enable tests its own register's condition rather than ``ok``, the multiplexer
+        of all of them, because the enables reach registers all over the chip."""
+        m.d.comb += self.ok.eq(condition)
+        return self.perform & condition
+
+
+def _width(reg):
+    """Bits stored for ``reg``: up to the top of its highest field."""
+    return max(f.lsb + f.width for f in reg.fields)
+
+
+def _field(value, field):
+    """The bits of ``field`` (a :class:`mirrorswap.regmap.Field`) in ``value``."""
+    return value[field.lsb:field.lsb + field.width]
+
+
+def _byte_mask(strb):
+    """A 32-bit mask with the bytes enabled by the 4-bit ``strb``."""
+    return Cat(*[strb[k].replicate(8) for k in range(4)])
+
+
+def _word_address(addr):
+    """``addr`` with its two byte bits cleared."""
+    return Cat(Const(0, 2), addr[2:])
+
+
+def _decode(m, addr, *, name):
+    """Splits the word address ``addr`` into (is_global, agent index, offset within the
+    agent's block). The index is not checked against the agent count."""
+    is_global = addr < regmap.AGENT_BASE
+    rel = Signal(regmap.REG_ADDR_WIDTH, name=f"{name}_rel")
+    m.d.comb += rel.eq(addr - regmap.AGENT_BASE)
+    idx = rel >> (regmap.AGENT_STRIDE.bit_length() - 1)
+    off = rel & (regmap.AGENT_STRIDE - 1)
+    return is_global, idx, off
+
+
+def _pack(m, reg, values, *, name):
+    """A 32-bit word of ``reg``'s fields, each from ``values`` by field name."""
+    word = Signal(32, name=name)
+    for f in reg.fields:
+        m.d.comb += _field(word, f).eq(values[f.name])
+    return word
