@@ -1,5 +1,7 @@
 """The home agent: one module's memory port, shared by the host and the sweep."""
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Module, Signal, Mux
 from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFO
@@ -127,20 +129,29 @@ class HomeAgent(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        mem = self.mem
+        # The arbiters and the response routing drive the handshakes only while the agent
+        # is not ``dead``; ``_answer_locally`` drives them while it is.
+        ledger = self._ledger(m)
+        dead = self._dead(m, ledger.owed)
+        self._read_arbiter(m, ledger, dead)
+        self._write_channel(m, ledger, dead)
+        self._route_responses(m, dead)
+        self._answer_locally(m, ledger, dead)
+        return m
+
+    def _ledger(self, m):
+        """What each source is owed, counted at the source's own handshakes, so the count
+        holds whoever answers (the memory, or the agent while dead).
+
+        Returns ``rq`` (per source, a queue of the lengths of its read bursts accepted and
+        not yet answered to their last beat; its head is the burst being answered),
+        ``r_beat`` (beats of that head burst answered), ``wpend`` (write bursts whose W
+        beats are due), ``bpend`` (write bursts whose B is due), ``rq_room`` (room in
+        ``rq``, registered) and ``owed`` (anything at all is owed).
+        """
         max_reads, max_writes = self._max_reads, self._max_writes
         srcs_rd = (self.host_rd, self.sweep_rd)
         srcs_wr = (self.host_wr, self.sweep_wr)
-
-        # dead: answer locally. Entered as soon as alive falls; left once nothing is owed.
-        dead = Signal(init=1)
-        owed = Signal()
-        with m.If(~self.alive):
-            m.d.sync += dead.eq(1)
-        with m.Elif(~owed):
-            m.d.sync += dead.eq(0)
-
-        # ---- bookkeeping of what each source is owed ---------------------------------------
         rq = [SyncFIFO(width=8, depth=max_reads) for _ in srcs_rd]   # lengths of read bursts
         r_beat = [Signal(8, name=f"r_beat{k}") for k in range(2)]    # beats of the head burst
         wpend = [Signal(range(max_writes + 1), name=f"wpend{k}") for k in range(2)]  # W due
@@ -158,6 +169,7 @@ class HomeAgent(wiring.Component):
             wl = src.wvalid & src.wready & src.wlast
             b = src.bvalid & src.bready
             m.d.sync += [wpend[k].eq(wpend[k] + aw - wl), bpend[k].eq(bpend[k] + aw - b)]
+        owed = Signal()
         m.d.comb += owed.eq(rq[0].r_rdy | rq[1].r_rdy | (bpend[0] != 0) | (bpend[1] != 0))
         # Room in each read queue, as a flip-flop, so that no compare of the queue's level
         # sits between a source's AR valid and its AR ready (nor reaches through the
@@ -167,12 +179,32 @@ class HomeAgent(wiring.Component):
         for k, q in enumerate(rq):
             m.d.sync += rq_room[k].eq(q.level + (q.w_en & q.w_rdy) - (q.r_en & q.r_rdy)
                                       < max_reads)
+        return SimpleNamespace(rq=rq, r_beat=r_beat, wpend=wpend, bpend=bpend,
+                               rq_room=rq_room, owed=owed)
 
-        # ---- read address: host first, sweep limited while the host reads ----------------
+    def _dead(self, m, owed):
+        """The agent answers locally (``dead``, high out of reset): entered as soon as
+        ``alive`` falls, left once ``alive`` is back and nothing is ``owed``."""
+        dead = Signal(init=1)
+        with m.If(~self.alive):
+            m.d.sync += dead.eq(1)
+        with m.Elif(~owed):
+            m.d.sync += dead.eq(0)
+        return dead
+
+    def _sweep_read_room(self, m):
+        """Whether a sweep read burst may join the memory's queue as far as the host's
+        reads are concerned (see the class docstring), as a register.
+
+        Registered, which keeps the sums of outstanding beats off the AR path. Being a
+        cycle late is harmless: the sweep engine never issues two bursts in consecutive
+        cycles, so no second sweep burst can pass on a stale value.
+        """
+        max_reads = self._max_reads
         # Beats each source has outstanding at the memory (at most max_reads bursts of at
         # most 256 beats).
         out = [Signal(range(max_reads * 256 + 1), name=f"rd_out{k}") for k in range(2)]
-        for k, src in enumerate(srcs_rd):
+        for k, src in enumerate((self.host_rd, self.sweep_rd)):
             m.d.sync += out[k].eq(out[k] + Mux(src.arvalid & src.arready, src.arlen + 1, 0)
                                   - (src.rvalid & src.rready))
         # How much the host read in the last window. Being slow and one-sided matters:
@@ -187,25 +219,32 @@ class HomeAgent(wiring.Component):
         with m.If(win == HOST_WINDOW - 1):
             m.d.sync += [host_heavy.eq(win_beats + h_r > HOST_HEAVY),
                          win_beats.eq(0)]
-        # Registered, which keeps the sums of outstanding beats off the AR path. Being a
-        # cycle late is harmless: the sweep engine never issues two bursts in consecutive
-        # cycles, so no second sweep burst can pass on a stale value.
         sweep_room = Signal()
         m.d.sync += sweep_room.eq((out[1] == 0) |
                                   (~host_heavy & (out[0] + out[1] < SWEEP_READ_QUEUE)))
-        host_reading = rq[0].r_rdy | self.host_rd.arvalid
+        return sweep_room
+
+    def _read_arbiter(self, m, ledger, dead):
+        """The read address channel: host first, the sweep limited while the host reads,
+        the grant decided a cycle ahead; AR payload, ID and handshake to the memory.
+
+        The grant (``rd_gnt``) is a flip-flop, decided from the requests waiting a cycle
+        before, so that no source's AR valid reaches any source's AR ready through the
+        arbiter (with the register slices in front of the sources, that would be a
+        combinational round trip between blocks far apart). It parks on the host: an
+        idle agent passes a host read at once. A sweep read waits a cycle for its grant,
+        and the grant returns to the host after each sweep read (the sweep never issues
+        two in consecutive cycles). A request once granted is still there when its grant
+        comes: AR valid holds until accepted, and a source's queue room falls only when
+        it is accepted. While ``dead`` the grant rests with the host and nothing reaches
+        the memory.
+        """
+        mem, rq_room = self.mem, ledger.rq_room
+        sweep_room = self._sweep_read_room(m)
+        host_reading = ledger.rq[0].r_rdy | self.host_rd.arvalid
         rd_host_ok = self.host_rd.arvalid & rq_room[0]
         sweep_ar = self.sweep_rd.arvalid & rq_room[1]
         rd_sweep_ok = sweep_ar & (~host_reading | sweep_room)
-        # The grant is a flip-flop, decided a cycle ahead from the requests waiting then,
-        # so that no source's AR valid reaches any source's AR ready through the arbiter
-        # (with the register slices in front of the sources, that would be a
-        # combinational round trip between blocks far apart). It parks on the host: an
-        # idle agent passes a host read at once. A sweep read waits a cycle for its grant,
-        # and the grant returns to the host after each sweep read (the sweep never issues
-        # two in consecutive cycles). A request once granted is still there when its grant
-        # comes: AR valid holds until accepted, and a source's queue room falls only when
-        # it is accepted.
         rd_age = Signal(range(SWEEP_AGE + 1))   # host grants in a row the sweep waited for
         rd_gnt = Signal()        # 1: the sweep holds the read address channel
         rd_hold = Signal()       # an AR presented to the memory stays until it is accepted
@@ -224,13 +263,26 @@ class HomeAgent(wiring.Component):
             with m.If(sweep_ar):
                 m.d.sync += rd_age.eq(0)
 
-        # ---- write: a burst owns AW and W from its grant until both are through ---------------
-        # Host first, as for reads; ``room`` is part of being eligible so that a source
-        # with no room does not hold the channel from the other.
-        wr_busy = Signal()
-        wr_sel_q = Signal()
-        aw_done = Signal()
-        w_done = Signal()
+        with m.If(~dead):
+            m.d.comb += [
+                mem.arvalid.eq(Mux(rd_gnt, sweep_ar, rd_host_ok)),
+                self.host_rd.arready.eq(mem.arready & ~rd_gnt & rq_room[0]),
+                self.sweep_rd.arready.eq(mem.arready & rd_gnt & rq_room[1]),
+            ]
+        with m.Else():
+            m.d.sync += rd_gnt.eq(0)
+
+    def _write_grant(self, m, ledger, burst, dead):
+        """Which source the write channel serves: the owner of the burst in progress
+        (``burst.busy``), else host first, as for reads, the sweep after ``SWEEP_AGE``
+        contested losses. Room for a burst is part of being eligible, so that a source
+        with no room does not hold the channel from the other; with no eligible request
+        the channel shows the sweep's AW if there is one, else the host's.
+
+        Returns ``sel`` (1: the sweep), ``awvalid`` (the selected source's AW valid) and
+        ``room`` (the selected source may start a burst, or its AW is already shown).
+        """
+        max_writes = self._max_writes
         wr_age = Signal(range(SWEEP_AGE + 1))   # contested write grants the host won in a row
         wr_sel = Signal()        # 1: the sweep
         # Room for one more write burst per source, one cycle old, which keeps the
@@ -240,40 +292,83 @@ class HomeAgent(wiring.Component):
         # stale flag says next; meanwhile its source's count cannot grow.
         bp_room = [Signal(name=f"bp_room{k}", init=1) for k in range(2)]
         for k in range(2):
-            m.d.sync += bp_room[k].eq(bpend[k] < max_writes - 1)
-        aw_shown = Signal()
+            m.d.sync += bp_room[k].eq(ledger.bpend[k] < max_writes - 1)
         wr_host_ok = self.host_wr.awvalid & bp_room[0]
         wr_sweep_ok = self.sweep_wr.awvalid & bp_room[1]
-        with m.If(wr_busy):
-            m.d.comb += wr_sel.eq(wr_sel_q)
+        with m.If(burst.busy):
+            m.d.comb += wr_sel.eq(burst.sel_q)
         with m.Elif(wr_host_ok & wr_sweep_ok):
             m.d.comb += wr_sel.eq(wr_age == SWEEP_AGE)
         with m.Elif(wr_host_ok | wr_sweep_ok):
             m.d.comb += wr_sel.eq(wr_sweep_ok)
         with m.Else():
             m.d.comb += wr_sel.eq(self.sweep_wr.awvalid)
+        src_awvalid = Mux(wr_sel, self.sweep_wr.awvalid, self.host_wr.awvalid)
+        # the age is counted at the grant: the first cycle of a burst, its AW shown
+        with m.If(~dead & ~burst.busy & src_awvalid):
+            with m.If(wr_sel):
+                m.d.sync += wr_age.eq(0)
+            with m.Elif(wr_sweep_ok & (wr_age != SWEEP_AGE)):
+                m.d.sync += wr_age.eq(wr_age + 1)
+        room = Mux(wr_sel, bp_room[1], bp_room[0]) | burst.aw_shown
+        return SimpleNamespace(sel=wr_sel, awvalid=src_awvalid, room=room)
+
+    def _write_channel(self, m, ledger, dead):
+        """The write channel: a burst owns AW and W from its grant until both are through
+        (its AW accepted and its WLAST taken, in either order); AW and W payload, ID and
+        handshakes to the memory from the owner only. While ``dead`` no burst holds the
+        channel and nothing reaches the memory.
+        """
+        mem = self.mem
+        burst = SimpleNamespace(
+            busy=Signal(name="wr_busy"),       # a burst holds the channel
+            sel_q=Signal(name="wr_sel_q"),     # its source while ``busy`` (1: the sweep)
+            aw_done=Signal(name="aw_done"),    # its AW is accepted
+            w_done=Signal(name="w_done"),      # its WLAST is taken
+            aw_shown=Signal(name="aw_shown"),  # an AW shown to the memory, not accepted
+        )
+        grant = self._write_grant(m, ledger, burst, dead)
+        wr_sel, room = grant.sel, grant.room
         for name in _AW + _W:
             m.d.comb += getattr(mem, name).eq(Mux(wr_sel, getattr(self.sweep_wr, name),
                                                   getattr(self.host_wr, name)))
         m.d.comb += mem.awid.eq(Mux(wr_sel, SWEEP_ID, HOST_ID))
-        src_awvalid = Mux(wr_sel, self.sweep_wr.awvalid, self.host_wr.awvalid)
         src_wvalid = Mux(wr_sel, self.sweep_wr.wvalid, self.host_wr.wvalid)
-        room = Mux(wr_sel, bp_room[1], bp_room[0]) | aw_shown
-        owner = wr_busy | src_awvalid   # W may pass once its burst holds the channel
-        r_sweep = mem.rvalid & (mem.rid == SWEEP_ID)   # gated: an idle memory may drive X IDs
-        b_sweep = mem.bvalid & (mem.bid == SWEEP_ID)
+        owner = burst.busy | grant.awvalid   # W may pass once its burst holds the channel
+        aw_done, w_done = burst.aw_done, burst.w_done
 
         with m.If(~dead):
             m.d.comb += [
-                mem.arvalid.eq(Mux(rd_gnt, sweep_ar, rd_host_ok)),
-                self.host_rd.arready.eq(mem.arready & ~rd_gnt & rq_room[0]),
-                self.sweep_rd.arready.eq(mem.arready & rd_gnt & rq_room[1]),
-                mem.awvalid.eq(src_awvalid & ~aw_done & room),
+                mem.awvalid.eq(grant.awvalid & ~aw_done & room),
                 mem.wvalid.eq(src_wvalid & owner & ~w_done),
                 self.host_wr.awready.eq(mem.awready & ~wr_sel & ~aw_done & room),
                 self.sweep_wr.awready.eq(mem.awready & wr_sel & ~aw_done & room),
                 self.host_wr.wready.eq(mem.wready & ~wr_sel & owner & ~w_done),
                 self.sweep_wr.wready.eq(mem.wready & wr_sel & owner & ~w_done),
+            ]
+            aw_fire = mem.awvalid & mem.awready
+            m.d.sync += burst.aw_shown.eq(mem.awvalid & ~mem.awready)
+            wlast_fire = mem.wvalid & mem.wready & mem.wlast
+            aw_now = aw_done | aw_fire
+            w_now = w_done | wlast_fire
+            with m.If(owner):
+                with m.If(aw_now & w_now):
+                    m.d.sync += [burst.busy.eq(0), aw_done.eq(0), w_done.eq(0)]
+                with m.Else():
+                    m.d.sync += [burst.busy.eq(1), burst.sel_q.eq(wr_sel),
+                                 aw_done.eq(aw_now), w_done.eq(w_now)]
+        with m.Else():
+            m.d.sync += [burst.busy.eq(0), aw_done.eq(0), w_done.eq(0),
+                         burst.aw_shown.eq(0)]
+
+    def _route_responses(self, m, dead):
+        """R and B from the memory to the source whose ID they carry (while not
+        ``dead``); a response with any other ID than ``SWEEP_ID`` goes to the host."""
+        mem = self.mem
+        r_sweep = mem.rvalid & (mem.rid == SWEEP_ID)   # gated: an idle memory may drive X IDs
+        b_sweep = mem.bvalid & (mem.bid == SWEEP_ID)
+        with m.If(~dead):
+            m.d.comb += [
                 mem.rready.eq(Mux(r_sweep, self.sweep_rd.rready, self.host_rd.rready)),
                 mem.bready.eq(Mux(b_sweep, self.sweep_wr.bready, self.host_wr.bready)),
             ]
@@ -282,39 +377,24 @@ class HomeAgent(wiring.Component):
                              src.rlast.eq(mem.rlast), src.rvalid.eq(mine)]
             for src, mine in ((self.host_wr, mem.bvalid & ~b_sweep), (self.sweep_wr, b_sweep)):
                 m.d.comb += [src.bresp.eq(mem.bresp), src.bvalid.eq(mine)]
-            aw_fire = mem.awvalid & mem.awready
-            m.d.sync += aw_shown.eq(mem.awvalid & ~mem.awready)
-            wlast_fire = mem.wvalid & mem.wready & mem.wlast
-            aw_now = aw_done | aw_fire
-            w_now = w_done | wlast_fire
-            with m.If(owner):
-                with m.If(aw_now & w_now):
-                    m.d.sync += [wr_busy.eq(0), aw_done.eq(0), w_done.eq(0)]
-                with m.Else():
-                    m.d.sync += [wr_busy.eq(1), wr_sel_q.eq(wr_sel), aw_done.eq(aw_now),
-                                 w_done.eq(w_now)]
-                # the age is counted at the grant (the burst's first cycle)
-                with m.If(~wr_busy):
-                    with m.If(wr_sel):
-                        m.d.sync += wr_age.eq(0)
-                    with m.Elif(wr_sweep_ok & (wr_age != SWEEP_AGE)):
-                        m.d.sync += wr_age.eq(wr_age + 1)
-        with m.Else():
-            # Answer locally; whatever the memory still sends is taken and dropped.
-            m.d.comb += [mem.rready.eq(1), mem.bready.eq(1)]
-            m.d.sync += [rd_gnt.eq(0), wr_busy.eq(0), aw_done.eq(0), w_done.eq(0),
-                         aw_shown.eq(0)]
-            for k, (src, q) in enumerate(zip(srcs_rd, rq)):
-                m.d.comb += [
-                    src.arready.eq(rq_room[k]),
-                    src.rvalid.eq(q.r_rdy), src.rresp.eq(Resp.SLVERR),
-                    src.rlast.eq(r_beat[k] == q.r_data),
-                ]
-            for k, src in enumerate(srcs_wr):
-                m.d.comb += [
-                    src.awready.eq(bpend[k] < max_writes),
-                    src.wready.eq(wpend[k] != 0),
-                    src.bvalid.eq(bpend[k] > wpend[k]), src.bresp.eq(Resp.SLVERR),
-                ]
 
-        return m
+    def _answer_locally(self, m, ledger, dead):
+        """While ``dead``: every source is answered from the ledger, read beats and write
+        responses with SLVERR, write data taken and dropped; new requests are taken while
+        their counts have room. Whatever the memory still sends is taken and dropped."""
+        max_writes = self._max_writes
+        with m.If(dead):
+            m.d.comb += [self.mem.rready.eq(1), self.mem.bready.eq(1)]
+            for k, (src, q) in enumerate(zip((self.host_rd, self.sweep_rd), ledger.rq)):
+                m.d.comb += [
+                    src.arready.eq(ledger.rq_room[k]),
+                    src.rvalid.eq(q.r_rdy), src.rresp.eq(Resp.SLVERR),
+                    src.rlast.eq(ledger.r_beat[k] == q.r_data),
+                ]
+            for k, src in enumerate((self.host_wr, self.sweep_wr)):
+                m.d.comb += [
+                    src.awready.eq(ledger.bpend[k] < max_writes),
+                    src.wready.eq(ledger.wpend[k] != 0),
+                    src.bvalid.eq(ledger.bpend[k] > ledger.wpend[k]),
+                    src.bresp.eq(Resp.SLVERR),
+                ]

@@ -5,6 +5,8 @@ write burst at a time; :class:`HostReadEngine` keeps up to ``outstanding`` (8) r
 in flight. Both decode a burst by its start address with :class:`AddressDecoder`.
 """
 
+from types import SimpleNamespace
+
 from amaranth.hdl import Module, Signal, Mux, Cat
 from amaranth.lib import data, wiring
 from amaranth.lib.fifo import SyncFIFO
@@ -187,54 +189,85 @@ class HostWriteEngine(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
+        req = _Request(m, self.s, "aw", self.routes, self._agents, self._addr_width)
+        burst = self._burst_state()
+        self._drive_outputs(m, req, burst)
+        claim_hit = self._claim_check(m, burst)
+        self._sequence(m, req, burst, claim_hit)
+        return m
+
+    def _burst_state(self):
+        """The burst in progress: its route and bounds (loaded in ROUTE, steady until the
+        next ROUTE), its progress at each target, and the responses."""
         n = self._agents
+        return SimpleNamespace(
+            agent=Signal(range(max(n, 2)), name="agent"),   # the agent its address decodes to
+            peer=Signal(4, name="peer"),        # that agent's slave, if ``forward``
+            forward=Signal(name="forward"),     # the agent is a MIRROR_MASTER
+            local=Signal(32, name="local"),     # module-local byte address of its first beat
+            lo=Signal(32, name="lo"),           # its first module-local line
+            hi=Signal(32, name="hi"),           # its last
+            resp=Signal(2, name="resp"),        # the host's B response
+            aw_done=Signal(n, name="aw_done"),  # per agent: AW accepted (AW state)
+            w_done=Signal(n, name="w_done"),    # per agent: the current W beat taken
+            b_done=Signal(n, name="b_done"),    # per agent: B received
+            m_resp=Signal(2, name="m_resp"),    # the master's B response
+            p_resp=Signal(2, name="p_resp"),    # the slave's (peer's) B response
+            targets=Signal(n, name="targets"),  # per agent: the burst goes there
+        )
+
+    def _drive_outputs(self, m, req, burst):
+        """What every state shows alike: the burst's targets, the AW and W payload (the same
+        to every memory; only valids select), the host's B ID and response, the claim's
+        bounds and the error reports' agent and line."""
         s = self.s
-        mems = list(self.mem)
-        claims = list(self.sweep_claim)
-
-        req = _Request(m, s, "aw", self.routes, n, self._addr_width)
-        a_id, a_addr, a_len = req.id, req.addr, req.len
-
-        agent = Signal(range(max(n, 2)))
-        peer = Signal(4)
-        forward = Signal()
-        local = Signal(32)
-        lo = Signal(32)
-        hi = Signal(32)
-        resp = Signal(2)
-        aw_done = Signal(n)
-        w_done = Signal(n)
-        b_done = Signal(n)
-        m_resp = Signal(2)
-        p_resp = Signal(2)
-
-        targets = Signal(n)
-        for i in range(n):
-            m.d.comb += targets[i].eq((agent == i) | (forward & (peer == i)))
-        for mem in mems:
+        for i in range(self._agents):
+            m.d.comb += burst.targets[i].eq((burst.agent == i) |
+                                            (burst.forward & (burst.peer == i)))
+        for mem in self.mem:
             m.d.comb += [
-                mem.awaddr.eq(local), mem.awlen.eq(a_len), mem.awsize.eq(req.size),
+                mem.awaddr.eq(burst.local), mem.awlen.eq(req.len), mem.awsize.eq(req.size),
                 mem.awburst.eq(Burst.INCR),
                 mem.wdata.eq(s.wdata), mem.wstrb.eq(s.wstrb), mem.wlast.eq(s.wlast),
             ]
         m.d.comb += [
-            s.bid.eq(a_id), s.bresp.eq(resp),
-            self.claim.agent.eq(agent), self.claim.lo.eq(lo), self.claim.hi.eq(hi),
+            s.bid.eq(req.id), s.bresp.eq(burst.resp),
+            self.claim.agent.eq(burst.agent), self.claim.lo.eq(burst.lo),
+            self.claim.hi.eq(burst.hi),
         ]
+        for rep in (self.fwd_err, self.wr_err):
+            m.d.comb += [rep.agent.eq(burst.agent), rep.line.eq(burst.lo)]
 
-        # The claim check is registered, because it joins the claim registers of every
-        # sweep engine, placed far apart, with this engine's; so it is a cycle old, and the
-        # sweep claims two blocks ahead to make up for it (see SweepEngine, *Both checks
-        # registered*). ``checked``: the check has seen this request's lines (set after
-        # the first WAIT cycle; ``lo``, ``hi`` and ``agent`` are loaded in ROUTE).
-        claim_hit = Signal()
-        checked = Signal()
+    def _claim_check(self, m, burst):
+        """Whether the burst's lines meet its master's sweep claim, as a register.
+
+        Registered, because it joins the claim registers of every sweep engine, placed far
+        apart, with this engine's; so it is a cycle old, and the sweep claims two blocks
+        ahead to make up for it (see SweepEngine, *Both checks registered*). Only a
+        forwarded write (to a MIRROR_MASTER) can hit; with ``hazard_check`` off nothing
+        does.
+        """
         cb = self._claim_bits
-        hits = [(agent == i) & forward & c.active & (lo[:cb] < c.hi[:cb]) &
+        agent, lo, hi = burst.agent, burst.lo, burst.hi
+        claim_hit = Signal()
+        hits = [(agent == i) & burst.forward & c.active & (lo[:cb] < c.hi[:cb]) &
                 (c.lo[:cb] <= hi[:cb])
-                for i, c in enumerate(claims[:n if self._hazard_check else 0])]
+                for i, c in enumerate(list(self.sweep_claim)[:self._agents
+                                                            if self._hazard_check else 0])]
         m.d.sync += claim_hit.eq(Cat(*hits).any() if hits else 0)
+        return claim_hit
 
+    def _sequence(self, m, req, burst, claim_hit):
+        """The FSM of one burst: accept, decode (DECODE, LOOKUP), route (ROUTE), wait for
+        the claim (WAIT), then AW, W and B at every target and the report (REPORT), or,
+        for a burst that goes nowhere, take its data (DRAIN); the host's B (RESP).
+
+        ``checked``: the claim check has seen this burst's lines (set after the first
+        WAIT cycle; ``lo``, ``hi`` and ``agent`` are loaded in ROUTE). The claim is
+        published (``claim.active``) from AW to B.
+        """
+        s = self.s
+        checked = Signal()
         with m.FSM(name="write"):
             with m.State("IDLE"):
                 m.d.comb += [self.idle.eq(1), s.awready.eq(~self.hold)]
@@ -250,21 +283,12 @@ class HostWriteEngine(wiring.Component):
                 m.d.sync += req.lookup()
                 m.next = "ROUTE"
             with m.State("ROUTE"):
-                route = self.routes[req.agent_q]
-                m.d.sync += [
-                    agent.eq(req.agent_q), peer.eq(route.peer),
-                    forward.eq(route.mode == Mode.MIRROR_MASTER),
-                    local.eq(Cat(a_addr[:3], req.offset_q)),
-                    lo.eq(req.offset_q),
-                    hi.eq(req.offset_q + req.span),
-                    aw_done.eq(0), w_done.eq(0), b_done.eq(0),
-                    m_resp.eq(Resp.OKAY), p_resp.eq(Resp.OKAY),
-                ]
+                self._route(m, req, burst)
                 with m.If(req.bad):
-                    m.d.sync += resp.eq(Resp.SLVERR)
+                    m.d.sync += burst.resp.eq(Resp.SLVERR)
                     m.next = "DRAIN"
                 with m.Elif(~req.hit_q):
-                    m.d.sync += resp.eq(Resp.DECERR)
+                    m.d.sync += burst.resp.eq(Resp.DECERR)
                     m.next = "DRAIN"
                 with m.Else():
                     m.d.sync += checked.eq(0)
@@ -272,54 +296,26 @@ class HostWriteEngine(wiring.Component):
             with m.State("WAIT"):
                 # a plain (not forwarded) write is not checked and waits for nothing
                 m.d.sync += checked.eq(1)
-                with m.If(~forward | (checked & ~claim_hit)):
+                with m.If(~burst.forward | (checked & ~claim_hit)):
                     m.next = "AW"
             with m.State("AW"):
                 m.d.comb += self.claim.active.eq(1)
-                fired = Signal(n)
-                for i, mem in enumerate(mems):
-                    m.d.comb += [mem.awvalid.eq(targets[i] & ~aw_done[i]),
-                                 fired[i].eq(mem.awvalid & mem.awready)]
-                now = aw_done | fired | ~targets
-                m.d.sync += aw_done.eq(aw_done | fired)
-                with m.If(now.all()):
+                with m.If(self._issue_aw(m, burst)):
                     m.next = "W"
             with m.State("W"):
                 m.d.comb += self.claim.active.eq(1)
-                # Broadcast: a host beat is taken once every target has taken it.
-                taken = Signal(n)
-                for i, mem in enumerate(mems):
-                    m.d.comb += [mem.wvalid.eq(s.wvalid & targets[i] & ~w_done[i]),
-                                 taken[i].eq(w_done[i] | ~targets[i] | mem.wready)]
-                m.d.comb += s.wready.eq(taken.all())
-                with m.If(s.wvalid):
-                    with m.If(taken.all()):
-                        m.d.sync += w_done.eq(0)
-                        with m.If(s.wlast):
-                            m.next = "B"
-                    with m.Else():
-                        for i, mem in enumerate(mems):
-                            with m.If(mem.wvalid & mem.wready):
-                                m.d.sync += w_done[i].eq(1)
+                with m.If(self._broadcast_w(m, burst)):
+                    m.next = "B"
             with m.State("B"):
                 m.d.comb += self.claim.active.eq(1)
-                got = Signal(n)
-                for i, mem in enumerate(mems):
-                    m.d.comb += [mem.bready.eq(targets[i] & ~b_done[i]),
-                                 got[i].eq(mem.bvalid & mem.bready)]
-                    with m.If(got[i]):
-                        with m.If(agent == i):
-                            m.d.sync += m_resp.eq(mem.bresp)
-                        with m.Else():
-                            m.d.sync += p_resp.eq(mem.bresp)
-                m.d.sync += b_done.eq(b_done | got)
-                with m.If((b_done | got | ~targets).all()):
+                with m.If(self._collect_b(m, burst)):
                     m.next = "REPORT"
             with m.State("REPORT"):
-                m.d.sync += resp.eq(Mux(m_resp == Resp.OKAY, Resp.OKAY, Resp.SLVERR))
+                m.d.sync += burst.resp.eq(Mux(burst.m_resp == Resp.OKAY, Resp.OKAY,
+                                              Resp.SLVERR))
                 m.d.comb += [
-                    self.fwd_err.valid.eq(forward & (p_resp != Resp.OKAY)),
-                    self.wr_err.valid.eq(m_resp != Resp.OKAY),
+                    self.fwd_err.valid.eq(burst.forward & (burst.p_resp != Resp.OKAY)),
+                    self.wr_err.valid.eq(burst.m_resp != Resp.OKAY),
                 ]
                 m.next = "RESP"
             with m.State("DRAIN"):
@@ -331,9 +327,66 @@ class HostWriteEngine(wiring.Component):
                 with m.If(s.bready):
                     m.next = "IDLE"
 
-        for rep in (self.fwd_err, self.wr_err):
-            m.d.comb += [rep.agent.eq(agent), rep.line.eq(lo)]
-        return m
+    def _route(self, m, req, burst):
+        """ROUTE: load the burst's registers from the lookup and its agent's route, and
+        clear its progress."""
+        route = self.routes[req.agent_q]
+        m.d.sync += [
+            burst.agent.eq(req.agent_q), burst.peer.eq(route.peer),
+            burst.forward.eq(route.mode == Mode.MIRROR_MASTER),
+            burst.local.eq(Cat(req.addr[:3], req.offset_q)),
+            burst.lo.eq(req.offset_q),
+            burst.hi.eq(req.offset_q + req.span),
+            burst.aw_done.eq(0), burst.w_done.eq(0), burst.b_done.eq(0),
+            burst.m_resp.eq(Resp.OKAY), burst.p_resp.eq(Resp.OKAY),
+        ]
+
+    def _issue_aw(self, m, burst):
+        """AW: the AW to every target, each shown until it is taken. Returns the condition
+        to move on: every target has taken its AW."""
+        n, targets, aw_done = self._agents, burst.targets, burst.aw_done
+        fired = Signal(n)
+        for i, mem in enumerate(self.mem):
+            m.d.comb += [mem.awvalid.eq(targets[i] & ~aw_done[i]),
+                         fired[i].eq(mem.awvalid & mem.awready)]
+        now = aw_done | fired | ~targets
+        m.d.sync += aw_done.eq(aw_done | fired)
+        return now.all()
+
+    def _broadcast_w(self, m, burst):
+        """W: each host beat to every target; the host's beat is taken once every target
+        has taken it (``w_done`` remembers the targets that took it early). Returns the
+        condition to move on: the last beat is taken."""
+        s, n, targets, w_done = self.s, self._agents, burst.targets, burst.w_done
+        taken = Signal(n)
+        for i, mem in enumerate(self.mem):
+            m.d.comb += [mem.wvalid.eq(s.wvalid & targets[i] & ~w_done[i]),
+                         taken[i].eq(w_done[i] | ~targets[i] | mem.wready)]
+        m.d.comb += s.wready.eq(taken.all())
+        with m.If(s.wvalid):
+            with m.If(taken.all()):
+                m.d.sync += w_done.eq(0)
+            with m.Else():
+                for i, mem in enumerate(self.mem):
+                    with m.If(mem.wvalid & mem.wready):
+                        m.d.sync += w_done[i].eq(1)
+        return s.wvalid & taken.all() & s.wlast
+
+    def _collect_b(self, m, burst):
+        """B: a response from every target, the master's kept in ``m_resp`` and the
+        slave's in ``p_resp``. Returns the condition to move on: all are in."""
+        n, targets, b_done = self._agents, burst.targets, burst.b_done
+        got = Signal(n)
+        for i, mem in enumerate(self.mem):
+            m.d.comb += [mem.bready.eq(targets[i] & ~b_done[i]),
+                         got[i].eq(mem.bvalid & mem.bready)]
+            with m.If(got[i]):
+                with m.If(burst.agent == i):
+                    m.d.sync += burst.m_resp.eq(mem.bresp)
+                with m.Else():
+                    m.d.sync += burst.p_resp.eq(mem.bresp)
+        m.d.sync += b_done.eq(b_done | got)
+        return (b_done | got | ~targets).all()
 
 
 class HostReadEngine(wiring.Component):
@@ -403,30 +456,34 @@ class HostReadEngine(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        n = self._agents
-        s = self.s
-        mems = list(self.mem)
-
         # A burst in flight: where its data comes from and what the host must see.
         entry = data.StructLayout({
             "agent": 4, "id": self._id_width, "len": 8, "size": 3,
             "resp": 2,     # OKAY: from the agent's module; else answer every beat with it
             "local": 32,   # module-local byte address of the first beat
         })
-        # the oldest burst is held in ``head`` (below), the others queue here
+        # the oldest burst is held in ``head`` (see ``_head``), the others queue here
         m.submodules.queue = queue = SyncFIFO(width=entry.size, depth=self._outstanding - 1)
+        issue = self._issue(m, entry, queue)
+        head = self._head(m, entry, queue)
+        self._return_beats(m, head)
+        m.d.comb += self.idle.eq(issue.ongoing("IDLE") & ~queue.r_rdy & ~head.valid)
+        return m
 
-        # ---- issue side: accept, decode, send the AR, queue the burst ----------------------
+    def _issue(self, m, entry, queue):
+        """The issue side: accept a burst, decode it (DECODE, ROUTE), then send its AR to
+        the owning agent and queue it as the AR is accepted (AR), or queue it with its
+        error answer (QUEUE_ERROR). The AR waits for room in the queue, so every burst at
+        a memory has its entry. Returns the FSM."""
+        s, n = self.s, self._agents
         req = _Request(m, s, "ar", self.routes, n, self._addr_width)
-        a_id, a_addr, a_len, a_size, bad = req.id, req.addr, req.len, req.size, req.bad
-
         agent = Signal(range(max(n, 2)))
         local = Signal(32)
         push = data.View(entry, queue.w_data)
-        m.d.comb += [push.agent.eq(agent), push.id.eq(a_id), push.len.eq(a_len),
-                     push.size.eq(a_size), push.local.eq(local)]
-        for mem in mems:
-            m.d.comb += [mem.araddr.eq(local), mem.arlen.eq(a_len), mem.arsize.eq(a_size),
+        m.d.comb += [push.agent.eq(agent), push.id.eq(req.id), push.len.eq(req.len),
+                     push.size.eq(req.size), push.local.eq(local)]
+        for mem in self.mem:
+            m.d.comb += [mem.araddr.eq(local), mem.arlen.eq(req.len), mem.arsize.eq(req.size),
                          mem.arburst.eq(Burst.INCR)]
 
         with m.FSM(name="issue") as issue:
@@ -439,50 +496,43 @@ class HostReadEngine(wiring.Component):
                 m.d.sync += req.decode()
                 m.next = "ROUTE"
             with m.State("ROUTE"):
-                m.d.sync += [agent.eq(req.agent), local.eq(Cat(a_addr[:3], req.offset))]
-                with m.If(bad | ~req.hit):
+                m.d.sync += [agent.eq(req.agent), local.eq(Cat(req.addr[:3], req.offset))]
+                with m.If(req.bad | ~req.hit):
                     m.next = "QUEUE_ERROR"
                 with m.Else():
                     m.next = "AR"
             with m.State("AR"):
                 m.d.comb += push.resp.eq(Resp.OKAY)
-                for i, mem in enumerate(mems):
+                for i, mem in enumerate(self.mem):
                     with m.If(agent == i):
                         m.d.comb += [mem.arvalid.eq(queue.w_rdy),
                                      queue.w_en.eq(mem.arvalid & mem.arready)]
                 with m.If(queue.w_en):
                     m.next = "IDLE"
             with m.State("QUEUE_ERROR"):
-                m.d.comb += [push.resp.eq(Mux(bad, Resp.SLVERR, Resp.DECERR)),
+                m.d.comb += [push.resp.eq(Mux(req.bad, Resp.SLVERR, Resp.DECERR)),
                              queue.w_en.eq(queue.w_rdy)]
                 with m.If(queue.w_rdy):
                     m.next = "IDLE"
+        return issue
 
-        # ---- response side: the oldest burst's beats, in order -----------------------------
-        # The oldest burst is held in a register with its owner decoded one-hot (``sel``) and
-        # its error answer as a flag, so that flip-flops steer the R handshake of the
-        # agents: not the queue's read data through a decode, which would also feed the
-        # agents' R valid back into the queue's own read logic.
+    def _head(self, m, entry, queue):
+        """The oldest burst, in a register: loaded from the queue when the head is empty
+        or its last beat is taken, emptied with its last beat otherwise.
+
+        The owner is decoded one-hot (``sel``) and the error answer kept as a flag
+        (``err``) as the head is loaded, so that flip-flops steer the R handshake of the
+        agents: not the queue's read data through a decode, which would also feed the
+        agents' R valid back into the queue's own read logic. At most one of ``sel`` and
+        ``err`` is set, and neither while the head is empty.
+
+        Returns ``burst`` (the entry), ``valid``, ``sel`` and ``err``.
+        """
+        s, n = self.s, self._agents
         head = Signal(entry)
         head_valid = Signal()
         sel = Signal(n)          # the head's data comes from agent i's module
         err = Signal()           # the head is answered here, every beat with head.resp
-        beat = Signal(8)
-        beat_addr = Signal(32)   # module-local byte address of the current beat
-        first = beat == 0
-        cur_addr = Mux(first, head.local, beat_addr)
-        m.d.comb += [s.rid.eq(head.id), self.rd_err.agent.eq(head.agent),
-                     self.rd_err.line.eq(cur_addr >> 3)]
-        with m.If(err):
-            m.d.comb += [s.rvalid.eq(1), s.rresp.eq(head.resp), s.rlast.eq(beat == head.len)]
-        with m.Else():
-            for i, mem in enumerate(mems):
-                with m.If(sel[i]):
-                    m.d.comb += [
-                        s.rdata.eq(mem.rdata), s.rresp.eq(mem.rresp), s.rlast.eq(mem.rlast),
-                        s.rvalid.eq(mem.rvalid), mem.rready.eq(s.rready),
-                    ]
-            m.d.comb += self.rd_err.valid.eq(s.rvalid & s.rready & (s.rresp != Resp.OKAY))
         done = s.rvalid & s.rready & s.rlast
         load = Signal()
         next_head = data.View(entry, queue.r_data)
@@ -494,11 +544,36 @@ class HostReadEngine(wiring.Component):
                 m.d.sync += sel[i].eq((next_head.resp == Resp.OKAY) & (next_head.agent == i))
         with m.Elif(done):
             m.d.sync += [head_valid.eq(0), sel.eq(0), err.eq(0)]
+        return SimpleNamespace(burst=head, valid=head_valid, sel=sel, err=err)
+
+    def _return_beats(self, m, head):
+        """The head burst's R beats to the host: from the selected agent's module, R
+        handshake passed through, or answered here with the head's error; a memory error
+        reported on ``rd_err`` with the beat's module-local line, which is tracked beat
+        by beat (``beat_addr``) as AXI INCR addresses advance."""
+        s = self.s
+        burst = head.burst
+        beat = Signal(8)
+        beat_addr = Signal(32)   # module-local byte address of the current beat
+        first = beat == 0
+        cur_addr = Mux(first, burst.local, beat_addr)
+        m.d.comb += [s.rid.eq(burst.id), self.rd_err.agent.eq(burst.agent),
+                     self.rd_err.line.eq(cur_addr >> 3)]
+        with m.If(head.err):
+            m.d.comb += [s.rvalid.eq(1), s.rresp.eq(burst.resp), s.rlast.eq(beat == burst.len)]
+        with m.Else():
+            for i, mem in enumerate(self.mem):
+                with m.If(head.sel[i]):
+                    m.d.comb += [
+                        s.rdata.eq(mem.rdata), s.rresp.eq(mem.rresp), s.rlast.eq(mem.rlast),
+                        s.rvalid.eq(mem.rvalid), mem.rready.eq(s.rready),
+                    ]
+            m.d.comb += self.rd_err.valid.eq(s.rvalid & s.rready & (s.rresp != Resp.OKAY))
         # next beat's address: aligned to the beat size, plus one beat; the size is decoded
         # into a mask and an increment (a 4-way choice) rather than shifted
         incr = Signal(4)         # beat bytes (sizes above 3 answer an error, not memory data)
         low = Signal(3)          # the address bits below the beat size
-        with m.Switch(head.size):
+        with m.Switch(burst.size):
             for k in range(4):
                 with m.Case(k):
                     m.d.comb += [incr.eq(1 << k), low.eq((1 << k) - 1)]
@@ -507,6 +582,3 @@ class HostReadEngine(wiring.Component):
                          beat_addr.eq(Cat(cur_addr[:3] & ~low, cur_addr[3:]) + incr)]
             with m.If(s.rlast):
                 m.d.sync += beat.eq(0)
-
-        m.d.comb += self.idle.eq(issue.ongoing("IDLE") & ~queue.r_rdy & ~head_valid)
-        return m
