@@ -45,9 +45,15 @@ def _find(values, times, predicate, start=0):
     return None
 
 
+def agent_reg(agent, field):
+    """The waveform name of a field of the controller's ``regs[agent]`` port (the names
+    Amaranth gives a submodule's array members)."""
+    return f"mirrorswap_top.ctrl.regs__{agent}__{field}"
+
+
 def migration_window(wave, variables, slot, *, scan_ps=200_000_000):
     """(start, release) times in ps of the migration of ``slot``."""
-    mode = variables[f"mirrorswap_top.ctrl.regs{slot}__mode"]
+    mode = variables[agent_reg(slot, "mode")]
     times = list(range(0, scan_ps, CLOCK_PS * 4))
     values = _sample(mode, times)
     start = _find(values, times, lambda v: v == Mode.MIRROR_MASTER)
@@ -73,12 +79,12 @@ def default_traces(slot, spare):
         Trace("host AR valid", "mirrorswap_top.s_axi_arvalid"),
         Trace("register write", "mirrorswap_top.s_axil_awvalid"),
         Trace("hold (sequencer)", "mirrorswap_top.ctrl.hold"),
-        Trace(f"mode of agent {slot}", f"mirrorswap_top.ctrl.regs{slot}__mode", modes),
-        Trace(f"mode of agent {spare}", f"mirrorswap_top.ctrl.regs{spare}__mode", modes),
-        Trace(f"SWEPT_UPTO {slot}", f"mirrorswap_top.ctrl.regs{slot}__swept_upto"),
+        Trace(f"mode of agent {slot}", agent_reg(slot, "mode"), modes),
+        Trace(f"mode of agent {spare}", agent_reg(spare, "mode"), modes),
+        Trace(f"SWEPT_UPTO {slot}", agent_reg(slot, "swept_upto")),
         Trace(f"mem{slot} AR valid (reads)", f"mirrorswap_top.m_axi_mem{slot}_arvalid"),
         Trace(f"mem{spare} W valid (writes)", f"mirrorswap_top.m_axi_mem{spare}_wvalid"),
-        Trace(f"busy of agent {slot}", f"mirrorswap_top.ctrl.regs{slot}__busy"),
+        Trace(f"busy of agent {slot}", agent_reg(slot, "busy")),
     ]
 
 

@@ -66,7 +66,7 @@ def test_waveform_picture_of_a_migration(tmp_path):
     wave, variables = waves._open(fst)
     start, release = waves.migration_window(wave, variables, 0)
     assert start < release
-    modes = [variables[f"mirrorswap_top.ctrl.regs{i}__mode"].signal for i in (0, 3)]
+    modes = [variables[waves.agent_reg(i, "mode")].signal for i in (0, 3)]
     before, after = release - 2 * waves.CLOCK_PS, release + 8 * waves.CLOCK_PS
     assert [m.value_at(before) for m in modes] == [Mode.MIRROR_MASTER, Mode.MIRROR_SLAVE]
     assert [m.value_at(after) for m in modes] == [Mode.IDLE, Mode.ACTIVE]
