@@ -355,8 +355,7 @@ async def register_port_fuzz(dut):
 
 
 # ---- pytest entries ----------------------------------------------------------------------
-# two seeds where a run takes seconds, one at the default agent count (tens of seconds)
-@pytest.mark.parametrize("agents, seed", [(1, 1), (1, 2), (4, 1)])
+@pytest.mark.parametrize("agents, seed", [(1, 1), (4, 2)])
 def test_register_fuzz(agents, seed):
     run_tests(__file__, "mirrorswap_top", sources=[shared_top(agents=agents)],
               params={"agents": agents, "seed": seed})
