@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out, connect
 from mirrorswap.rtl.axi_slice import slice_between
 from .bram import AxiBlockRam
 from .bridge import BoardBridge, HOST_WINDOW
-from mirrorswap.rtl.signatures import AXI4LiteSignature
+from mirrorswap.rtl.signatures import AXI4LiteSignature, SlotSignature
 from mirrorswap.rtl.top import MirrorswapTop
 
 __all__ = ["ExampleBoardTop", "HOST_WINDOW"]
@@ -26,8 +26,8 @@ class ExampleBoardTop(wiring.Component):
     Members
     -------
     bus : In(AXI4LiteSignature(addr_width=24))
-    slot<i>_present, slot<i>_power_good, slot<i>_button : In(1)
-    slot<i>_power_en, slot<i>_power_led, slot<i>_attn_led : Out(1)
+    slot : Out(SlotSignature(capacity=False)).array(agents)
+        Each slot's pins (``slot<i>_present`` ... in Verilog), without ``capacity_log2``.
     irq : Out(1)
     """
 
@@ -38,15 +38,11 @@ class ExampleBoardTop(wiring.Component):
         self.core = MirrorswapTop(agents=agents)   # checks ``agents``
         self.agents = agents
         self.module_lines_log2 = module_lines_log2
-        members = {"bus": In(AXI4LiteSignature(addr_width=24))}
-        for i in range(agents):
-            members.update({
-                f"slot{i}_present": In(1), f"slot{i}_power_good": In(1),
-                f"slot{i}_button": In(1), f"slot{i}_power_en": Out(1),
-                f"slot{i}_power_led": Out(1), f"slot{i}_attn_led": Out(1),
-            })
-        members["irq"] = Out(1)
-        super().__init__(members)
+        super().__init__({
+            "bus": In(AXI4LiteSignature(addr_width=24)),
+            "slot": Out(SlotSignature(capacity=False)).array(agents),
+            "irq": Out(1),
+        })
 
     def elaborate(self, platform):
         m = Module()
@@ -64,10 +60,9 @@ class ExampleBoardTop(wiring.Component):
             # each memory port keeps the agents' handshakes from crossing it and back in
             # one cycle, at one cycle of latency each way and full rate.
             slice_between(m, f"mem{i}_slice", core.m_axi_mem[i], ram.bus)
-            slot = core.slot[i]
-            for name in ("present", "power_good", "button"):
-                m.d.comb += getattr(slot, name).eq(getattr(self, f"slot{i}_{name}"))
-            for name in ("power_en", "power_led", "attn_led"):
-                m.d.comb += getattr(self, f"slot{i}_{name}").eq(getattr(slot, name))
-            m.d.comb += slot.capacity_log2.eq(self.module_lines_log2)
+            pins, slot = self.slot[i], core.slot[i]
+            m.d.comb += [slot.present.eq(pins.present), slot.power_good.eq(pins.power_good),
+                         slot.button.eq(pins.button), pins.power_en.eq(slot.power_en),
+                         pins.power_led.eq(slot.power_led), pins.attn_led.eq(slot.attn_led),
+                         slot.capacity_log2.eq(self.module_lines_log2)]
         return m

@@ -225,13 +225,28 @@ class SlotSignature(wiring.Signature):
         Switch the slot's supply on.
     power_led, attn_led : Out(1)
         The LEDs themselves (1 = lit).
+
+    Parameters
+    ----------
+    capacity : bool
+        With the ``capacity_log2`` input (default). Without it for a board whose modules
+        are on chip, so their size is a constant rather than a pin.
     """
 
-    def __init__(self):
-        super().__init__({
-            "present": In(1), "capacity_log2": In(5), "power_good": In(1), "button": In(1),
-            "power_en": Out(1), "power_led": Out(1), "attn_led": Out(1),
-        })
+    def __init__(self, *, capacity=True):
+        self._capacity = bool(capacity)
+        members = {"present": In(1)}
+        if capacity:
+            members["capacity_log2"] = In(5)
+        members.update({"power_good": In(1), "button": In(1),
+                        "power_en": Out(1), "power_led": Out(1), "attn_led": Out(1)})
+        super().__init__(members)
+
+    def __eq__(self, other):
+        return type(other) is type(self) and other._capacity == self._capacity
+
+    def __repr__(self):
+        return f"SlotSignature(capacity={self._capacity})"
 
 
 #: What the host port and the decoder need to know of one agent. ``end`` is BASE + SIZE
