@@ -1,8 +1,9 @@
-"""Reference model of the command checks of SPEC section 4 (for benches)."""
+"""Reference model of the commands of SPEC section 4 (for benches): the checks
+(:func:`expected_error`) and the effect of an accepted command (:func:`apply_command`)."""
 
 from mirrorswap.regmap import Err, Mode, Op, RANGE_ALIGN
 
-__all__ = ["expected_error"]
+__all__ = ["expected_error", "apply_command"]
 
 
 def expected_error(agent, op, peer, modes, regs, capacity, swept_upto, busy=False,
@@ -53,3 +54,27 @@ def expected_error(agent, op, peer, modes, regs, capacity, swept_upto, busy=Fals
     if op == Op.ABORT:
         return Err.OK if mode == Mode.MIRROR_MASTER else Err.BAD_STATE
     return Err.OK if mode == Mode.ACTIVE else Err.BAD_STATE    # UNASSIGN
+
+
+def apply_command(agent, op, peer, modes, peers, regs, swept_upto):
+    """Apply the effect of an accepted command, in place: ``modes``, ``peers`` and
+    ``swept_upto`` are per-agent lists, ``regs[a]`` a dict with BASE, SIZE, SWEEP_START and
+    SWEEP_COUNT of agent a (ESTABLISH copies the range into the slave's)."""
+    if op == Op.ASSIGN:
+        modes[agent] = Mode.ACTIVE
+    elif op == Op.ESTABLISH:
+        modes[agent], peers[agent] = Mode.MIRROR_MASTER, peer
+        modes[peer], peers[peer] = Mode.MIRROR_SLAVE, agent
+        swept_upto[agent] = 0
+        regs[peer]["BASE"], regs[peer]["SIZE"] = regs[agent]["BASE"], regs[agent]["SIZE"]
+    elif op == Op.SWEEP:
+        end = regs[agent]["SWEEP_START"] + regs[agent]["SWEEP_COUNT"]
+        swept_upto[agent] = max(swept_upto[agent], end)
+    elif op in (Op.RELEASE, Op.ABORT):
+        slave = peers[agent]
+        release = op == Op.RELEASE
+        modes[agent] = Mode.IDLE if release else Mode.ACTIVE
+        modes[slave] = Mode.ACTIVE if release else Mode.IDLE
+        swept_upto[agent] = 0
+    elif op == Op.UNASSIGN:
+        modes[agent] = Mode.IDLE

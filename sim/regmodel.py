@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from mirrorswap import regmap
 from mirrorswap.regmap import Access, Err, Event, Mode, Op
 
-from .model import expected_error
+from .model import apply_command, expected_error
 
 __all__ = ["Expected", "WriteEffect", "RegisterModel", "bytemask", "has_lock"]
 
@@ -312,25 +312,7 @@ class RegisterModel:
 
     def _apply(self, agent, op, peer):
         """The effect of an accepted command (SPEC section 4)."""
-        r = self.regs[agent]
-        if op == Op.ASSIGN:
-            self.mode[agent] = Mode.ACTIVE
-        elif op == Op.ESTABLISH:
-            self.mode[agent], self.mode[peer] = Mode.MIRROR_MASTER, Mode.MIRROR_SLAVE
-            self.peer[agent], self.peer[peer] = peer, agent
-            self.swept_upto[agent] = 0
-            self.regs[peer]["BASE"], self.regs[peer]["SIZE"] = r["BASE"], r["SIZE"]
-        elif op == Op.SWEEP:
-            end = r["SWEEP_START"] + r["SWEEP_COUNT"]
-            self.swept_upto[agent] = max(self.swept_upto[agent], end)
-        elif op in (Op.RELEASE, Op.ABORT):
-            other = self.peer[agent]
-            release = op == Op.RELEASE
-            self.mode[agent] = Mode.IDLE if release else Mode.ACTIVE
-            self.mode[other] = Mode.ACTIVE if release else Mode.IDLE
-            self.swept_upto[agent] = 0
-        elif op == Op.UNASSIGN:
-            self.mode[agent] = Mode.IDLE
+        apply_command(agent, op, peer, self.mode, self.peer, self.regs, self.swept_upto)
 
     # ---- helpers for benches -------------------------------------------------------------
     def address(self, agent, name):

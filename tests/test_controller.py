@@ -25,7 +25,7 @@ from cocotb.triggers import ClockCycles, ReadOnly, RisingEdge
 from mirrorswap.regmap import RANGE_ALIGN, Err, Event, Mode, Op
 from mirrorswap.rtl.controller import MirrorController
 from mirrorswap.rtl.signatures import ROUTE_LAYOUT, SLOT_STATE_LAYOUT
-from mirrorswap.sim.model import expected_error
+from mirrorswap.sim.model import apply_command, expected_error
 from mirrorswap.sim.runner import run_tests
 from mirrorswap.sim.tb import reset_dut
 
@@ -52,24 +52,7 @@ class Expected:
 
     def apply(self, agent, op, peer, regs):
         """The effects of an accepted ``op`` on ``agent`` (``regs``: the TB's registers)."""
-        if op == Op.ASSIGN:
-            self.mode[agent] = Mode.ACTIVE
-        elif op == Op.ESTABLISH:
-            self.mode[agent], self.peer[agent] = Mode.MIRROR_MASTER, peer
-            self.mode[peer], self.peer[peer] = Mode.MIRROR_SLAVE, agent
-            self.swept_upto[agent] = 0
-            regs[peer]["BASE"], regs[peer]["SIZE"] = regs[agent]["BASE"], regs[agent]["SIZE"]
-        elif op == Op.SWEEP:
-            end = regs[agent]["SWEEP_START"] + regs[agent]["SWEEP_COUNT"]
-            self.swept_upto[agent] = max(self.swept_upto[agent], end)
-        elif op in (Op.RELEASE, Op.ABORT):
-            slave = self.peer[agent]
-            release = op == Op.RELEASE
-            self.mode[agent] = Mode.IDLE if release else Mode.ACTIVE
-            self.mode[slave] = Mode.ACTIVE if release else Mode.IDLE
-            self.swept_upto[agent] = 0
-        elif op == Op.UNASSIGN:
-            self.mode[agent] = Mode.IDLE
+        apply_command(agent, op, peer, self.mode, self.peer, regs, self.swept_upto)
 
 
 class ControllerTB:
