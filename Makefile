@@ -6,23 +6,25 @@ export AMARANTH_USE_YOSYS := builtin
 
 # Elaboration parameters of the generated top (SPEC section 1 defaults).
 AGENTS ?= 4
+DATA_WIDTH ?= 64
 ADDR_WIDTH ?= 32
 ID_WIDTH ?= 4
 MAX_CAP_LOG2 ?= 16
-GEN_ARGS := --agents $(AGENTS) --addr-width $(ADDR_WIDTH) --id-width $(ID_WIDTH) \
+GEN_ARGS := --agents $(AGENTS) --data-width $(DATA_WIDTH) --addr-width $(ADDR_WIDTH) --id-width $(ID_WIDTH) \
             --max-capacity-log2 $(MAX_CAP_LOG2)
 
 # make sim options: SCENARIO (migrate, swap), SEED, SLOT (0-2), LOAD (0..1), MODULE_LINES,
-# BACKPRESSURE (0..1), WAVES=1
+# BACKPRESSURE (0..1), DATA_WIDTH (64, 128, 256, 512), WAVES=1
 # (not LINES: shells set that to the terminal height)
 SIM_ARGS := $(if $(SEED),--seed $(SEED)) $(if $(SLOT),--slot $(SLOT)) \
             $(if $(LOAD),--load $(LOAD)) $(if $(MODULE_LINES),--lines $(MODULE_LINES)) \
             $(if $(BACKPRESSURE),--backpressure $(BACKPRESSURE)) \
             $(if $(SCENARIO),--scenario $(SCENARIO)) \
+            $(if $(filter-out 64,$(DATA_WIDTH)),--data-width $(DATA_WIDTH)) \
             $(if $(filter 1,$(WAVES)),--waves)
 JOBS ?= 2
 
-.PHONY: all setup verilog board lint synth regs sim soak bench formal test clean
+.PHONY: all setup verilog board lint synth regs sim soak bench formal test clean firmware
 
 all: test
 
@@ -36,12 +38,14 @@ verilog: $(STAMP)
 
 # the example FPGA top: block-RAM modules of 2^MODULE_LINES_LOG2 lines, one AXI4-Lite port
 board: $(STAMP)
-	$(PY) -m mirrorswap.flows.verilog --board --agents $(AGENTS) \
+	$(PY) -m mirrorswap.flows.verilog --board --agents $(AGENTS) --data-width $(DATA_WIDTH) \
 	    $(if $(MODULE_LINES_LOG2),--module-lines-log2 $(MODULE_LINES_LOG2))
 
-# make lint options: LINT_AGENTS (agent counts, default 1,2,4,8)
+# make lint options: LINT_AGENTS (agent counts at 64 bits, default 1,2,4,8), LINT_WIDTHS
+# (data widths, default 64,128,256,512; the wider ones at 4 agents and their widest addresses)
 lint: $(STAMP)
-	$(PY) -m mirrorswap.flows.lint $(if $(LINT_AGENTS),--agents $(LINT_AGENTS))
+	$(PY) -m mirrorswap.flows.lint $(if $(LINT_AGENTS),--agents $(LINT_AGENTS)) \
+	    $(if $(LINT_WIDTHS),--data-widths $(LINT_WIDTHS))
 
 # make synth options: ONLY (one block, e.g. mirrorswap_top), SEEDS (e.g. 1,2,3,4: the
 # same netlist placed once per seed, the report gives the lowest Fmax and each seed's)
@@ -52,6 +56,10 @@ synth: $(STAMP)
 # (tests/test_regmap.py fails when any is stale)
 regs: $(STAMP)
 	$(PY) -m mirrorswap.regmap.generate
+
+# the C BIOS and workload of the PicoRV32 SoC into build/c/ (riscv64-unknown-elf-gcc)
+firmware: $(STAMP)
+	$(PY) -m mirrorswap.firmware.cbuild
 
 sim: $(STAMP)
 	$(PY) -m mirrorswap.scenarios.run $(SIM_ARGS)

@@ -23,6 +23,15 @@ class ExampleBoardTop(wiring.Component):
     a constant). Block RAM keeps its contents while a slot is "unpowered". A
     :class:`rtl.axi_slice.RegisterSlice` sits between each memory port and its RAM.
 
+    Parameters
+    ----------
+    agents : int
+        Slots, each with a block-RAM module.
+    data_width : int
+        The core's data width (64 to 512 bits); the RAMs are as wide.
+    module_lines_log2 : int
+        log2 of each module's lines, 9 to 16.
+
     Members
     -------
     bus : In(AXI4LiteSignature(addr_width=24))
@@ -31,11 +40,11 @@ class ExampleBoardTop(wiring.Component):
     irq : Out(1)
     """
 
-    def __init__(self, *, agents=4, module_lines_log2=12):
+    def __init__(self, *, agents=4, data_width=64, module_lines_log2=12):
         if not isinstance(module_lines_log2, int) or not 9 <= module_lines_log2 <= 16:
             raise ValueError(f"Block-RAM modules must have 2^9 to 2^16 lines, "
                              f"not 2^{module_lines_log2!r}")
-        self.core = MirrorswapTop(agents=agents)   # checks ``agents``
+        self.core = MirrorswapTop(agents=agents, data_width=data_width)   # checks both
         self.agents = agents
         self.module_lines_log2 = module_lines_log2
         super().__init__({
@@ -48,6 +57,7 @@ class ExampleBoardTop(wiring.Component):
         m = Module()
         m.submodules.core = core = self.core
         m.submodules.bridge = bridge = BoardBridge(host_addr_width=core.addr_width,
+                                                   data_width=core.data_width,
                                                    id_width=core.id_width)
         connect(m, bridge.bus, wiring.flipped(self.bus))
         connect(m, bridge.regs, core.s_axil)
@@ -55,6 +65,7 @@ class ExampleBoardTop(wiring.Component):
         m.d.comb += self.irq.eq(core.irq)
         for i in range(self.agents):
             m.submodules[f"ram{i}"] = ram = AxiBlockRam(depth=1 << self.module_lines_log2,
+                                                        data_width=core.data_width,
                                                         id_width=core.id_width)
             # The RAMs sit in block-RAM columns spread over the die: a register slice on
             # each memory port keeps the agents' handshakes from crossing it and back in

@@ -5,18 +5,20 @@ from amaranth.lib import wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In
 
+from mirrorswap.geometry import Geometry
 from mirrorswap.rtl.signatures import AXI4Signature, Resp
 
 __all__ = ["AxiBlockRam"]
 
 
 class AxiBlockRam(wiring.Component):
-    """AXI4 subordinate holding ``depth`` 64-bit lines in one true dual-port block RAM.
+    """AXI4 subordinate holding ``depth`` lines of ``data_width`` bits in one true dual-port
+    block RAM.
 
     Reads and writes run independently, each one burst at a time; the read side streams
     one beat per cycle (the RAM's read enable follows ``rready``, so back-pressure holds
     the data), the write side takes one beat per cycle, with byte strobes. INCR bursts of
-    any size up to 8 bytes per beat; FIXED and WRAP bursts are treated as INCR (the home
+    any size up to a line per beat; FIXED and WRAP bursts are treated as INCR (the home
     agents issue only INCR). An access to a line at or past ``depth`` answers SLVERR and
     writes nothing: that is how a module smaller than its address window behaves.
 
@@ -24,38 +26,42 @@ class AxiBlockRam(wiring.Component):
     ----------
     depth : int
         Lines (a power of two).
-    addr_width, id_width : int
-        Of the AXI4 port.
+    data_width, addr_width, id_width : int
+        Of the AXI4 port; one line is one beat of ``data_width`` bits (64 to 512).
 
     Members
     -------
-    bus : In(AXI4Signature(addr_width, 64, id_width))
+    bus : In(AXI4Signature(addr_width, data_width, id_width))
     """
 
-    def __init__(self, *, depth=4096, addr_width=32, id_width=4):
+    def __init__(self, *, depth=4096, data_width=64, addr_width=32, id_width=4):
         if not isinstance(depth, int) or depth < 2 or depth & (depth - 1):
             raise ValueError(f"Depth must be a power of two of at least 2, not {depth!r}")
         self._depth = depth
+        self._geometry = Geometry(data_width)
         super().__init__({
-            "bus": In(AXI4Signature(addr_width=addr_width, data_width=64, id_width=id_width)),
+            "bus": In(AXI4Signature(addr_width=addr_width, data_width=data_width,
+                                    id_width=id_width)),
         })
 
     def elaborate(self, platform):
         m = Module()
         bus = self.bus
-        m.submodules.mem = mem = Memory(shape=64, depth=self._depth, init=[])
+        shift = self._geometry.line_shift
+        m.submodules.mem = mem = Memory(shape=self._geometry.data_width, depth=self._depth,
+                                        init=[])
         wp = mem.write_port(granularity=8)
         rp = mem.read_port(domain="sync")
         lines_log2 = (self._depth - 1).bit_length()
 
         def inside(byte_addr):
-            return (byte_addr >> (3 + lines_log2)) == 0
+            return (byte_addr >> (shift + lines_log2)) == 0
 
         # ---- write side: AW, then the beats, then B -----------------------------------------
         w_addr = Signal.like(bus.awaddr)
         w_size = Signal(3)
         w_bad = Signal()
-        m.d.comb += [wp.addr.eq(w_addr >> 3), wp.data.eq(bus.wdata)]
+        m.d.comb += [wp.addr.eq(w_addr >> shift), wp.data.eq(bus.wdata)]
         with m.FSM(name="write"):
             with m.State("AW"):
                 m.d.comb += bus.awready.eq(1)
@@ -89,7 +95,7 @@ class AxiBlockRam(wiring.Component):
         r_bad = Signal()
         advance = ~r_valid | bus.rready
         m.d.comb += [
-            rp.addr.eq(r_addr >> 3), rp.en.eq(advance),
+            rp.addr.eq(r_addr >> shift), rp.en.eq(advance),
             bus.rvalid.eq(r_valid), bus.rlast.eq(r_last), bus.rdata.eq(rp.data),
             bus.rresp.eq(Mux(r_bad, Resp.SLVERR, Resp.OKAY)),
             bus.arready.eq(~r_active & ~r_valid),

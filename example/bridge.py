@@ -1,10 +1,11 @@
 """One AXI4-Lite port onto both the control registers and the host port (example board)."""
 
-from amaranth.hdl import Module, Signal, Mux, Cat
+from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from mirrorswap import regmap
+from mirrorswap.geometry import Geometry
 from mirrorswap.rtl.signatures import AXI4LiteSignature, AXI4Signature, Burst, Resp
 
 __all__ = ["BoardBridge", "HOST_WINDOW"]
@@ -18,7 +19,7 @@ class BoardBridge(wiring.Component):
     Bridge addresses below ``HOST_WINDOW`` (8 MiB) go to the control registers
     (``regs``: offsets 0x000-0xFFF, anything above answers SLVERR); addresses from
     ``HOST_WINDOW`` up are host byte addresses ``addr - HOST_WINDOW`` on the host port
-    (``host``), as single 4-byte beats in the right half of the 64-bit bus. Responses pass
+    (``host``), as single 4-byte beats in their lane of the host bus (``data_width``). Responses pass
     through unchanged (DECERR for an unowned line included), and so does the manager's
     AXI protection (``awprot``/``arprot``), to both ports: the register block refuses
     non-secure writes once LOCK is set (SPEC section 8), so whether the CPU's access is
@@ -29,14 +30,15 @@ class BoardBridge(wiring.Component):
     -------
     bus : In(AXI4LiteSignature(addr_width=24))
     regs : Out(AXI4LiteSignature(addr_width=12))
-    host : Out(AXI4Signature(addr_width=host_addr_width, data_width=64))
+    host : Out(AXI4Signature(addr_width=host_addr_width, data_width=data_width))
     """
 
-    def __init__(self, *, host_addr_width=32, id_width=4):
+    def __init__(self, *, host_addr_width=32, data_width=64, id_width=4):
+        self._lanes = Geometry(data_width).line_bytes // 4
         super().__init__({
             "bus": In(AXI4LiteSignature(addr_width=24)),
             "regs": Out(AXI4LiteSignature(addr_width=regmap.REG_ADDR_WIDTH)),
-            "host": Out(AXI4Signature(addr_width=host_addr_width, data_width=64,
+            "host": Out(AXI4Signature(addr_width=host_addr_width, data_width=data_width,
                                       id_width=id_width)),
         })
 
@@ -53,7 +55,8 @@ class BoardBridge(wiring.Component):
         w_done = Signal()
         window = addr[23]
         reg_ok = addr[regmap.REG_ADDR_WIDTH:23] == 0
-        upper = addr[2]          # which half of the 64-bit host beat
+        lanes = self._lanes
+        lane = addr[2:2 + (lanes - 1).bit_length()]   # which 32-bit word of the host beat
 
         m.d.comb += [
             regs.awaddr.eq(addr), regs.araddr.eq(addr),
@@ -63,8 +66,8 @@ class BoardBridge(wiring.Component):
             host.awaddr.eq(addr[:23]), host.araddr.eq(addr[:23]),
             host.awsize.eq(2), host.arsize.eq(2),
             host.awburst.eq(Burst.INCR), host.arburst.eq(Burst.INCR),
-            host.wdata.eq(Cat(wdata, wdata)),
-            host.wstrb.eq(Mux(upper, wstrb << 4, wstrb)), host.wlast.eq(1),
+            host.wdata.eq(wdata.replicate(lanes)),
+            host.wstrb.eq(wstrb << (lane * 4)), host.wlast.eq(1),
             bus.bresp.eq(resp), bus.rresp.eq(resp), bus.rdata.eq(rdata),
         ]
 
@@ -102,7 +105,7 @@ class BoardBridge(wiring.Component):
                     m.d.sync += aw_done.eq(aw_done | host.arready)
                     with m.If(host.rvalid):
                         m.d.sync += [resp.eq(host.rresp),
-                                     rdata.eq(Mux(upper, host.rdata[32:], host.rdata[:32]))]
+                                     rdata.eq(host.rdata.word_select(lane, 32))]
                         m.next = "R"
                 with m.Elif(reg_ok):
                     m.d.comb += [regs.arvalid.eq(~aw_done), regs.rready.eq(1)]

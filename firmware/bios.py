@@ -168,7 +168,7 @@ class Bios:
         spare = None
         if len(present) > 1:
             spare = max(present, key=lambda a: (capacity[a], -a))
-        self.memory_map = MemoryMap()
+        self.memory_map = MemoryMap(line_bytes=config.line_bytes)
         base = 0
         for a in present:
             if a == spare:
@@ -419,7 +419,7 @@ class Bios:
         What a BIOS that did not boot the machine itself (a command-line tool attached to a
         running board) knows of the published map; :attr:`memory_map` is left as it is.
         """
-        mm = MemoryMap()
+        mm = MemoryMap(line_bytes=(await self.hw.config()).line_bytes)
         for a in range(await self.hw.agents()):
             if (await self.hw.status(a)).mode in OWNING:
                 mm.add(await self.hw.read_reg(a, "BASE"), await self.hw.read_reg(a, "SIZE"), a)

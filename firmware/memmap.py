@@ -5,7 +5,7 @@ build and update it)."""
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from mirrorswap.regmap import LINE_BYTES
+from mirrorswap.geometry import DEFAULT
 
 __all__ = ["MemoryRange", "MapEntry", "MemoryMap"]
 
@@ -51,6 +51,7 @@ class MemoryMap:
 
     ranges: list = field(default_factory=list)     # MemoryRange, sorted by base
     owners: dict = field(default_factory=dict)     # MemoryRange -> slot
+    line_bytes: int = DEFAULT.line_bytes           # of the hardware (CONFIG), for bytes
 
     def add(self, base_line, size_lines, slot):
         """Publish ``[base_line, base_line + size_lines)`` served by ``slot``."""
@@ -115,8 +116,8 @@ class MemoryMap:
         """
         rows = []
         for r in self.ranges:
-            first = r.base_line * LINE_BYTES
-            last = r.end_line * LINE_BYTES - 1
+            first = r.base_line * self.line_bytes
+            last = r.end_line * self.line_bytes - 1
             rows.append(f"BIOS-e820: [mem {first:#018x}-{last:#018x}] usable")
         return "\n".join(rows)
 

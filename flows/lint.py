@@ -42,33 +42,58 @@ def lint(verilog_path):
     return subprocess.run(cmd, capture_output=True, text=True, env=env)
 
 
-def _agent_counts(text):
-    try:
-        counts = [int(x) for x in text.split(",")]
-    except ValueError:
-        counts = []
-    if not counts or any(not 1 <= n <= 16 for n in counts):
-        raise argparse.ArgumentTypeError(f"must be agent counts from 1 to 16 separated by "
-                                         f"commas, not {text!r}")
-    return counts
+def _counts(name, allowed):
+    def parse(text):
+        try:
+            values = [int(x) for x in text.split(",")]
+        except ValueError:
+            values = []
+        if not values or any(v not in allowed for v in values):
+            raise argparse.ArgumentTypeError(f"must be {name} separated by commas, not "
+                                             f"{text!r}")
+        return values
+    return parse
+
+
+def configurations(agent_counts, data_widths):
+    """The builds to lint: with 64 among ``data_widths``, every agent count at the default
+    geometry; every other data width at the default agent count with its widest addresses
+    and largest modules (the widest datapath and counters)."""
+    from mirrorswap.geometry import Geometry
+    builds = [dict(agents=n) for n in agent_counts] if 64 in data_widths else []
+    for width in data_widths:
+        if width != 64:
+            g = Geometry(width)
+            builds.append(dict(data_width=width, addr_width=g.max_addr_width,
+                               max_capacity_log2=31))
+    return builds
 
 
 def main(argv=None):
+    from mirrorswap.geometry import DATA_WIDTHS
     parser = argparse.ArgumentParser(prog="python -m mirrorswap.flows.lint",
                                      description="Verilator --lint-only -Wall on the generated top level.")
-    parser.add_argument("--agents", type=_agent_counts, default=[1, 2, 4, 8],
-                        metavar="N[,N...]", help="the agent counts to lint (default 1,2,4,8)")
+    parser.add_argument("--agents", type=_counts("agent counts from 1 to 16", range(1, 17)),
+                        default=[1, 2, 4, 8], metavar="N[,N...]",
+                        help="the agent counts to lint (default 1,2,4,8)")
+    parser.add_argument("--data-widths", type=_counts("data widths 64, 128, 256, 512",
+                                                      DATA_WIDTHS),
+                        default=list(DATA_WIDTHS), metavar="W[,W...]",
+                        help="the data widths to lint (default 64,128,256,512): 64 at "
+                             "every agent count, the others at 4 agents with their widest "
+                             "addresses")
     args = parser.parse_args(argv)
     from mirrorswap.rtl.top import MirrorswapTop
     status = 0
-    for agents in args.agents:
-        out = build_root() / "lint" / f"agents-{agents}" / "mirrorswap_top.v"
+    for params in configurations(args.agents, args.data_widths):
+        label = "-".join(f"{k.split('_')[0]}{v}" for k, v in params.items())
+        out = build_root() / "lint" / label / "mirrorswap_top.v"
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(to_verilog(MirrorswapTop(agents=agents), "mirrorswap_top"))
+        out.write_text(to_verilog(MirrorswapTop(**params), "mirrorswap_top"))
         result = lint(out)
         sys.stdout.write(result.stdout)
         sys.stderr.write(result.stderr)
-        print(f"lint: verilator -Wall, {agents} agent(s), {out}: "
+        print(f"lint: verilator -Wall, {params}, {out}: "
               f"{'clean' if result.returncode == 0 else 'FAILED'}")
         status = status or result.returncode
     return status

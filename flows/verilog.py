@@ -90,15 +90,14 @@ def parameter_report(top):
     rows = [
         ("module", "mirrorswap_top"),
         ("AGENTS", top.agents),
-        ("data width (bits per line)", regmap.LINE_BYTES * 8),
-        ("host byte address width", f"{top.addr_width} bits"),
+        ("data width", f"{top.data_width} bits (a line: {top.geometry.line_bytes} bytes)"),
+        ("byte address width", f"{top.addr_width} bits (host and memory ports)"),
         ("AXI ID width", top.id_width),
         ("max module capacity", f"2^{top.max_capacity_log2} lines "
-                                f"({(1 << top.max_capacity_log2) * regmap.LINE_BYTES} bytes)"),
-        ("memory port address width", 32),
+                                f"({(1 << top.max_capacity_log2) * top.geometry.line_bytes} bytes)"),
         ("register space", f"{1 << regmap.REG_ADDR_WIDTH} bytes (AXI4-Lite, 32-bit)"),
         ("CONFIG register", f"{top.config_value:#010x}"),
-        ("range alignment", f"{regmap.RANGE_ALIGN} lines (4 KiB)"),
+        ("range alignment", f"{top.geometry.page_lines} lines (4 KiB)"),
         ("sweep burst / buffer", f"{top._sweep_burst} / {top._sweep_depth} lines"),
     ]
     width = max(len(k) for k, _ in rows)
@@ -118,6 +117,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m mirrorswap.flows.verilog",
                                      description="Write the mirrorswap top level as Verilog.")
     parser.add_argument("--agents", type=_positive, default=4)
+    parser.add_argument("--data-width", type=_positive, default=64,
+                        help="64, 128, 256 or 512 bits; one line is one beat (default 64)")
     parser.add_argument("--addr-width", type=_positive, default=32)
     parser.add_argument("--id-width", type=_positive, default=4)
     parser.add_argument("--max-capacity-log2", type=_positive, default=16)
@@ -135,11 +136,12 @@ def main(argv=None):
     try:
         if args.board:
             from mirrorswap.example.board import ExampleBoardTop
-            board = ExampleBoardTop(agents=args.agents,
+            board = ExampleBoardTop(agents=args.agents, data_width=args.data_width,
                                     module_lines_log2=args.module_lines_log2)
             top = board.core
         else:
-            top = MirrorswapTop(agents=args.agents, addr_width=args.addr_width,
+            top = MirrorswapTop(agents=args.agents, data_width=args.data_width,
+                                addr_width=args.addr_width,
                                 id_width=args.id_width,
                                 max_capacity_log2=args.max_capacity_log2)
     except (TypeError, ValueError) as e:
@@ -156,8 +158,9 @@ def main(argv=None):
             f.write(f"example_board_top           the core above; {args.agents} block-RAM "
                     f"modules of 2^{args.module_lines_log2} lines; one AXI4-Lite port "
                     f"(24-bit): registers at 0x000000, host byte 0 at {HOST_WINDOW:#08x}\n")
-    print(f"wrote {args.output}: {args.agents} agents, 64-bit lines, "
-          f"{args.addr_width}-bit host addresses, {args.id_width}-bit IDs, "
+    print(f"wrote {args.output}: {args.agents} agents, {top.data_width}-bit data "
+          f"({top.geometry.line_bytes}-byte lines), {top.addr_width}-bit addresses, "
+          f"{args.id_width}-bit IDs, "
           f"modules up to 2^{args.max_capacity_log2} lines", file=sys.stderr)
 
 

@@ -16,6 +16,7 @@ __all__ = [
 ]
 
 
+from mirrorswap.geometry import DEFAULT as _DEFAULT_GEOMETRY
 from . import _data
 
 Mode = enum.IntEnum("Mode", _data.ENUMS["mode_e"])
@@ -104,8 +105,10 @@ AGENT_REGS = _build(_data.AGENT_REGS)
 AGENT_BASE = _data.AGENT_BASE
 AGENT_STRIDE = _data.AGENT_STRIDE
 REG_ADDR_WIDTH = 12
-LINE_BYTES = 8
-RANGE_ALIGN = 512  # lines: BASE and SIZE are multiples of 4 KiB
+# Of the default build (64-bit data); a build of another DATA_WIDTH has its own
+# (mirrorswap.geometry.Geometry, the line size read from CONFIG).
+LINE_BYTES = _DEFAULT_GEOMETRY.line_bytes
+RANGE_ALIGN = _DEFAULT_GEOMETRY.page_lines  # lines: BASE and SIZE are multiples of 4 KiB
 
 Event = enum.IntFlag("Event", {f.name.upper(): 1 << f.lsb
                                for f in next(r for r in AGENT_REGS if r.name == "EVENTS").fields})

@@ -4,7 +4,8 @@ from amaranth.hdl import Module, Signal, Array, Const, Mux
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from mirrorswap.regmap import Mode, Op, Err, Event, RANGE_ALIGN
+from mirrorswap.geometry import DEFAULT
+from mirrorswap.regmap import Mode, Op, Err, Event
 from .registers import AgentRegsSignature
 from .signatures import (ROUTE_LAYOUT, SLOT_STATE_LAYOUT, ErrorReportSignature,
                          SweepControlSignature)
@@ -57,6 +58,9 @@ class MirrorController(wiring.Component):
         0 to 31. Larger modules are reported (CAPACITY) and used as this size.
     line_addr_width : int
         Host line address width, 1 to 32; BASE+SIZE may not pass ``2**line_addr_width``.
+    page_lines : int
+        Lines per 4 KiB page (a power of two, default 512): BASE and SIZE must be
+        multiples of it.
 
     Raises
     ------
@@ -85,13 +89,18 @@ class MirrorController(wiring.Component):
         Each agent's sweep engine.
     """
 
-    def __init__(self, *, agents, max_capacity_log2, line_addr_width):
+    def __init__(self, *, agents, max_capacity_log2, line_addr_width,
+                 page_lines=DEFAULT.page_lines):
         _check_range("Agent count", agents, 1, 16)              # a peer is 4 bits
         _check_range("Maximum capacity log2", max_capacity_log2, 0, 31)   # CAPACITY: 32 bits
         _check_range("Line address width", line_addr_width, 1, 32)
         self._agents = agents
         self._max_capacity_log2 = max_capacity_log2
         self._line_addr_width = line_addr_width
+        _check_range("Page lines", page_lines, 1, 1 << 12)
+        if page_lines & (page_lines - 1):
+            raise ValueError(f"Page lines must be a power of two, not {page_lines}")
+        self._page_lines = page_lines
         members = {
             "hold": Out(1), "quiet": In(1), "freeze": Out(1),
             "fwd_err": In(ErrorReportSignature()),
@@ -132,8 +141,10 @@ class MirrorController(wiring.Component):
         for agent in agents:
             regs, slot = agent.regs, agent.slot
             capacity_log2 = Signal(5, name=f"capacity_log2_{agent.index}")
+            # (at the largest maximum, 31, every 5-bit size fits: no compare to make)
             m.d.comb += [
-                capacity_log2.eq(Mux(slot.capacity_log2 > self._max_capacity_log2,
+                capacity_log2.eq(slot.capacity_log2 if self._max_capacity_log2 >= 31 else
+                                 Mux(slot.capacity_log2 > self._max_capacity_log2,
                                      self._max_capacity_log2, slot.capacity_log2)),
                 agent.capacity.eq(Mux(slot.present, Const(1, 32) << capacity_log2, 0)),
             ]
@@ -203,7 +214,7 @@ class MirrorController(wiring.Component):
         CHECK1 to EXEC (``freeze`` and the deferred power step).
         """
         n = len(agents)
-        align_mask = RANGE_ALIGN - 1
+        align_mask = self._page_lines - 1
         mode_of = Array(agent.mode for agent in agents)
         capacity_of = Array(agent.capacity for agent in agents)
         range_end = [Signal(34, name=f"range_end{agent.index}") for agent in agents]
@@ -213,7 +224,7 @@ class MirrorController(wiring.Component):
             # (ACTIVE or MIRROR_MASTER): BASE and SIZE are locked then, and the command that
             # makes an agent routed (ASSIGN, or RELEASE for the slave) runs after ``freeze``
             # has held them for two cycles. ASSIGN has checked that the sum is at most
-            # 2**line_addr_width, so 32 bits hold it.
+            # 2**line_addr_width, so 33 bits hold it.
             m.d.comb += agent.route.end.eq(range_end[agent.index])
 
         verdicts = []

@@ -4,8 +4,9 @@ from amaranth.hdl import Module, Cat, Mux, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from mirrorswap.regmap import Mode, RANGE_ALIGN
-from .signatures import ROUTE_LAYOUT
+from mirrorswap.geometry import DEFAULT
+from mirrorswap.regmap import Mode
+from .signatures import ROUTE_LAYOUT, check_int
 
 __all__ = ["AddressDecoder"]
 
@@ -16,7 +17,7 @@ class AddressDecoder(wiring.Component):
     Only ACTIVE and MIRROR_MASTER agents are candidates (a slave shares its master's range
     but is never routed to). Owned ranges never overlap (ASSIGN refuses it), so at most one
     agent matches, and the outputs are an AND-OR of the candidates rather than a priority
-    chain. BASE and SIZE are multiples of ``RANGE_ALIGN`` lines (ASSIGN refuses others,
+    chain. BASE and SIZE are multiples of ``page_lines`` lines (ASSIGN refuses others,
     and nothing else sets a range), so only the line bits above those are compared and
     subtracted, and the range end comes precomputed (``end``): the carry chains are no
     longer than the aligned part of a line number, and no adder precedes a compare.
@@ -31,7 +32,10 @@ class AddressDecoder(wiring.Component):
     agents : int
         Number of agents (entries of ``routes``).
     line_addr_width : int
-        Width of a host line address (host byte address width - 3).
+        Width of a host line address (host byte address width - log2 of line bytes).
+    page_lines : int
+        Lines per 4 KiB page, the alignment of BASE and SIZE (a power of two; default 512,
+        8-byte lines).
     split : bool
         Decode in two halves (above); default False.
 
@@ -41,7 +45,7 @@ class AddressDecoder(wiring.Component):
         Every agent's mode and range; ``end`` must be ``base + size`` for every routed
         agent (the controller keeps it so).
     line : In(line_addr_width)
-        Host line address (byte address / 8).
+        Host line address (byte address / line bytes).
     hit : Out(1)
         Some agent owns ``line``.
     agent : Out(range(agents))
@@ -56,7 +60,12 @@ class AddressDecoder(wiring.Component):
         and ``offset`` follow it.
     """
 
-    def __init__(self, *, agents, line_addr_width, split=False):
+    def __init__(self, *, agents, line_addr_width, page_lines=DEFAULT.page_lines,
+                 split=False):
+        check_int("Page lines", page_lines, 1)
+        if page_lines & (page_lines - 1):
+            raise ValueError(f"Page lines must be a power of two, not {page_lines}")
+        self._page_lines = page_lines
         self._agents = agents
         self._split = split
         members = {
@@ -70,7 +79,7 @@ class AddressDecoder(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        low = (RANGE_ALIGN - 1).bit_length()
+        low = (self._page_lines - 1).bit_length()
         line_hi = self.line[low:]
         # At most one agent matches (ranges never overlap), so the outputs are an AND-OR of
         # the candidates: one level of logic after the compares, where a priority chain

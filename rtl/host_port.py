@@ -16,35 +16,37 @@ from .decoder import AddressDecoder
 from mirrorswap.regmap import Mode
 from .signatures import (AXI4Signature, Burst, Resp, ROUTE_LAYOUT, ErrorReportSignature,
                          HostClaimSignature, SweepClaimSignature, check_claim_bits,
-                         check_int)
+                         check_int, line_geometry)
 
 __all__ = ["HostWriteEngine", "HostReadEngine"]
 
 _PAGE_BYTES = 4096
 
 
-def _burst_geometry(m, addr, length, size, burst):
+def _burst_geometry(m, addr, length, size, burst, line_shift):
     """Validity of a host burst and the lines it covers after its first.
 
     Returns ``(bad, span)``. ``bad`` is set when the burst is not INCR, its beat is wider
-    than the bus, or it crosses a 4 KiB page (an AXI rule; since ranges are 4 KiB aligned,
-    this also means a valid burst never leaves the range it starts in). ``span`` is the
-    number of lines after the first one (defined when ``bad`` is not set).
+    than the bus (a line, ``2**line_shift`` bytes), or it crosses a 4 KiB page (an AXI
+    rule; since ranges are 4 KiB aligned, this also means a valid burst never leaves the
+    range it starts in). ``span`` is the number of lines after the first one (defined when
+    ``bad`` is not set).
 
     A burst of ``2**size``-byte beats that starts at beat ``k`` of its first line
-    (``k = addr[size:3]``) and has ``length`` + 1 beats ends ``(k + length) >> (3 - size)``
-    lines further on: an 8-bit add and a 4-way choice, one short carry chain, where the
-    byte arithmetic of the AXI rule (aligned address + bytes - 1, with a barrel shift)
-    needs three. tests/test_host_geometry.py proves the two equal for every input.
+    (``k = addr[size:line_shift]``) and has ``length`` + 1 beats ends
+    ``(k + length) >> (line_shift - size)`` lines further on: an 8-bit add and a small
+    choice, one short carry chain, where the byte arithmetic of the AXI rule (aligned
+    address + bytes - 1, with a barrel shift) needs three. tests/test_host_geometry.py
+    proves the two equal for every input.
     """
     span = Signal(8, name="burst_span")
     with m.Switch(size):
-        for k in range(4):
+        for k in range(line_shift + 1):
             with m.Case(k):
-                beat = addr[k:3] if k < 3 else 0
-                m.d.comb += span.eq((length + beat) >> (3 - k))
-    crosses = (addr[3:12] + span) >= _PAGE_BYTES // 8
-    bad = (burst != Burst.INCR) | (size > 3) | crosses
+                beat = addr[k:line_shift] if k < line_shift else 0
+                m.d.comb += span.eq((length + beat) >> (line_shift - k))
+    crosses = (addr[line_shift:12] + span) >= (_PAGE_BYTES >> line_shift)
+    bad = (burst != Burst.INCR) | (size > line_shift) | crosses
     return bad, span
 
 
@@ -64,19 +66,21 @@ class _Request:
     while the port is held and idle.
     """
 
-    def __init__(self, m, s, ch, routes, agents, addr_width):
+    def __init__(self, m, s, ch, routes, agents, addr_width, geometry):
         self._s, self._ch = s, ch
+        shift = geometry.line_shift
         self.id = Signal.like(getattr(s, f"{ch}id"), name=f"{ch}_id")
         self.addr = Signal.like(getattr(s, f"{ch}addr"), name=f"{ch}_addr")
         self.len = Signal(8, name=f"{ch}_len")
         self.size = Signal(3, name=f"{ch}_size")
         self.burst = Signal(2, name=f"{ch}_burst")
         m.submodules.decoder = self.dec = AddressDecoder(agents=agents,
-                                                         line_addr_width=addr_width - 3,
+                                                         line_addr_width=addr_width - shift,
+                                                         page_lines=geometry.page_lines,
                                                          split=True)
-        m.d.comb += [self.dec.routes.eq(routes), self.dec.line.eq(self.addr >> 3)]
+        m.d.comb += [self.dec.routes.eq(routes), self.dec.line.eq(self.addr >> shift)]
         self._bad, self._span = _burst_geometry(m, self.addr, self.len, self.size,
-                                                self.burst)
+                                                self.burst, shift)
         self._match = Signal(agents, name=f"{ch}_match")
         m.d.comb += self.dec.sel.eq(self._match)
         self.hit, self.agent, self.offset = self.dec.hit, self.dec.agent, self.dec.offset
@@ -124,7 +128,7 @@ class HostWriteEngine(wiring.Component):
     write to an ACTIVE agent is not checked: no sweep reads an ACTIVE agent's lines.
 
     Unowned start address: the W beats are taken, nothing is written, DECERR. A burst that
-    is not INCR, wider than 8 bytes per beat or crossing 4 KiB: likewise, SLVERR.
+    is not INCR, wider than a line per beat or crossing 4 KiB: likewise, SLVERR.
     While ``hold`` is high no new burst is accepted; ``idle`` says none is in progress.
 
     Parameters
@@ -132,7 +136,8 @@ class HostWriteEngine(wiring.Component):
     agents : int
         Number of agents (memory ports and sweep claims).
     addr_width, data_width, id_width : int
-        Widths of the AXI4 ports (host byte address, data, ID).
+        Widths of the AXI4 ports (byte address, data: one line per beat, ID); host and
+        memory ports alike.
     hazard_check : bool
         Wait for the sweep claim (default True). False only for tests that show what
         the check prevents.
@@ -174,6 +179,7 @@ class HostWriteEngine(wiring.Component):
         self._claim_bits = claim_bits
         self._agents = agents
         self._addr_width = addr_width
+        self._geometry = line_geometry(data_width)
         self._hazard_check = hazard_check
         half = dict(addr_width=addr_width, data_width=data_width, id_width=id_width)
         members = {
@@ -189,7 +195,8 @@ class HostWriteEngine(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        req = _Request(m, self.s, "aw", self.routes, self._agents, self._addr_width)
+        req = _Request(m, self.s, "aw", self.routes, self._agents, self._addr_width,
+                       self._geometry)
         burst = self._burst_state()
         self._drive_outputs(m, req, burst)
         claim_hit = self._claim_check(m, burst)
@@ -204,7 +211,7 @@ class HostWriteEngine(wiring.Component):
             agent=Signal(range(max(n, 2)), name="agent"),   # the agent its address decodes to
             peer=Signal(4, name="peer"),        # that agent's slave, if ``forward``
             forward=Signal(name="forward"),     # the agent is a MIRROR_MASTER
-            local=Signal(32, name="local"),     # module-local byte address of its first beat
+            local=Signal(self._addr_width, name="local"),  # module-local byte address of its first beat
             lo=Signal(32, name="lo"),           # its first module-local line
             hi=Signal(32, name="hi"),           # its last
             resp=Signal(2, name="resp"),        # the host's B response
@@ -334,7 +341,7 @@ class HostWriteEngine(wiring.Component):
         m.d.sync += [
             burst.agent.eq(req.agent_q), burst.peer.eq(route.peer),
             burst.forward.eq(route.mode == Mode.MIRROR_MASTER),
-            burst.local.eq(Cat(req.addr[:3], req.offset_q)),
+            burst.local.eq(Cat(req.addr[:self._geometry.line_shift], req.offset_q)),
             burst.lo.eq(req.offset_q),
             burst.hi.eq(req.offset_q + req.span),
             burst.aw_done.eq(0), burst.w_done.eq(0), burst.b_done.eq(0),
@@ -412,7 +419,8 @@ class HostReadEngine(wiring.Component):
     agents : int
         Number of agents (memory ports).
     addr_width, data_width, id_width : int
-        Widths of the AXI4 ports (host byte address, data, ID).
+        Widths of the AXI4 ports (byte address, data: one line per beat, ID); host and
+        memory ports alike.
     outstanding : int
         Bursts in flight at most, at least 2 (default 8).
 
@@ -442,6 +450,7 @@ class HostReadEngine(wiring.Component):
         check_int("Outstanding bursts", outstanding, 2)
         self._agents = agents
         self._addr_width = addr_width
+        self._geometry = line_geometry(data_width)
         self._id_width = id_width
         self._outstanding = outstanding
         half = dict(addr_width=addr_width, data_width=data_width, id_width=id_width)
@@ -460,7 +469,7 @@ class HostReadEngine(wiring.Component):
         entry = data.StructLayout({
             "agent": 4, "id": self._id_width, "len": 8, "size": 3,
             "resp": 2,     # OKAY: from the agent's module; else answer every beat with it
-            "local": 32,   # module-local byte address of the first beat
+            "local": self._addr_width,   # module-local byte address of the first beat
         })
         # the oldest burst is held in ``head`` (see ``_head``), the others queue here
         m.submodules.queue = queue = SyncFIFO(width=entry.size, depth=self._outstanding - 1)
@@ -476,9 +485,9 @@ class HostReadEngine(wiring.Component):
         error answer (QUEUE_ERROR). The AR waits for room in the queue, so every burst at
         a memory has its entry. Returns the FSM."""
         s, n = self.s, self._agents
-        req = _Request(m, s, "ar", self.routes, n, self._addr_width)
+        req = _Request(m, s, "ar", self.routes, n, self._addr_width, self._geometry)
         agent = Signal(range(max(n, 2)))
-        local = Signal(32)
+        local = Signal(self._addr_width)
         push = data.View(entry, queue.w_data)
         m.d.comb += [push.agent.eq(agent), push.id.eq(req.id), push.len.eq(req.len),
                      push.size.eq(req.size), push.local.eq(local)]
@@ -496,7 +505,8 @@ class HostReadEngine(wiring.Component):
                 m.d.sync += req.decode()
                 m.next = "ROUTE"
             with m.State("ROUTE"):
-                m.d.sync += [agent.eq(req.agent), local.eq(Cat(req.addr[:3], req.offset))]
+                m.d.sync += [agent.eq(req.agent),
+                             local.eq(Cat(req.addr[:self._geometry.line_shift], req.offset))]
                 with m.If(req.bad | ~req.hit):
                     m.next = "QUEUE_ERROR"
                 with m.Else():
@@ -553,12 +563,13 @@ class HostReadEngine(wiring.Component):
         by beat (``beat_addr``) as AXI INCR addresses advance."""
         s = self.s
         burst = head.burst
+        shift = self._geometry.line_shift
         beat = Signal(8)
-        beat_addr = Signal(32)   # module-local byte address of the current beat
+        beat_addr = Signal(self._addr_width)   # module-local byte address of the current beat
         first = beat == 0
         cur_addr = Mux(first, burst.local, beat_addr)
         m.d.comb += [s.rid.eq(burst.id), self.rd_err.agent.eq(burst.agent),
-                     self.rd_err.line.eq(cur_addr >> 3)]
+                     self.rd_err.line.eq(cur_addr >> shift)]
         with m.If(head.err):
             m.d.comb += [s.rvalid.eq(1), s.rresp.eq(burst.resp), s.rlast.eq(beat == burst.len)]
         with m.Else():
@@ -570,15 +581,15 @@ class HostReadEngine(wiring.Component):
                     ]
             m.d.comb += self.rd_err.valid.eq(s.rvalid & s.rready & (s.rresp != Resp.OKAY))
         # next beat's address: aligned to the beat size, plus one beat; the size is decoded
-        # into a mask and an increment (a 4-way choice) rather than shifted
-        incr = Signal(4)         # beat bytes (sizes above 3 answer an error, not memory data)
-        low = Signal(3)          # the address bits below the beat size
+        # into a mask and an increment (a small choice) rather than shifted
+        incr = Signal(shift + 1)   # beat bytes (wider sizes answer an error, not memory data)
+        low = Signal(shift)        # the address bits below the beat size
         with m.Switch(burst.size):
-            for k in range(4):
+            for k in range(shift + 1):
                 with m.Case(k):
                     m.d.comb += [incr.eq(1 << k), low.eq((1 << k) - 1)]
         with m.If(s.rvalid & s.rready):
             m.d.sync += [beat.eq(beat + 1),
-                         beat_addr.eq(Cat(cur_addr[:3] & ~low, cur_addr[3:]) + incr)]
+                         beat_addr.eq(Cat(cur_addr[:shift] & ~low, cur_addr[shift:]) + incr)]
             with m.If(s.rlast):
                 m.d.sync += beat.eq(0)

@@ -10,11 +10,13 @@ import enum
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from mirrorswap.geometry import DEFAULT as DEFAULT_GEOMETRY, Geometry
+
 __all__ = [
     "Burst", "Resp", "AXI_CHANNELS", "AXI4Signature", "AXI4LiteSignature", "SlotSignature",
     "ROUTE_LAYOUT", "SLOT_STATE_LAYOUT", "ErrorReportSignature", "SweepControlSignature",
     "HostClaimSignature", "SweepClaimSignature", "HOST_ID", "SWEEP_ID", "check_int",
-    "claim_bits", "check_claim_bits",
+    "claim_bits", "check_claim_bits", "line_geometry",
 ]
 
 # AXI IDs the home agents use on their memory ports, to route responses back.
@@ -53,6 +55,14 @@ def check_int(name, value, minimum=1, error=ValueError):
     """Raise ``error`` unless ``value`` is an integer (not a bool) of at least ``minimum``."""
     if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
         raise error(f"{name} must be an integer of at least {minimum}, not {value!r}")
+
+
+def line_geometry(data_width):
+    """The line geometry of an engine on a ``data_width``-bit bus: one line per beat
+    (:class:`mirrorswap.geometry.Geometry`). A bus narrower than 64 bits, which only the
+    formal harnesses build (one byte lane keeps their state small), keeps the addressing
+    of 8-byte lines: the same address arithmetic as the default build."""
+    return Geometry(data_width) if data_width >= 64 else DEFAULT_GEOMETRY
 
 
 def _check_width(name, value, minimum=1):
@@ -250,8 +260,9 @@ class SlotSignature(wiring.Signature):
 
 
 #: What the host port and the decoder need to know of one agent. ``end`` is BASE + SIZE
-#: (the controller keeps it as a register, so the decoder compares without adding first).
-ROUTE_LAYOUT = data.StructLayout({"mode": 3, "peer": 4, "base": 32, "size": 32, "end": 32})
+#: (the controller keeps it as a register, so the decoder compares without adding first);
+#: 33 bits, as a range may end at line 2**32 (32-bit line numbers, 64-byte lines).
+ROUTE_LAYOUT = data.StructLayout({"mode": 3, "peer": 4, "base": 32, "size": 32, "end": 33})
 
 #: Slot pins the controller watches.
 SLOT_STATE_LAYOUT = data.StructLayout({"present": 1, "power_good": 1, "capacity_log2": 5})

@@ -9,16 +9,10 @@ from amaranth.lib.wiring import In, Out
 
 from .signatures import (AXI4Signature, Burst, Resp, SweepControlSignature,
                          HostClaimSignature, SweepClaimSignature, check_int,
-                         check_claim_bits)
+                         check_claim_bits, line_geometry)
 
 __all__ = ["SweepEngine", "SweepLineBuffer"]
 
-#: Lines of a 4 KiB page (8-byte lines): a memory burst never crosses one (AXI rule).
-_PAGE_BITS = 9
-_PAGE_LINES = 1 << _PAGE_BITS
-#: A line is 8 bytes: its byte address is its line number shifted by this, which is also
-#: the AXI burst size.
-_LINE_SHIFT = 3
 #: Default of ``max_blocks``: blocks from read issue to write response; every block queue
 #: holds this many.
 _MAX_BLOCKS = 8
@@ -272,6 +266,10 @@ class SweepEngine(wiring.Component):
         self._write_burst = write_burst
         self._depth = depth
         self._data_width = data_width
+        # a line is one beat: its byte address is its number shifted by ``line_shift``,
+        # which is also the AXI burst size; no burst crosses a 4 KiB page (AXI rule)
+        self._geometry = line_geometry(data_width)
+        self._addr_width = addr_width
         half = dict(addr_width=addr_width, data_width=data_width, id_width=id_width)
         super().__init__({
             "ctrl": In(SweepControlSignature()),
@@ -344,14 +342,16 @@ class SweepEngine(wiring.Component):
         claim_hi = Signal(32)         # next_line + claim_ahead * burst
         throttle_wait = Signal(16)    # idle cycles left before the next read (THROTTLE)
         ar_pending = Signal()         # the AR of the last block issued is not yet accepted
-        ar_addr = Signal(32)
+        ar_addr = Signal(self._addr_width)
         ar_len = Signal(8)
+        shift = self._geometry.line_shift
+        page_bits, page_lines = self._geometry.page_shift, self._geometry.page_lines
         m.d.comb += self.claim.hi.eq(claim_hi)
 
-        lines_to_page = Signal(range(_PAGE_LINES + 1))
+        lines_to_page = Signal(range(page_lines + 1))
         lines_upto_burst = Signal(range(burst + 1))
         m.d.comb += [
-            lines_to_page.eq(_PAGE_LINES - next_line[:_PAGE_BITS]),
+            lines_to_page.eq(page_lines - next_line[:page_bits]),
             lines_upto_burst.eq(Mux(lines_left < burst, lines_left, burst)),
         ]
         # the registered terms of the issue decision
@@ -395,7 +395,7 @@ class SweepEngine(wiring.Component):
         ]
 
         m.d.comb += [
-            rd.araddr.eq(ar_addr), rd.arlen.eq(ar_len), rd.arsize.eq(_LINE_SHIFT),
+            rd.araddr.eq(ar_addr), rd.arlen.eq(ar_len), rd.arsize.eq(shift),
             rd.arburst.eq(Burst.INCR), rd.arvalid.eq(ar_pending),
         ]
         with m.If(rd.arvalid & rd.arready):
@@ -403,7 +403,7 @@ class SweepEngine(wiring.Component):
         with m.If(throttle_wait != 0):
             m.d.sync += throttle_wait.eq(throttle_wait - 1)
         with m.If(issue):
-            m.d.sync += [ar_pending.eq(1), ar_addr.eq(next_line << _LINE_SHIFT),
+            m.d.sync += [ar_pending.eq(1), ar_addr.eq(next_line << shift),
                          ar_len.eq(block_axi_len),
                          next_line.eq(next_line + block_lines),
                          lines_left.eq(lines_left - block_lines),
@@ -497,8 +497,8 @@ class SweepEngine(wiring.Component):
         discarded = Signal()
         new_response = data.View(RESPONSE_LAYOUT, bdesc.w_data)
         m.d.comb += [
-            wr.awaddr.eq(sub_first << _LINE_SHIFT), wr.awlen.eq(sub_axi_len),
-            wr.awsize.eq(_LINE_SHIFT), wr.awburst.eq(Burst.INCR),
+            wr.awaddr.eq(sub_first << self._geometry.line_shift), wr.awlen.eq(sub_axi_len),
+            wr.awsize.eq(self._geometry.line_shift), wr.awburst.eq(Burst.INCR),
             wr.wdata.eq(lines.r_stream.payload), wr.wstrb.eq(~0), wr.wlast.eq(last_beat),
             new_response.first.eq(sub_first), new_response.end.eq(sub_end),
             new_response.last.eq(~sub_more),

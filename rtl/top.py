@@ -5,6 +5,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect
 
 from mirrorswap import regmap
+from mirrorswap.geometry import Geometry
 from .controller import MirrorController
 from .axi_slice import slice_between
 from .home_agent import HomeAgent
@@ -34,12 +35,17 @@ class MirrorswapTop(wiring.Component):
     ----------
     agents : int
         Home agents (memory slots), 1 to 16.
+    data_width : int
+        Data bits of the host and memory ports, 64, 128, 256 or 512: one line is one beat
+        (:class:`mirrorswap.geometry.Geometry`).
     addr_width : int
-        Host byte address width.
+        Byte address width of the host port and the memory ports, 16 to 32 + log2 of the
+        line bytes (line numbers fit the 32-bit registers).
     id_width : int
         AXI ID width of the host port and the memory ports.
     max_capacity_log2 : int
-        log2 of the largest module, in lines.
+        log2 of the largest module, in lines: 9 to 31, and the module's bytes must fit
+        ``addr_width``.
     sweep_burst, sweep_depth : int
         Lines per sweep burst and lines of sweep buffer (see :class:`SweepEngine`).
     hazard_check : bool
@@ -48,31 +54,38 @@ class MirrorswapTop(wiring.Component):
 
     Members
     -------
-    s_axi : In(AXI4Signature(addr_width=addr_width, data_width=64, id_width=id_width))
+    s_axi : In(AXI4Signature(addr_width=addr_width, data_width=data_width, id_width=id_width))
         The host port.
     s_axil : In(AXI4LiteSignature(addr_width=12))
         The register port.
-    m_axi_mem : Out(AXI4Signature(addr_width=32, data_width=64, id_width=id_width)).array(agents)
-        Memory controller port of each agent (Verilog ``m_axi_mem<i>_*``).
+    m_axi_mem : Out(AXI4Signature(addr_width, data_width, id_width)).array(agents)
+        Memory controller port of each agent (Verilog ``m_axi_mem<i>_*``), module-local
+        byte addresses.
     slot : Out(SlotSignature()).array(agents)
         Pins of each memory slot (Verilog ``slot<i>_*``).
     irq : Out(1)
         Any agent has an enabled event pending.
     """
 
-    def __init__(self, *, agents=4, addr_width=32, id_width=4, max_capacity_log2=16,
-                 sweep_burst=32, sweep_depth=128, hazard_check=True):
+    def __init__(self, *, agents=4, data_width=64, addr_width=32, id_width=4,
+                 max_capacity_log2=16, sweep_burst=32, sweep_depth=128, hazard_check=True):
         if not isinstance(agents, int) or not 1 <= agents <= 16:
             raise ValueError(f"Agent count must be an integer from 1 to 16, not {agents!r}")
-        if not isinstance(addr_width, int) or not 16 <= addr_width <= 32:
-            raise ValueError(f"Address width must be an integer from 16 to 32, "
-                             f"not {addr_width!r}")
+        self.geometry = Geometry(data_width)          # checks ``data_width``
+        shift = self.geometry.line_shift
+        widest = self.geometry.max_addr_width
+        if not isinstance(addr_width, int) or not 16 <= addr_width <= widest:
+            raise ValueError(f"Address width must be an integer from 16 to {widest} at "
+                             f"{data_width}-bit data, not {addr_width!r}")
         if not isinstance(id_width, int) or not 2 <= id_width <= 16:
             raise ValueError(f"ID width must be an integer from 2 to 16, not {id_width!r}")
+        largest = min(31, addr_width - shift)
         if (not isinstance(max_capacity_log2, int) or
-                not 9 <= max_capacity_log2 <= min(28, addr_width - 3)):
-            raise ValueError(f"Maximum capacity must be 2^9 to 2^{min(28, addr_width - 3)} "
-                             f"lines, not 2^{max_capacity_log2!r}")
+                not 9 <= max_capacity_log2 <= largest):
+            raise ValueError(f"Maximum capacity must be 2^9 to 2^{largest} lines at "
+                             f"{addr_width}-bit addresses and {data_width}-bit data, "
+                             f"not 2^{max_capacity_log2!r}")
+        self.data_width = data_width
         self.agents = agents
         self.addr_width = addr_width
         self.id_width = id_width
@@ -81,11 +94,12 @@ class MirrorswapTop(wiring.Component):
         self._sweep_depth = sweep_depth
         self._hazard_check = hazard_check
         members = {
-            "s_axi": In(AXI4Signature(addr_width=addr_width, data_width=64,
+            "s_axi": In(AXI4Signature(addr_width=addr_width, data_width=data_width,
                                       id_width=id_width)),
             "s_axil": In(AXI4LiteSignature(addr_width=regmap.REG_ADDR_WIDTH)),
         }
-        members["m_axi_mem"] = Out(AXI4Signature(addr_width=32, data_width=64,
+        members["m_axi_mem"] = Out(AXI4Signature(addr_width=addr_width,
+                                                 data_width=data_width,
                                                  id_width=id_width)).array(agents)
         members["slot"] = Out(SlotSignature()).array(agents)
         members["irq"] = Out(1)
@@ -95,25 +109,26 @@ class MirrorswapTop(wiring.Component):
     def config_value(self):
         cfg = regmap.global_reg("CONFIG")
         value = cfg.agents.put(0, self.agents)
-        value = cfg.line_bytes.put(value, regmap.LINE_BYTES)
+        value = cfg.line_bytes.put(value, self.geometry.line_bytes)
         return cfg.max_capacity_log2.put(value, self.max_capacity_log2)
 
     def elaborate(self, platform):
         m = Module()
         n = self.agents
-        axi = dict(addr_width=32, data_width=64, id_width=self.id_width)
+        geometry = self.geometry
+        axi = dict(addr_width=self.addr_width, data_width=self.data_width,
+                   id_width=self.id_width)
 
         m.submodules.regs = regs = ControlRegisters(agents=n, config=self.config_value)
         m.submodules.ctrl = ctrl = MirrorController(
             agents=n, max_capacity_log2=self.max_capacity_log2,
-            line_addr_width=self.addr_width - 3)
+            line_addr_width=self.addr_width - geometry.line_shift,
+            page_lines=geometry.page_lines)
         cb = claim_bits(self.max_capacity_log2, self._sweep_burst)
-        m.submodules.wr = wr = HostWriteEngine(agents=n, addr_width=self.addr_width,
-                                               id_width=self.id_width,
+        m.submodules.wr = wr = HostWriteEngine(agents=n, **axi,
                                                hazard_check=self._hazard_check,
                                                claim_bits=cb)
-        m.submodules.rd = rd = HostReadEngine(agents=n, addr_width=self.addr_width,
-                                              id_width=self.id_width)
+        m.submodules.rd = rd = HostReadEngine(agents=n, **axi)
         has = [HomeAgent(**axi) for _ in range(n)]
         sweeps = [SweepEngine(agent=i, burst=self._sweep_burst, depth=self._sweep_depth,
                               hazard_check=self._hazard_check, claim_bits=cb, **axi)

@@ -1,7 +1,8 @@
 """``make sim``: build the top level and run the main scenario (scenarios/scenario.py) in Icarus.
 
 python -m mirrorswap.scenarios.run [--seed N] [--slot N] [--load X] [--lines N] [--backpressure X]
-                  [--scenario migrate|swap] [--abort-window N] [--waves]
+                  [--scenario migrate|swap|cpu] [--abort-window N] [--data-width W]
+                  [--ops N] [--waves]
 
 The simulator's output streams to the terminal as it runs (the sweep's progress bar and
 the summary are printed by the scenario). Exit status: 0 when the scenario passed, 1 when
@@ -13,6 +14,7 @@ import logging
 import os
 import sys
 
+from mirrorswap.geometry import DATA_WIDTHS
 from mirrorswap.sim.runner import BenchFailed, bench_dir, run_bench, shared_top
 
 __all__ = ["parser", "main"]
@@ -65,11 +67,17 @@ def parser():
                    help="lines per module, a power of two (default 4096; the spare has twice)")
     p.add_argument("--backpressure", type=_fraction, default=0.1,
                    help="pause probability on every AXI channel (default 0.1)")
-    p.add_argument("--scenario", choices=("migrate", "swap"), default="migrate",
+    p.add_argument("--scenario", choices=("migrate", "swap", "cpu"), default="migrate",
                    help="migrate: one migration by firmware call (default); swap: the "
-                        "hot-plug walk-through by buttons, with a timeline and its picture")
+                        "hot-plug walk-through by buttons, with a timeline and its picture; "
+                        "cpu: the PicoRV32 SoC runs the C BIOS and workload (scenarios/cpu.py)")
     p.add_argument("--abort-window", type=int, default=2000,
-                   help="hot-remove abort window in cycles, for --scenario swap")
+                   help="hot-remove abort window in cycles, for --scenario swap and cpu")
+    p.add_argument("--ops", type=int, default=None,
+                   help="workload operations, for --scenario cpu (default: the C build's)")
+    p.add_argument("--data-width", type=int, choices=DATA_WIDTHS, default=64,
+                   help="data bits of the host and memory ports: one line is one beat "
+                        "(default 64; 512: 64-byte lines)")
     p.add_argument("--waves", action="store_true",
                    help="write an FST waveform (its path is printed at the end)")
     return p
@@ -86,8 +94,13 @@ def main(argv=None):
     handler.setFormatter(logging.Formatter("make sim: %(message)s"))
     handler.addFilter(lambda r: r.levelno >= logging.WARNING or r.name.startswith(("mirrorswap.sim.", "mirrorswap.scenarios.")))
     logging.basicConfig(level=logging.INFO, handlers=[handler])
-    build = bench_dir("make_sim" if args.scenario == "migrate" else "make_sim_swap")
-    src = shared_top()
+    if args.scenario == "cpu":
+        from .cpu import main_cpu
+        return main_cpu(ops=args.ops, abort_window=args.abort_window,
+                        data_width=args.data_width, waves=args.waves)
+    params = {} if args.data_width == 64 else {"data_width": args.data_width}
+    build = bench_dir("make_sim" if args.scenario == "migrate" else "make_sim_swap", **params)
+    src = shared_top(**params)
     testcase = {"migrate": "migrate_under_traffic", "swap": "hot_swap_walkthrough"}[args.scenario]
     # the scenario prints its own report; cocotb's and the GPI's INFO lines would drown it
     levels = {"COCOTB_LOG_LEVEL": os.environ.get("COCOTB_LOG_LEVEL", "WARNING"),

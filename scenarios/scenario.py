@@ -20,7 +20,7 @@ from cocotb.utils import get_sim_time
 from mirrorswap.firmware import cli
 from mirrorswap.firmware.bios import format_slot_table
 from mirrorswap.regmap import Led, Mode
-from mirrorswap.sim.checks import check_all
+from mirrorswap.sim.checks import check_all, preload
 from mirrorswap.sim.scoreboard import ReferenceMemory, Scoreboard
 from mirrorswap.sim.tb import TopTB, knob
 from mirrorswap.sim.traffic import HostTraffic
@@ -81,11 +81,8 @@ async def migrate_under_traffic(dut):
     _say(mm.e820())
     _say("\n" + format_slot_table(await bios.slot_table()))
 
-    sb = Scoreboard(ReferenceMemory(mm.total_lines), owned=mm.ranges)
-    for r in mm.ranges:   # known contents everywhere, through the backdoor
-        data = rng.randbytes(r.size_lines * 8)
-        tb.mems[mm.owners[r]].write(0, data)
-        sb.preload(r.base_line * 8, data)
+    sb = Scoreboard(ReferenceMemory(mm.total_lines, tb.geometry.line_bytes), owned=mm.ranges)
+    preload(tb, sb, mm)   # known contents everywhere, through the backdoor
 
     traffic = HostTraffic(tb, sb, mm, seed=seed, load=load)
     traffic.start()
@@ -165,11 +162,8 @@ async def hot_swap_walkthrough(dut):
     published = mm.published()
     timeline.note("boot done: modules 1-3 in slots 0-2 running, module 4 in slot 3 spare")
     _say(mm.e820())
-    sb = Scoreboard(ReferenceMemory(mm.total_lines), owned=mm.ranges)
-    for r in mm.ranges:
-        data = tb.rng.randbytes(r.size_lines * 8)
-        tb.mems[mm.owners[r]].write(0, data)
-        sb.memory.write(r.base_line * 8, data)
+    sb = Scoreboard(ReferenceMemory(mm.total_lines, tb.geometry.line_bytes), owned=mm.ranges)
+    preload(tb, sb, mm)
     traffic = HostTraffic(tb, sb, mm, seed=seed, load=load)
     traffic.start()
 

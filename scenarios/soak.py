@@ -22,7 +22,7 @@ from mirrorswap.firmware.errors import CommandError, FlowError, NoSpareError
 from mirrorswap.firmware.hotplug import HotPlug
 from mirrorswap.regmap import Err, Mode, Op
 from mirrorswap.sim.memory import inject_faults
-from mirrorswap.sim.checks import check_all
+from mirrorswap.sim.checks import check_all, preload
 from mirrorswap.sim.scoreboard import ReferenceMemory, Scoreboard
 from mirrorswap.sim.tb import TopTB, knob, pauses
 from mirrorswap.sim.traffic import HostTraffic
@@ -137,11 +137,8 @@ class Soak:
         await tb.reset()
         self.mm = await self.bios.boot()
         self.published = self.mm.published()
-        self.sb = Scoreboard(ReferenceMemory(self.mm.total_lines))
-        for r in self.mm.ranges:
-            data = tb.rng.randbytes(r.size_lines * 8)
-            tb.mems[self.mm.owners[r]].write(0, data)
-            self.sb.memory.write(r.base_line * 8, data)
+        self.sb = Scoreboard(ReferenceMemory(self.mm.total_lines, tb.geometry.line_bytes))
+        preload(tb, self.sb, self.mm)
         self.traffic = HostTraffic(tb, self.sb, self.mm, seed=self.seed, load=0.5,
                                    on_op=lambda kind: sample_host(self.bios.phase, kind),
                                    read_error_ok=self._read_may_fail)
@@ -150,7 +147,7 @@ class Soak:
         cocotb.start_soon(self.hp.run())
 
     def _read_may_fail(self, addr):
-        r = self.mm.lookup(addr // 8)
+        r = self.mm.lookup(addr // self.tb.geometry.line_bytes)
         return r is not None and self.mm.owners[r] in self.read_faulty
 
     async def modes(self):

@@ -4,16 +4,27 @@ reference memory."""
 
 import cocotb
 
-__all__ = ["read_back", "check_all"]
+__all__ = ["preload", "read_back", "check_all"]
+
+
+def preload(tb, sb, memory_map):
+    """Fill every published range with random data (from ``tb.rng``) through the backdoor
+    of the module serving it, and record it in the scoreboard's reference memory."""
+    lb = tb.geometry.line_bytes
+    for r in memory_map.ranges:
+        data = tb.rng.randbytes(r.size_lines * lb)
+        tb.mems[memory_map.owners[r]].write(0, data)
+        sb.preload(r.base_line * lb, data)
 
 
 async def read_back(tb, sb, lines, *, rng, what, outstanding=4):
     """Read ``lines`` (host line numbers, in runs of up to 16) through the host port,
     ``outstanding`` bursts at a time, and check each against the reference."""
+    lb, page = tb.geometry.line_bytes, tb.geometry.page_lines
     bursts = []
     for line in sorted(lines):
         if bursts and bursts[-1][0] + bursts[-1][1] == line and bursts[-1][1] < 16 \
-                and line % 512:       # a burst never crosses 4 KiB
+                and line % page:      # a burst never crosses 4 KiB
             bursts[-1][1] += 1
         else:
             bursts.append([line, 1])
@@ -22,8 +33,8 @@ async def read_back(tb, sb, lines, *, rng, what, outstanding=4):
     async def reader(part):
         nonlocal bad
         for line, n in part:
-            expected = sb.expect_read(line * 8, n * 8)
-            r = await tb.host.read(line * 8, n * 8, arid=rng.randrange(tb.ids))
+            expected = sb.expect_read(line * lb, n * lb)
+            r = await tb.host.read(line * lb, n * lb, arid=rng.randrange(tb.ids))
             if not sb.read_done(expected, r.resp, r.data, f"{what}: host read"):
                 bad += 1
 
@@ -41,15 +52,16 @@ async def check_all(tb, sb, memory_map, *, sample, rng, what, full=False):
     Returns the number of failed checks; each is also recorded in the scoreboard.
     """
     bad = 0
+    lb = tb.geometry.line_bytes
     for r in memory_map.ranges:
         slot = memory_map.owners[r]
-        got = tb.mems[slot].read(0, r.size_lines * 8)
-        want = sb.memory.read(r.base_line * 8, r.size_lines * 8)
+        got = tb.mems[slot].read(0, r.size_lines * lb)
+        want = sb.memory.read(r.base_line * lb, r.size_lines * lb)
         if got != want:
-            for i in range(0, len(want), 8):
-                if got[i:i + 8] != want[i:i + 8]:
-                    sb.check(r.base_line * 8 + i, want[i:i + 8], got[i:i + 8],
-                             f"{what}: slot {slot} backdoor, module line {i // 8:#x}")
+            for i in range(0, len(want), lb):
+                if got[i:i + lb] != want[i:i + lb]:
+                    sb.check(r.base_line * lb + i, want[i:i + lb], got[i:i + lb],
+                             f"{what}: slot {slot} backdoor, module line {i // lb:#x}")
                     bad += 1
     if full:
         lines = [line for r in memory_map.ranges for line in range(r.base_line, r.end_line)]

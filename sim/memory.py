@@ -26,12 +26,14 @@ class MemoryFault(Exception):
 class Faults:
     """Which accesses of one module fail, by line or at random.
 
-    ``read_lines`` / ``write_lines``: module-local lines whose every read / write fails
+    ``read_lines`` / ``write_lines``: module-local lines (of ``line_bytes``) whose every
+    read / write fails
     (a stuck-at-error cell). ``read_probability`` / ``write_probability``: each access
     fails with that chance, drawn from ``rng``. Counters tell what was injected.
     """
 
-    def __init__(self, rng=None):
+    def __init__(self, rng=None, line_bytes=8):
+        self.line_bytes = line_bytes
         self.read_lines = set()
         self.write_lines = set()
         self.read_probability = 0.0
@@ -46,17 +48,18 @@ class Faults:
         self.read_probability = self.write_probability = 0.0
 
     def _hit(self, lines, probability, address, length):
-        touched = set(range(address // 8, (address + max(length, 1) - 1) // 8 + 1))
+        lb = self.line_bytes
+        touched = set(range(address // lb, (address + max(length, 1) - 1) // lb + 1))
         return bool(touched & lines) or (probability and self.rng.random() < probability)
 
 
 def inject_faults(ram, rng=None):
     """Attach a :class:`Faults` to a cocotbext-axi ``AxiRam`` (or to one of its halves,
-    ``AxiRamRead`` / ``AxiRamWrite``) and return it."""
-    faults = Faults(rng)
+    ``AxiRamRead`` / ``AxiRamWrite``) and return it; its lines are the port's beats."""
     # an AxiRam holds both halves; an AxiRamRead / AxiRamWrite is one itself
     read_if = getattr(ram, "read_if", ram if hasattr(ram, "_read") else None)
     write_if = getattr(ram, "write_if", ram if hasattr(ram, "_write") else None)
+    faults = Faults(rng, line_bytes=(read_if or write_if).byte_lanes)
 
     async def faulty_read(address, length):
         if faults._hit(faults.read_lines, faults.read_probability, address, length):
@@ -111,8 +114,9 @@ class CapacityCheck:
 
 
 def check_capacity(ram, lines):
-    """Install a :class:`CapacityCheck` on ``ram``; ``lines()`` gives the current capacity."""
-    check = CapacityCheck(lines)
+    """Install a :class:`CapacityCheck` on ``ram``; ``lines()`` gives the current capacity
+    in lines, each one beat of the port."""
+    check = CapacityCheck(lines, line_bytes=ram.read_if.byte_lanes)
     read, write = ram.read_if._read, ram.write_if._write
 
     async def checked_read(address, length):

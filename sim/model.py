@@ -1,17 +1,19 @@
 """Reference model of the commands of SPEC section 4 (for benches): the checks
 (:func:`expected_error`) and the effect of an accepted command (:func:`apply_command`)."""
 
-from mirrorswap.regmap import Err, Mode, Op, RANGE_ALIGN
+from mirrorswap.geometry import DEFAULT
+from mirrorswap.regmap import Err, Mode, Op
 
 __all__ = ["expected_error", "apply_command"]
 
 
 def expected_error(agent, op, peer, modes, regs, capacity, swept_upto, busy=False,
-                   line_addr_width=29):
+                   line_addr_width=29, page_lines=DEFAULT.page_lines):
     """The err a command gets, from the SPEC's checks in their order.
 
     ``modes``: Mode of every agent; ``regs[a]``: dict with BASE, SIZE, SWEEP_START,
-    SWEEP_COUNT of agent a; ``capacity[a]``: lines; ``swept_upto``: of ``agent``.
+    SWEEP_COUNT of agent a; ``capacity[a]``: lines; ``swept_upto``: of ``agent``;
+    ``line_addr_width``: host line address bits; ``page_lines``: lines per 4 KiB (*P*).
     """
     n = len(modes)
     mode = modes[agent]
@@ -24,7 +26,7 @@ def expected_error(agent, op, peer, modes, regs, capacity, swept_upto, busy=Fals
         if mode != Mode.IDLE:
             return Err.BAD_STATE
         base, size = r["BASE"], r["SIZE"]
-        if (size == 0 or base % RANGE_ALIGN or size % RANGE_ALIGN or size > capacity[agent]
+        if (size == 0 or base % page_lines or size % page_lines or size > capacity[agent]
                 or base + size > 1 << line_addr_width):
             return Err.BAD_RANGE
         for k in range(n):

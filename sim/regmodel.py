@@ -26,6 +26,7 @@ POWER and ``cmd_done``.
 from dataclasses import dataclass
 
 from mirrorswap import regmap
+from mirrorswap.geometry import Geometry
 from mirrorswap.regmap import Access, Err, Event, Mode, Op
 
 from .model import apply_command, expected_error
@@ -100,7 +101,8 @@ class RegisterModel:
     config : int
         The CONFIG register's value.
     line_addr_width : int
-        Host line address bits (ADDR_WIDTH - 3): ASSIGN's address-space check.
+        Host line address bits (ADDR_WIDTH - log2 of the line bytes): ASSIGN's
+        address-space check. Default: 32-bit host addresses at CONFIG's line size.
 
     Attributes
     ----------
@@ -108,7 +110,7 @@ class RegisterModel:
         The register map has LOCK; otherwise offset 0x14 is unmapped and prot is ignored.
     """
 
-    def __init__(self, capacities, config, line_addr_width=29):
+    def __init__(self, capacities, config, line_addr_width=None):
         capacities = tuple(capacities)
         if not 1 <= len(capacities) <= 16:
             raise ValueError(f"A model takes 1 to 16 agents, not {len(capacities)}")
@@ -117,7 +119,9 @@ class RegisterModel:
         self.agents = len(capacities)
         self.capacity = capacities
         self.config = config
-        self.line_addr_width = line_addr_width
+        self.geometry = Geometry.from_line_bytes(regmap.global_reg("CONFIG").line_bytes.get(config))
+        self.line_addr_width = (32 - self.geometry.line_shift if line_addr_width is None
+                                else line_addr_width)
         self.lock_implemented = has_lock()
         self.reset()
 
@@ -327,4 +331,5 @@ class RegisterModel:
                 for r in self.regs]
         return expected_error(agent, op, peer, self.mode, regs, self.capacity,
                               self.swept_upto[agent], busy=self.busy[agent],
-                              line_addr_width=self.line_addr_width)
+                              line_addr_width=self.line_addr_width,
+                              page_lines=self.geometry.page_lines)

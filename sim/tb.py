@@ -17,6 +17,7 @@ from cocotb.triggers import ClockCycles, Edge, First, ReadOnly, ReadWrite, Risin
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiMaster, AxiProt, AxiRam, AxiResp
 
 from mirrorswap import regmap
+from mirrorswap.geometry import Geometry
 from mirrorswap.regmap import Err, Mode, Op, agent_offset, agent_reg
 from mirrorswap.sim.memory import PipelinedMemory, add_read_latency, check_capacity
 
@@ -136,7 +137,7 @@ class SlotModel:
                                   "power_en", "power_led", "attn_led")}
         self.ram = AxiRam(AxiBus.from_prefix(dut, f"m_axi_mem{index}"), dut.clk,
                           self.pins["power_good"], reset_active_level=False,
-                          size=(1 << max_log2) * 8)
+                          size=(1 << max_log2) * tb.geometry.line_bytes)
         self.capacity = check_capacity(self.ram, lambda: self.lines)
         self.latency = add_read_latency(self.ram, dut.clk)
         self.pipeline = PipelinedMemory(self.ram, dut.clk) if pipelined else None
@@ -169,7 +170,7 @@ class SlotModel:
     def garbage(self):
         """What DRAM holds after power-up, and what an unpowered module keeps: noise."""
         if self.lines:
-            self.ram.write(0, self.rng.randbytes(self.lines * 8))
+            self.ram.write(0, self.rng.randbytes(self.lines * self.tb.geometry.line_bytes))
 
     async def _supply(self):
         clk = self.tb.dut.clk
@@ -213,8 +214,9 @@ class TopTB:
     ``m_axi_mem<i>`` port of the DUT) and ``mems`` (their RAMs), and, when the firmware
     package is importable, ``bus`` (``firmware.regbus.AxiLiteBus`` on ``regs``, seeing
     ``irq``) and ``bios`` (``firmware.bios.Bios`` on it); otherwise both are None.
-    ``agents`` and ``ids`` (how many AXI IDs the host port takes) are read from the DUT's
-    ports, so one bench runs at any elaboration parameters. Register accesses of the
+    ``agents``, ``ids`` (how many AXI IDs the host port takes) and ``geometry`` (the
+    line size, :class:`mirrorswap.geometry.Geometry`) are read from the DUT's ports, so
+    one bench runs at any elaboration parameters. Register accesses of the
     helpers below and of ``bus`` are secure (``AxPROT[1]`` = 0), as firmware's are
     (SPEC section 8), so they work whether or not LOCK is set; a bench of the refusal of
     non-secure writes passes ``secure=False``.
@@ -246,6 +248,7 @@ class TopTB:
         self.rng = random.Random(seed)
         self.agents = agents_of(dut)
         self.ids = 1 << len(dut.s_axi_awid)
+        self.geometry = Geometry(len(dut.s_axi_wdata))
         if capacities_log2 is None:
             capacities_log2 = (12,) * (self.agents - 1) + (13,)
         if len(capacities_log2) != self.agents:

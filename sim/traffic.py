@@ -8,7 +8,6 @@ from cocotbext.axi import AxiResp
 
 __all__ = ["HostTraffic"]
 
-_PAGE = 4096          # AXI: a burst never crosses a 4 KiB boundary
 _MAX_BEATS = 16       # full-width bursts: 1..16 beats
 
 
@@ -21,8 +20,9 @@ class HostTraffic:
     its address goes out and until its response returns, and no other transaction touching
     them starts meanwhile: that makes the expected data of every read unique (see
     sim/scoreboard.py). Bursts are INCR and stay inside one published range and one 4 KiB
-    page; full-width ones are 1 to 16 beats. A quarter of the writes are narrow: AWSIZE
-    1, 2 or 4 bytes, a random start byte and length, so the strobes of the first and last
+    page; full-width ones are 1 to 16 beats (a line each, ``tb.geometry``). A quarter of
+    the writes are narrow: AWSIZE 1, 2, 4 ... bytes up to half a line, a random start byte
+    and length, so the strobes of the first and last
     beat are partial and the active byte lanes rotate beat by beat (cocotbext-axi's
     ``write`` derives WSTRB from address, size and length; arbitrary holes inside a beat
     cannot be expressed through it). Now and then (``unowned_rate``) an access goes to an
@@ -106,7 +106,8 @@ class HostTraffic:
         r = rng.choice(self.ranges)
         beats = rng.randint(1, _MAX_BEATS)
         line = rng.randrange(r.base_line, r.end_line)
-        room = (_PAGE - (line * 8) % _PAGE) // 8
+        page = self.tb.geometry.page_lines
+        room = page - line % page   # AXI: a burst never crosses a 4 KiB boundary
         return line, min(beats, room, r.end_line - line)
 
     async def _lock(self, lines):
@@ -137,6 +138,7 @@ class HostTraffic:
     async def _transaction(self, rng):
         """One random host transaction, checked; returns the lines it touched."""
         host = self.tb.host
+        lb = self.tb.geometry.line_bytes
         axi_id = rng.randrange(self.tb.ids)
         if rng.random() < self.unowned_rate:
             await self._unowned(rng, axi_id)
@@ -145,24 +147,24 @@ class HostTraffic:
         span = set(range(line, line + lines))
         await self._lock(span)
         try:
-            addr = line * 8
+            addr = line * lb
             if rng.random() < 0.5:
                 if rng.random() < self.narrow_rate:
-                    size = rng.choice((0, 1, 2))
-                    offset = rng.randrange(8)
-                    length = rng.randint(1, lines * 8 - offset)
+                    size = rng.randrange(self.tb.geometry.line_shift)
+                    offset = rng.randrange(lb)
+                    length = rng.randint(1, lines * lb - offset)
                     data = rng.randbytes(length)
                     w = await host.write(addr + offset, data, awid=axi_id, size=size)
                     self.sb.write_done(addr + offset, data, w.resp, what="narrow write")
                     self._count("narrow")
                 else:
-                    data = rng.randbytes(lines * 8)
+                    data = rng.randbytes(lines * lb)
                     w = await host.write(addr, data, awid=axi_id)
                     self.sb.write_done(addr, data, w.resp)
                     self._count("write")
             else:
-                expected = self.sb.expect_read(addr, lines * 8)
-                r = await host.read(addr, lines * 8, arid=axi_id)
+                expected = self.sb.expect_read(addr, lines * lb)
+                r = await host.read(addr, lines * lb, arid=axi_id)
                 if (r.resp == AxiResp.SLVERR and self.read_error_ok is not None
                         and self.read_error_ok(addr)):
                     self._count("expected read error")
@@ -182,14 +184,15 @@ class HostTraffic:
         # past every published range (they are consecutive from line 0), inside the
         # 32-bit host space; the scoreboard expects DECERR there, and no lock is needed
         # because nothing there can change
+        lb = self.tb.geometry.line_bytes
         line = self.end_line + rng.randrange(1 << 16)
-        addr = line * 8
+        addr = line * lb
         if rng.random() < 0.5:
-            data = rng.randbytes(8 * rng.randint(1, 4))
+            data = rng.randbytes(lb * rng.randint(1, 4))
             w = await self.tb.host.write(addr, data, awid=axi_id)
             self.sb.write_done(addr, data, w.resp, what="unowned write")
         else:
-            expected = self.sb.expect_read(addr, 8 * rng.randint(1, 4))
+            expected = self.sb.expect_read(addr, lb * rng.randint(1, 4))
             r = await self.tb.host.read(addr, expected.length, arid=axi_id)
             self.sb.read_done(expected, r.resp, r.data, what="unowned read")
         self._count("unowned")

@@ -22,7 +22,8 @@ from mirrorswap.firmware.hotplug import HotPlug
 from mirrorswap.firmware.hw import AgentStatus, Config, Hardware
 from mirrorswap.firmware.memmap import MapEntry, MemoryMap
 from mirrorswap.firmware.regbus import BusError, MemoryMappedBus, RegisterBus
-from mirrorswap.regmap import (Err, Event, Led, Mode, Op, agent_offset, agent_reg, global_reg)
+from mirrorswap.regmap import (LINE_BYTES, Err, Event, Led, Mode, Op, agent_offset, agent_reg,
+                               global_reg)
 
 
 def run(coro):
@@ -228,7 +229,7 @@ class RegisterFile(RegisterBus):
 
     def __init__(self, agents=4):
         cfg = global_reg("CONFIG")
-        self.regs = {cfg.offset: cfg.agents.put(0, agents)}
+        self.regs = {cfg.offset: cfg.line_bytes.put(cfg.agents.put(0, agents), LINE_BYTES)}
         self.status = {}
         self.events_on_cmd = {}
         self.log = []
@@ -355,7 +356,8 @@ def test_bios_rejects_bad_parameters(kwargs, message):
 def test_migrate_rejects_bad_arguments_without_touching_hardware(regfile, kwargs, message):
     cfg = global_reg("CONFIG")
     data = bytearray(regfile.read_bytes())
-    data[cfg.offset:cfg.offset + 4] = cfg.agents.put(0, 4).to_bytes(4, "little")
+    data[cfg.offset:cfg.offset + 4] = cfg.line_bytes.put(cfg.agents.put(0, 4),
+                                                         LINE_BYTES).to_bytes(4, "little")
     regfile.write_bytes(bytes(data))
     before = regfile.read_bytes()
     with MemoryMappedBus(str(regfile)) as bus:
@@ -484,7 +486,8 @@ class SlotBoard(RegisterBus):
         self.mode = dict(enumerate(modes))
         self.err = {a: Err.OK for a in self.mode}
         self.peer = {a: 0 for a in self.mode}
-        self.regs = {global_reg("CONFIG").offset: global_reg("CONFIG").agents.put(0, 4)}
+        cfg = global_reg("CONFIG")
+        self.regs = {cfg.offset: cfg.line_bytes.put(cfg.agents.put(0, 4), LINE_BYTES)}
         sc = agent_reg("SLOT_CTRL")
         for a, mode in self.mode.items():
             self.regs[agent_offset(a, "CAPACITY")] = capacity

@@ -100,9 +100,19 @@ def test_parameters_change_ports():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(agents=0), "Agent count must be an integer from 1 to 16, not 0"),
     (dict(agents=17), "Agent count must be an integer from 1 to 16, not 17"),
-    (dict(addr_width=8), "Address width must be an integer from 16 to 32, not 8"),
+    (dict(addr_width=8), "Address width must be an integer from 16 to 35 at 64-bit data, "
+                         "not 8"),
+    (dict(addr_width=36), "Address width must be an integer from 16 to 35 at 64-bit data, "
+                          "not 36"),
+    (dict(data_width=512, addr_width=39),
+     "Address width must be an integer from 16 to 38 at 512-bit data, not 39"),
+    (dict(data_width=96), "Data width must be one of 64, 128, 256, 512 bits, not 96"),
     (dict(id_width=1), "ID width must be an integer from 2 to 16, not 1"),
-    (dict(max_capacity_log2=4), "Maximum capacity must be 2^9 to 2^28 lines, not 2^4"),
+    (dict(max_capacity_log2=4), "Maximum capacity must be 2^9 to 2^29 lines at 32-bit "
+                                "addresses and 64-bit data, not 2^4"),
+    (dict(data_width=512, max_capacity_log2=27),
+     "Maximum capacity must be 2^9 to 2^26 lines at 32-bit addresses and 512-bit data, "
+     "not 2^27"),
 ])
 def test_bad_parameters(kwargs, message):
     with pytest.raises(ValueError, match=re.escape(message)):
@@ -142,7 +152,24 @@ def test_make_verilog_writes_a_parameter_report(tmp_path):
     report = (tmp_path / "mirrorswap_top.params.txt").read_text()
     assert "AGENTS" in report and " 8\n" in report
     assert "2^14 lines (131072 bytes)" in report
-    assert "CONFIG register             0x000e0808" in report
+    assert re.search(r"CONFIG register +0x000e0808\n", report)
+
+
+def test_widest_build_ports_and_report(tmp_path):
+    """DATA_WIDTH 512 with the widest addresses and largest modules (SPEC section 1): one
+    64-byte line per beat, 38-bit byte addresses on the host and memory ports."""
+    out = tmp_path / "mirrorswap_top.v"
+    gen_main(["--data-width", "512", "--addr-width", "38", "--max-capacity-log2", "31",
+              "-o", str(out)])
+    ports = _ports(out.read_text())
+    for name, want in {"s_axi_wdata": ("input", 512), "s_axi_wstrb": ("input", 64),
+                       "s_axi_rdata": ("output", 512), "s_axi_awaddr": ("input", 38),
+                       "m_axi_mem3_wdata": ("output", 512), "m_axi_mem3_araddr": ("output", 38),
+                       "s_axil_wdata": ("input", 32)}.items():
+        assert ports[name] == want, name
+    report = (tmp_path / "mirrorswap_top.params.txt").read_text()
+    assert "512 bits (a line: 64 bytes)" in report and "64 lines (4 KiB)" in report
+    assert re.search(r"CONFIG register +0x001f4004\n", report)   # 31 | 64 bytes | 4 agents
 
 
 def test_board_top_generation(tmp_path):

@@ -3,16 +3,20 @@
 The RTL computes a burst's span (lines after the first) and its 4 KiB crossing from the
 beat index within the first line; the AXI definition is byte arithmetic on the aligned
 address. A SAT proof (yosys ``sat -prove``, on the Amaranth netlist) shows both agree for
-every address, length, size and burst type, and that a mutated span is caught.
+every address, length, size and burst type, at every data width, and that a mutated span
+is caught.
 """
 
 import subprocess
+
+import pytest
 
 from amaranth.back import rtlil
 from amaranth.hdl import Module, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from mirrorswap.geometry import DATA_WIDTHS, Geometry
 from mirrorswap.rtl.host_port import _burst_geometry
 from mirrorswap.rtl.signatures import Burst
 from mirrorswap.flows.tools import find_tool
@@ -27,13 +31,15 @@ class _Geometry(wiring.Component):
     burst: In(2)
     ok: Out(1)
 
-    def __init__(self, mutate=False):
+    def __init__(self, mutate=False, data_width=64):
         self._mutate = mutate
+        self._shift = Geometry(data_width).line_shift
         super().__init__()
 
     def elaborate(self, platform):
         m = Module()
-        bad, span = _burst_geometry(m, self.addr, self.length, self.size, self.burst)
+        shift = self._shift
+        bad, span = _burst_geometry(m, self.addr, self.length, self.size, self.burst, shift)
         if self._mutate:
             span = span ^ (self.length == 7)
         # the AXI definition: last byte = aligned start + bytes - 1
@@ -42,8 +48,8 @@ class _Geometry(wiring.Component):
         m.d.comb += [aligned.eq((self.addr >> self.size) << self.size),
                      last.eq(aligned + ((self.length + 1) << self.size) - 1)]
         ref_cross = (last >> 12) != (self.addr >> 12)
-        ref_bad = (self.burst != Burst.INCR) | (self.size > 3) | ref_cross
-        ref_span = (last >> 3) - (self.addr >> 3)
+        ref_bad = (self.burst != Burst.INCR) | (self.size > shift) | ref_cross
+        ref_span = (last >> shift) - (self.addr >> shift)
         m.d.comb += self.ok.eq((bad == ref_bad) & (bad | (span == ref_span)))
         return m
 
@@ -58,8 +64,9 @@ def _prove(component):
     return None if result.returncode == 0 else result.stdout + result.stderr
 
 
-def test_span_and_crossing_match_the_axi_definition():
-    assert _prove(_Geometry()) is None
+@pytest.mark.parametrize("data_width", DATA_WIDTHS)
+def test_span_and_crossing_match_the_axi_definition(data_width):
+    assert _prove(_Geometry(data_width=data_width)) is None
 
 
 def test_a_wrong_span_is_caught():

@@ -11,6 +11,19 @@ def test_generated_top_is_lint_clean(agents):
     assert lint.main(["--agents", str(agents)]) == 0
 
 
+def test_every_data_width_is_lint_clean():
+    """128, 256 and 512 bits, each with its widest addresses and largest modules."""
+    assert lint.main(["--data-widths", "128,256,512"]) == 0
+
+
+@pytest.mark.parametrize("width", ["96", "64,1024", "x"])
+def test_bad_data_width_is_refused(capsys, width):
+    with pytest.raises(SystemExit) as e:
+        lint.main(["--data-widths", width])
+    assert e.value.code == 2
+    assert "must be data widths 64, 128, 256, 512" in capsys.readouterr().err
+
+
 def test_bad_agent_count_is_refused(capsys):
     with pytest.raises(SystemExit) as e:
         lint.main(["--agents", "0"])

@@ -26,7 +26,7 @@ from cocotbext.axi import AxiProt, AxiResp
 from cocotbext.axi.axil_master import AxiLiteWriteRespCmd
 
 from mirrorswap import regmap
-from mirrorswap.regmap import RANGE_ALIGN, Access, Err, Mode, Op, agent_reg
+from mirrorswap.regmap import RANGE_ALIGN, Access, Err, Mode, Op, agent_reg, global_reg
 from mirrorswap.rtl.top import MirrorswapTop
 from mirrorswap.sim.regmodel import RegisterModel, bytemask, has_lock
 from mirrorswap.sim.runner import run_tests, shared_top
@@ -362,9 +362,12 @@ def test_register_fuzz(agents, seed):
 
 
 def test_model_arguments():
+    config = global_reg("CONFIG").line_bytes.put(0, 8)
     with pytest.raises(ValueError, match="A model takes 1 to 16 agents, not 0"):
-        RegisterModel([], 0)
+        RegisterModel([], config)
     with pytest.raises(ValueError, match="Capacities must be powers of two"):
-        RegisterModel([1024, 1000], 0)
+        RegisterModel([1024, 1000], config)
+    with pytest.raises(ValueError, match="Data width must be one of .*, not 0"):
+        RegisterModel([1024], 0)     # CONFIG without a line size
     with pytest.raises(ValueError, match="Agent 0 has no SWEEP running"):
-        RegisterModel([1024], 0).sweep_done(0)
+        RegisterModel([1024], config).sweep_done(0)
