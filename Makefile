@@ -66,7 +66,8 @@ sim: $(STAMP)
 
 # make soak options: SEED, MINUTES (default 3); reproduces exactly from the two
 soak: $(STAMP)
-	$(PY) -m mirrorswap.scenarios.soak $(if $(SEED),--seed $(SEED)) $(if $(MINUTES),--minutes $(MINUTES))
+	$(PY) -m mirrorswap.scenarios.soak $(if $(SEED),--seed $(SEED)) $(if $(MINUTES),--minutes $(MINUTES)) \
+	    $(if $(filter-out 64,$(DATA_WIDTH)),--data-width $(DATA_WIDTH))
 
 # make bench options: SIM (icarus, the default, or verilator), QUICK=1 (a smoke run)
 bench: $(STAMP)

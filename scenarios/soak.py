@@ -18,6 +18,7 @@ import cocotb
 from cocotb_coverage.coverage import CoverCross, CoverPoint, coverage_db, coverage_section
 
 from mirrorswap.firmware.bios import Bios
+from mirrorswap.geometry import DATA_WIDTHS
 from mirrorswap.firmware.errors import CommandError, FlowError, NoSpareError
 from mirrorswap.firmware.hotplug import HotPlug
 from mirrorswap.regmap import Err, Mode, Op
@@ -377,14 +378,19 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--minutes", type=float, default=3.0,
                    help="approximate wall time; sets the number of episodes (default 3)")
+    p.add_argument("--data-width", type=int, choices=DATA_WIDTHS, default=64,
+                   help="data bits of the host and memory ports (default 64)")
     args = p.parse_args(argv)
     if args.minutes <= 0:
         p.error(f"argument --minutes: must be positive, not {args.minutes}")
     episodes = max(1, round(args.minutes * EPISODES_PER_MINUTE))
-    build = BUILD / "soak"
-    src = shared_top()
-    print(f"soak: seed {args.seed}, {episodes} episodes (about {args.minutes} minutes); "
-          f"reproduce with: make soak SEED={args.seed} MINUTES={args.minutes}", flush=True)
+    params = {} if args.data_width == 64 else {"data_width": args.data_width}
+    build = BUILD / ("soak" + "".join(f"_{k}-{v}" for k, v in params.items()))
+    src = shared_top(**params)
+    width = f" DATA_WIDTH={args.data_width}" if params else ""
+    print(f"soak: seed {args.seed}, {episodes} episodes (about {args.minutes} minutes), "
+          f"{args.data_width}-bit data; reproduce with: make soak SEED={args.seed} "
+          f"MINUTES={args.minutes}{width}", flush=True)
     os.environ.setdefault("COCOTB_LOG_LEVEL", "WARNING")
     try:
         run_bench([src], "mirrorswap_top", "mirrorswap.scenarios.soak", build_dir=build, quiet=True,

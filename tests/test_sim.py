@@ -25,6 +25,7 @@ from mirrorswap.sim.runner import bench_dir, run_tests, shared_top
     (["--backpressure", "-0.1"], "must be between 0 and 1, not -0.1"),
     (["--scenario", "nope"], "argument --scenario: invalid choice: 'nope'"),
     (["--abort-window", "-1"], "argument --abort-window: must be non-negative, not -1"),
+    (["--data-width", "96"], "argument --data-width: invalid choice: 96"),
     (["--bogus"], "unrecognized arguments: --bogus"),
 ])
 def test_bad_arguments_exit_2_with_a_message(argv, message, capsys):
@@ -41,6 +42,15 @@ def test_scenario(seed, slot, load, backpressure):
     run_tests(__file__, "mirrorswap_top", sources=[shared_top()],
               params={"seed": seed, "slot": slot, "load": load, "lines": 512,
                       "backpressure": backpressure})
+
+
+@pytest.mark.parametrize("testcase", ["migrate_under_traffic", "hot_swap_walkthrough"])
+def test_scenario_with_64_byte_lines(testcase):
+    """Both scenarios at DATA_WIDTH 512 (make sim DATA_WIDTH=512)."""
+    run_tests(__file__, "mirrorswap_top", sources=[shared_top(data_width=512)],
+              testcase=testcase,
+              params={"data_width": 512, "seed": 6, "slot": 2, "load": 0.7, "lines": 512,
+                      "abort_window": 300})
 
 
 def test_hot_swap_walkthrough(tmp_path):

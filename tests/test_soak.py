@@ -8,15 +8,16 @@ from mirrorswap.scenarios.soak import soak as soak_test  # noqa: F401  (the coco
 from mirrorswap.sim.runner import run_tests, shared_top
 
 
-def _soak(seed, episodes, summary):
-    run_tests(__file__, "mirrorswap_top", sources=[shared_top()],
-              params={"seed": seed, "episodes": episodes}, env={"MS_SUMMARY": summary})
+def _soak(seed, episodes, summary, **top):
+    run_tests(__file__, "mirrorswap_top", sources=[shared_top(**top)],
+              params={"seed": seed, "episodes": episodes, **top}, env={"MS_SUMMARY": summary})
     return summary.read_text()
 
 
-@pytest.mark.parametrize("seed", [2, 5])
-def test_short_soak(seed, tmp_path):
-    text = _soak(seed, 10, tmp_path / "summary.txt")
+@pytest.mark.parametrize("seed, top", [(2, {}), (5, {}), (6, {"data_width": 512})],
+                         ids=["2", "5", "512-bit-6"])
+def test_short_soak(seed, top, tmp_path):
+    text = _soak(seed, 10, tmp_path / "summary.txt", **top)
     assert ", 0 mismatches" in text and "10 episodes" in text
 
 

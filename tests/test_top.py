@@ -27,7 +27,8 @@ from amaranth.hdl._ir import PortDirection
 from mirrorswap import regmap
 from mirrorswap.flows.verilog import port_map
 from mirrorswap.formal.gen import CONFIG as FORMAL_CONFIG
-from mirrorswap.regmap import RANGE_ALIGN, Err, Mode, Op, agent_reg
+from mirrorswap.geometry import Geometry
+from mirrorswap.regmap import Err, Mode, Op, agent_reg
 from mirrorswap.rtl.signatures import SWEEP_ID
 from mirrorswap.rtl.top import MirrorswapTop
 from mirrorswap.sim.model import expected_error
@@ -60,15 +61,16 @@ class TopLevelTB(TopTB):
 
     def __init__(self, dut, **kwargs):
         self.config = top_config()
+        self.geometry = Geometry(self.config["data_width"])
         max_log2 = self.config["max_capacity_log2"]
         big = min(13, max_log2)
-        small = max(RANGE_ALIGN.bit_length() - 1, big - 1)
+        small = max(self.geometry.page_shift, big - 1)
         agents = self.config["agents"]
         capacities = (big,) if agents == 1 else (big,) + (small,) * (agents - 2) + (big,)
         super().__init__(dut, capacities_log2=capacities, seed=knob("seed", 1),
                          max_capacity_log2=max_log2, **kwargs)
         self.big_lines, self.small_lines = 1 << big, 1 << small
-        self.line_space = 1 << (self.config["addr_width"] - 3)
+        self.line_space = 1 << (self.config["addr_width"] - self.geometry.line_shift)
 
     def lines(self, agent):
         """Lines of the module in ``agent``'s slot."""
@@ -129,12 +131,14 @@ def _idle_refusals(tb, agent, ranges):
     cap = tb.lines(agent)
     cases = [
         ("ASSIGN size 0", {"BASE": free, "SIZE": 0}, Err.BAD_RANGE),
-        ("ASSIGN base unaligned", {"BASE": free + 0x100, "SIZE": 512}, Err.BAD_RANGE),
+        ("ASSIGN base unaligned", {"BASE": free + tb.geometry.page_lines // 2, "SIZE": 512},
+         Err.BAD_RANGE),
         ("ASSIGN size unaligned", {"BASE": free, "SIZE": 600}, Err.BAD_RANGE),
         ("ASSIGN size > capacity", {"BASE": free, "SIZE": cap + 512}, Err.BAD_RANGE),
-        ("ASSIGN base past address space", {"BASE": tb.line_space, "SIZE": 512},
-         Err.BAD_RANGE),
     ]
+    if tb.line_space < 1 << 32:     # else every 32-bit BASE is inside the address space
+        cases.append(("ASSIGN base past address space", {"BASE": tb.line_space, "SIZE": 512},
+                      Err.BAD_RANGE))
     if cap >= 1024:     # else the capacity check would refuse it first
         cases.append(("ASSIGN end past address space",
                       {"BASE": tb.line_space - 512, "SIZE": 1024}, Err.BAD_RANGE))
@@ -278,25 +282,26 @@ async def unowned_and_bad_bursts(dut):
     tb = await make(dut)
     agent = min(1, tb.agents - 1)
     await tb.assign(agent, 512, 512)
+    lb = tb.geometry.line_bytes
     for mem in tb.mems:
-        mem.write(0, bytes(512 * 8))
-    for addr in (0, 510 * 8, 1024 * 8, 0xFFFFF000):
+        mem.write(0, bytes(512 * lb))
+    for addr in (0, 510 * lb, 1024 * lb, 0xFFFFF000):
         w = await tb.host.write(addr, b"\xAA" * 16)
         assert w.resp == AxiResp.DECERR, hex(addr)
         r = await tb.host.read(addr, 16)
         assert r.resp == AxiResp.DECERR, hex(addr)
     for i, mem in enumerate(tb.mems):
-        assert mem.read(0, 512 * 8) == bytes(512 * 8), f"module {i} was written"
+        assert mem.read(0, 512 * lb) == bytes(512 * lb), f"module {i} was written"
     for burst in (AxiBurstType.FIXED, AxiBurstType.WRAP):
-        w = await tb.host.write(512 * 8, b"\x55" * 32, burst=burst)
+        w = await tb.host.write(512 * lb, b"\x55" * 32, burst=burst)
         assert w.resp == AxiResp.SLVERR, burst
-        r = await tb.host.read(512 * 8, 32, burst=burst)
+        r = await tb.host.read(512 * lb, 32, burst=burst)
         assert r.resp == AxiResp.SLVERR, burst
     assert tb.mems[agent].read(0, 32) == bytes(32)
-    w = await tb.host.write(512 * 8 + 3, b"\x11\x22", size=0)   # narrow, unaligned
+    w = await tb.host.write(512 * lb + 3, b"\x11\x22", size=0)   # narrow, unaligned
     assert w.resp == AxiResp.OKAY
     assert tb.mems[agent].read(0, 8) == b"\x00\x00\x00\x11\x22\x00\x00\x00"
-    r = await tb.host.read(512 * 8 + 3, 2, size=0)
+    r = await tb.host.read(512 * lb + 3, 2, size=0)
     assert r.resp == AxiResp.OKAY and r.data == b"\x11\x22"
 
 
@@ -310,9 +315,10 @@ async def concurrent_reads_and_writes_across_agents(dut):
     for i in range(tb.agents):
         await tb.assign(i, i * per, per)
     total = per * tb.agents
-    ref = bytearray(rng.randbytes(total * 8))
+    lb, page = tb.geometry.line_bytes, tb.geometry.page_lines
+    ref = bytearray(rng.randbytes(total * lb))
     for i, mem in enumerate(tb.mems):
-        mem.write(0, bytes(ref[i * per * 8:(i + 1) * per * 8]))
+        mem.write(0, bytes(ref[i * per * lb:(i + 1) * per * lb]))
     tb.set_backpressure(0.3, seed=rng.random(), host=False)
     workers = 8
     span = total // workers
@@ -323,17 +329,17 @@ async def concurrent_reads_and_writes_across_agents(dut):
         for _ in range(25):
             lines = rng.randint(1, 16)
             line = lo + rng.randrange(span - lines)
-            if line // 512 != (line + lines - 1) // 512:    # a burst never crosses 4 KiB
+            if line // page != (line + lines - 1) // page:  # a burst never crosses 4 KiB
                 continue
             if rng.random() < 0.4:
-                data = rng.randbytes(lines * 8)
-                w = await tb.host.write(line * 8, data, awid=rng.randrange(tb.ids))
+                data = rng.randbytes(lines * lb)
+                w = await tb.host.write(line * lb, data, awid=rng.randrange(tb.ids))
                 assert w.resp == AxiResp.OKAY
-                ref[line * 8:(line + lines) * 8] = data
+                ref[line * lb:(line + lines) * lb] = data
             else:
-                r = await tb.host.read(line * 8, lines * 8, arid=rng.randrange(tb.ids))
+                r = await tb.host.read(line * lb, lines * lb, arid=rng.randrange(tb.ids))
                 assert r.resp == AxiResp.OKAY
-                assert r.data == bytes(ref[line * 8:(line + lines) * 8]), f"line {line}"
+                assert r.data == bytes(ref[line * lb:(line + lines) * lb]), f"line {line}"
 
     tasks = [cocotb.start_soon(worker(k)) for k in range(workers)]
     for task in tasks:
@@ -389,7 +395,8 @@ async def every_command_in_every_mode(dut):
             for op in range(16):
                 for peer in (peers if op == Op.ESTABLISH else (0,)):
                     want = expected_error(agent, op, peer, modes, regs, capacity, swept,
-                                          line_addr_width=tb.config["addr_width"] - 3)
+                                          line_addr_width=tb.line_space.bit_length() - 1,
+                                          page_lines=tb.geometry.page_lines)
                     checked += 1
                     if want == Err.OK:
                         continue     # the accepted ones are exercised elsewhere
@@ -433,7 +440,8 @@ async def sweep_race_with_host_writes(dut):
     master, spare = (1, 2) if tb.agents >= 3 else (0, 1)
     size = min(4096, tb.lines(master), tb.lines(spare))
     await tb.assign(master, 0, size)
-    ref = bytearray(rng.randbytes(size * 8))
+    lb = tb.geometry.line_bytes
+    ref = bytearray(rng.randbytes(size * lb))
     tb.mems[master].write(0, bytes(ref))
     assert await tb.command(master, Op.ESTABLISH, spare) == Err.OK
 
@@ -445,7 +453,7 @@ async def sweep_race_with_host_writes(dut):
             await RisingEdge(dut.clk)
             await ReadOnly()
             if int(ar.arvalid.value) and int(ar.arready.value) and int(ar.arid.value) == SWEEP_ID:
-                blocks.append((int(ar.araddr.value) // 8, int(ar.arlen.value) + 1))
+                blocks.append((int(ar.araddr.value) // lb, int(ar.arlen.value) + 1))
 
     collisions = 0
     done = False
@@ -472,10 +480,10 @@ async def sweep_race_with_host_writes(dut):
                 if line in written:
                     continue
                 written.add(line)
-            data = rng.randbytes(8)
-            resp = await tb.host.write(line * 8, data, awid=rng.randrange(tb.ids))
+            data = rng.randbytes(lb)
+            resp = await tb.host.write(line * lb, data, awid=rng.randrange(tb.ids))
             assert resp.resp == AxiResp.OKAY
-            ref[line * 8:line * 8 + 8] = data
+            ref[line * lb:line * lb + lb] = data
             collisions += 1
 
     cocotb.start_soon(watch_sweep_reads())
@@ -488,11 +496,11 @@ async def sweep_race_with_host_writes(dut):
     for writer in writers:
         await writer
     assert collisions > 20, f"only {collisions} writes hit blocks in flight"
-    slave_data = tb.mems[spare].read(0, size * 8)
-    master_data = tb.mems[master].read(0, size * 8)
+    slave_data = tb.mems[spare].read(0, size * lb)
+    master_data = tb.mems[master].read(0, size * lb)
     assert master_data == bytes(ref), "master lost a host write"
     stale = [line for line in range(size)
-             if slave_data[line * 8:line * 8 + 8] != master_data[line * 8:line * 8 + 8]]
+             if slave_data[line * lb:line * lb + lb] != master_data[line * lb:line * lb + lb]]
     dut._log.info("%d host writes into blocks under copy, %d stale lines at the slave",
                   collisions, len(stale))
     if expect_race:
@@ -507,8 +515,9 @@ DEFAULT = {}
 DEFAULT_CONFIG = {name: p.default
                   for name, p in inspect.signature(MirrorswapTop).parameters.items()}
 FORMAL = dict(FORMAL_CONFIG)        # the configuration every formal proof runs on
+WIDE = {"data_width": 512, "addr_width": 38}   # 64-byte lines, the widest addresses
 CONFIGS = {"agents1": {"agents": 1}, "agents2": {"agents": 2}, "agents4": DEFAULT,
-           "agents8": {"agents": 8}, "formal": FORMAL}
+           "agents8": {"agents": 8}, "formal": FORMAL, "wide": WIDE}
 
 # quick at any size: run at every configuration, in one simulation each
 QUICK = ["no_output_x_after_reset", "unowned_and_bad_bursts",
@@ -536,14 +545,15 @@ def test_top(config):
 
 
 @pytest.mark.parametrize("config", [pytest.param(CONFIGS[name], id=name)
-                                    for name in ("agents1", "agents4", "formal")])
+                                    for name in ("agents1", "agents4", "formal", "wide")])
 def test_every_command_in_every_mode(config):
     _run(config, "every_command_in_every_mode")
 
 
-@pytest.mark.parametrize("config", _configs("agents1", "agents2", "formal"))
+@pytest.mark.parametrize("config", _configs("agents1", "agents2", "formal", "wide"))
 def test_sweep_race_small(config):
-    """The race at other agent counts and at the formal proofs' sweep and queue sizes."""
+    """The race at other agent counts, at the formal proofs' sweep and queue sizes and with
+    64-byte lines."""
     _run(config, "sweep_race_with_host_writes", seed=1)
 
 
@@ -552,8 +562,8 @@ def test_sweep_race(seed):
     _run(DEFAULT, "sweep_race_with_host_writes", seed=seed)
 
 
-@pytest.mark.parametrize("config, seed", [(DEFAULT, 1), (DEFAULT, 2), (FORMAL, 1)],
-                         ids=["agents4-1", "agents4-2", "formal-1"])
+@pytest.mark.parametrize("config, seed", [(DEFAULT, 1), (DEFAULT, 2), (FORMAL, 1), (WIDE, 1)],
+                         ids=["agents4-1", "agents4-2", "formal-1", "wide-1"])
 def test_sweep_front_race(config, seed):
     """Host writes just ahead of the sweep, where its registered claim check matters."""
     _run(config, "sweep_race_with_host_writes", seed=seed, race_at="front")
