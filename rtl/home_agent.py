@@ -7,7 +7,7 @@ from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
-from .signatures import AXI4Signature, Resp, HOST_ID, SWEEP_ID, check_int
+from .signatures import AXI4Signature, Burst, Resp, HOST_ID, SWEEP_ID, check_int
 
 __all__ = ["HomeAgent"]
 
@@ -23,13 +23,21 @@ MAX_READS = 8
 #: sweep writes in short bursts and needs about latency/8 of them in flight to keep the
 #: port busy).
 MAX_WRITES = 15
-#: While the host reads little (see HOST_HEAVY), a sweep read burst may join the memory's
-#: queue as long as the two sources together have fewer beats outstanding than this.
-SWEEP_READ_QUEUE = 80
 #: The host reads heavily when it took more than HOST_HEAVY read beats in the last window
 #: of HOST_WINDOW cycles (a little over half); then the sweep keeps one burst in flight.
 HOST_WINDOW = 1024
 HOST_HEAVY = HOST_WINDOW * 17 // 32
+#: The host reads *lately* while it presented a read in the last HOST_RECENT cycles;
+#: after that long without one the sweep has the memory to itself.
+HOST_RECENT = 256
+#: Beats of each memory read of the sweep while the host reads lightly: its bursts are
+#: cut into pieces this long, which is about the most a host read waits behind the sweep.
+SWEEP_PIECE = 8
+#: Beats the sweep may have at the memory beyond its read latency when a piece joins them
+#: while the host reads lightly: covers the cycles from the decision to the memory's AR.
+SWEEP_LEAD = 2
+#: The read latency assumed until the agent has measured one (cycles).
+LATENCY_INIT = 16
 #: Contested grants the host may win in a row before a waiting sweep request goes first.
 SWEEP_AGE = 4
 
@@ -51,18 +59,30 @@ class HomeAgent(wiring.Component):
     waits a cycle for it and a host read arriving just then waits behind that one.)
     Arbitration alone does not protect host reads, though: a memory serves the reads it
     has accepted in order, so a host read waits behind every sweep beat already queued
-    there. So while the host has reads waiting or in flight here, a new sweep read burst
-    goes to the memory only when the sweep has none outstanding, or, while the host reads
-    lightly (at most ``HOST_HEAVY`` beats in the last ``HOST_WINDOW`` cycles), when the
-    two sources together have fewer than ``SWEEP_READ_QUEUE`` beats outstanding. When the
-    host does not read, the sweep keeps as many reads in flight as its engine allows
-    (about the memory latency's worth are needed for one line per cycle). On the write
-    side the sweep's bursts are short (see :class:`rtl.sweep.SweepEngine`), so a host
-    write waits at most that long for the channel. These are throughput heuristics; the
-    guarantees are the next paragraph's.
+    there. So the sweep's reads follow what the host has read lately:
+
+    - *Host quiet* (no host read presented for ``HOST_RECENT`` cycles): the sweep's
+      bursts go whole, as many as its engine keeps in flight (about the memory latency's
+      worth are needed for one line per cycle).
+    - *Host reading lightly* (a read in the last ``HOST_RECENT`` cycles, at most
+      ``HOST_HEAVY`` beats in the last ``HOST_WINDOW``): each sweep burst reaches the
+      memory in pieces of ``SWEEP_PIECE`` beats, and a piece goes only while the sweep's
+      beats owed by the memory are at most its read latency plus ``SWEEP_LEAD``. The
+      agent measures that latency itself (AR handshake to first R beat of a read issued
+      with nothing else owed, the latest one). So the sweep's reads keep the memory's
+      pipeline just full (one line per cycle at any latency), while a host read waits
+      behind at most about a piece and ``SWEEP_LEAD`` beats more than the latency it
+      pays anyway.
+    - *Host reading heavily*: the sweep keeps one burst at the memory at a time.
+
+    The sweep's burst is accepted with its first piece, which the ledger counts; the
+    sweep's RLAST is the ledger's last beat of that burst. On the write side the sweep's
+    bursts are short (see :class:`rtl.sweep.SweepEngine`), so a host write waits at most
+    that long for the channel. These are throughput heuristics; the guarantees are the
+    next paragraph's.
 
     **Neither side starves.** A sweep request that may go (for reads: always when the
-    sweep has nothing outstanding) and has lost ``SWEEP_AGE`` contested grants in a row
+    memory owes the sweep nothing) and has lost ``SWEEP_AGE`` contested grants in a row
     to the host wins the next one. So under any host load the sweep gets at least one
     grant in ``SWEEP_AGE + 1`` on each channel and always gets a read burst in flight,
     and when both keep asking the host gets at least ``SWEEP_AGE`` grants in
@@ -78,7 +98,8 @@ class HomeAgent(wiring.Component):
     drops what it had in flight (a burst it had half received, responses it still owed).
 
     Invariants: an address or write burst once presented to the memory keeps its payload
-    until accepted (the grant is locked); a write burst's W beats follow its AW with no
+    until accepted (the grant is locked; whether a sweep burst is cut changes only while
+    the sweep holds no read grant); a write burst's W beats follow its AW with no
     other burst in between (the write channel is locked from AW grant to WLAST); responses
     reach only the source that issued the request, in the order it issued them.
 
@@ -135,7 +156,7 @@ class HomeAgent(wiring.Component):
         dead = self._dead(m, ledger.owed)
         self._read_arbiter(m, ledger, dead)
         self._write_channel(m, ledger, dead)
-        self._route_responses(m, dead)
+        self._route_responses(m, ledger, dead)
         self._answer_locally(m, ledger, dead)
         return m
 
@@ -192,21 +213,52 @@ class HomeAgent(wiring.Component):
             m.d.sync += dead.eq(0)
         return dead
 
-    def _sweep_read_room(self, m):
-        """Whether a sweep read burst may join the memory's queue as far as the host's
-        reads are concerned (see the class docstring), as a register.
+    def _sweep_read_policy(self, m, dead, rd_gnt):
+        """How the sweep's reads may use the memory, from what the host has read lately
+        (see the class docstring), as registers.
 
-        Registered, which keeps the sums of outstanding beats off the AR path. Being a
-        cycle late is harmless: the sweep engine never issues two bursts in consecutive
-        cycles, so no second sweep burst can pass on a stale value.
+        Returns ``quiet`` (no host read seen for ``HOST_RECENT`` cycles: the sweep goes
+        unhindered, in whole bursts), ``split`` (the host reads lightly: the sweep's
+        bursts are cut into pieces of ``SWEEP_PIECE`` beats) and ``room`` (else a sweep
+        read, burst or piece, may join the memory's queue now).
+
+        ``room`` is exact although registered: it is computed from the next cycle's count
+        of sweep beats at the memory, so no stale value admits a second read. ``split``
+        changes only while the sweep holds no grant, so the length of a sweep AR shown to
+        the memory never changes before it is accepted.
         """
-        max_reads = self._max_reads
-        # Beats each source has outstanding at the memory (at most max_reads bursts of at
-        # most 256 beats).
-        out = [Signal(range(max_reads * 256 + 1), name=f"rd_out{k}") for k in range(2)]
-        for k, src in enumerate((self.host_rd, self.sweep_rd)):
-            m.d.sync += out[k].eq(out[k] + Mux(src.arvalid & src.arready, src.arlen + 1, 0)
-                                  - (src.rvalid & src.rready))
+        mem = self.mem
+        ar_fire = mem.arvalid & mem.arready
+        r_fire = mem.rvalid & mem.rready
+        r_sweep = r_fire & (mem.rid == SWEEP_ID)
+        # Beats the memory owes, in all and to the sweep (bursts of at most 256 beats, at
+        # most max_reads of each source, each cut into at most 256/SWEEP_PIECE pieces).
+        # The memory drops what it owed when the module goes away: so do the counts.
+        limit = 2 * self._max_reads * 256
+        mem_out = Signal(range(limit + 1))
+        sweep_out = Signal(range(limit + 1))
+        sweep_next = Signal(range(limit + 1))
+        m.d.comb += sweep_next.eq(sweep_out + Mux(ar_fire & rd_gnt, mem.arlen + 1, 0)
+                                  - r_sweep)
+        m.d.sync += [mem_out.eq(mem_out + Mux(ar_fire, mem.arlen + 1, 0) - r_fire),
+                     sweep_out.eq(sweep_next)]
+        with m.If(dead):
+            m.d.sync += [mem_out.eq(0), sweep_out.eq(0)]
+
+        # The memory's read latency: cycles from an AR handshake with nothing else owed
+        # to its first R beat, the latest such measurement.
+        latency = Signal(8, init=LATENCY_INIT)
+        timing = Signal()
+        count = Signal(8)
+        with m.If(timing):
+            m.d.sync += count.eq(count + (count != 255))
+            with m.If(mem.rvalid):
+                m.d.sync += [latency.eq(count), timing.eq(0)]
+        with m.Elif(ar_fire & (mem_out == 0)):
+            m.d.sync += [timing.eq(1), count.eq(1)]
+        with m.If(dead):
+            m.d.sync += timing.eq(0)
+
         # How much the host read in the last window. Being slow and one-sided matters:
         # deciding from the host's instantaneous backlog would let a dip in it admit sweep
         # bursts that then slow the host down further, which settles with the host
@@ -219,10 +271,69 @@ class HomeAgent(wiring.Component):
         with m.If(win == HOST_WINDOW - 1):
             m.d.sync += [host_heavy.eq(win_beats + h_r > HOST_HEAVY),
                          win_beats.eq(0)]
-        sweep_room = Signal()
-        m.d.sync += sweep_room.eq((out[1] == 0) |
-                                  (~host_heavy & (out[0] + out[1] < SWEEP_READ_QUEUE)))
-        return sweep_room
+        # Whether the host read lately: a read presented in the last HOST_RECENT cycles.
+        since = Signal(range(HOST_RECENT))
+        with m.If(self.host_rd.arvalid):
+            m.d.sync += since.eq(HOST_RECENT - 1)
+        with m.Elif(since != 0):
+            m.d.sync += since.eq(since - 1)
+        quiet = Signal(init=1)
+        m.d.sync += quiet.eq(~self.host_rd.arvalid & (since <= 1))
+
+        split = Signal()
+        with m.If(~rd_gnt):
+            m.d.sync += split.eq(~quiet & ~host_heavy)
+        # Heavy: one sweep read at the memory at a time. Light: the sweep's beats at the
+        # memory may reach its latency plus SWEEP_LEAD before a piece joins them: a piece
+        # arrives as the last one drains, so the sweep streams, and a host read waits for
+        # at most a piece and SWEEP_LEAD beats more than the latency it pays anyway.
+        room = Signal()
+        m.d.sync += room.eq(Mux(host_heavy, sweep_next == 0,
+                                sweep_next <= latency + SWEEP_LEAD))
+        return SimpleNamespace(quiet=quiet, split=split, room=room)
+
+    def _sweep_pieces(self, m, split, rd_gnt, room, dead):
+        """The sweep's read requests as the memory sees them: its bursts whole, or while
+        ``split``, cut into pieces of up to ``SWEEP_PIECE`` beats (INCR bursts only).
+
+        The sweep's burst is accepted (its AR handshake, which the ledger counts) with its
+        first piece; the rest wait here (``busy``) and go before the sweep's next burst.
+        The ledger's count of beats answered gives the sweep its RLAST at the end of the
+        whole burst (see :meth:`_route_responses`), not at the end of each piece.
+
+        Returns ``valid`` (a sweep read is waiting: a piece here, or the sweep's AR with
+        ``room`` in its read queue), ``payload`` (its AR members, by name), ``busy`` and
+        ``fire`` (the memory accepts a sweep read this cycle).
+        """
+        src, mem = self.sweep_rd, self.mem
+        busy = Signal(name="piece_busy")
+        addr = Signal(len(src.araddr), name="piece_addr")
+        left = Signal(9, name="piece_left")          # beats of the burst not yet asked
+        held = {name: Signal.like(getattr(src, name), name=f"piece_{name}")
+                for name in _AR if name not in ("araddr", "arlen")}
+        cut = split & (src.arburst == Burst.INCR) & (src.arlen >= SWEEP_PIECE)
+        payload = {name: Mux(busy, held[name], getattr(src, name)) for name in held}
+        payload["araddr"] = Mux(busy, addr, src.araddr)
+        payload["arlen"] = Mux(busy, Mux(left > SWEEP_PIECE, SWEEP_PIECE, left) - 1,
+                               Mux(cut, SWEEP_PIECE - 1, src.arlen))
+        fire = mem.arvalid & mem.arready & rd_gnt
+        # the piece after one starting at ``base`` (beats of 2**size bytes, INCR)
+        size = Mux(busy, held["arsize"], src.arsize)
+        base = Mux(busy, addr, src.araddr)
+        after = ((base >> size) + SWEEP_PIECE) << size
+        with m.If(fire):
+            with m.If(busy):
+                m.d.sync += [addr.eq(after), left.eq(left - SWEEP_PIECE)]
+                with m.If(left <= SWEEP_PIECE):
+                    m.d.sync += busy.eq(0)
+            with m.Elif(cut):
+                m.d.sync += [busy.eq(1), addr.eq(after),
+                             left.eq(src.arlen + 1 - SWEEP_PIECE)]
+                m.d.sync += [held[name].eq(getattr(src, name)) for name in held]
+        with m.If(dead):
+            m.d.sync += busy.eq(0)
+        return SimpleNamespace(busy=busy, payload=payload, fire=fire,
+                               valid=busy | (src.arvalid & room))
 
     def _read_arbiter(self, m, ledger, dead):
         """The read address channel: host first, the sweep limited while the host reads,
@@ -233,24 +344,24 @@ class HomeAgent(wiring.Component):
         arbiter (with the register slices in front of the sources, that would be a
         combinational round trip between blocks far apart). It parks on the host: an
         idle agent passes a host read at once. A sweep read waits a cycle for its grant,
-        and the grant returns to the host after each sweep read (the sweep never issues
-        two in consecutive cycles). A request once granted is still there when its grant
-        comes: AR valid holds until accepted, and a source's queue room falls only when
-        it is accepted. While ``dead`` the grant rests with the host and nothing reaches
-        the memory.
+        and the grant returns to the host after each sweep read, so sweep reads (bursts
+        or pieces) reach the memory at most every other cycle. A request once granted is
+        still there when its grant comes: AR valid holds until accepted, a source's queue
+        room falls only when it is accepted, and a piece waits until it is accepted.
+        While ``dead`` the grant rests with the host and nothing reaches the memory.
         """
         mem, rq_room = self.mem, ledger.rq_room
-        sweep_room = self._sweep_read_room(m)
-        host_reading = ledger.rq[0].r_rdy | self.host_rd.arvalid
-        rd_host_ok = self.host_rd.arvalid & rq_room[0]
-        sweep_ar = self.sweep_rd.arvalid & rq_room[1]
-        rd_sweep_ok = sweep_ar & (~host_reading | sweep_room)
-        rd_age = Signal(range(SWEEP_AGE + 1))   # host grants in a row the sweep waited for
         rd_gnt = Signal()        # 1: the sweep holds the read address channel
+        policy = self._sweep_read_policy(m, dead, rd_gnt)
+        sweep = self._sweep_pieces(m, policy.split, rd_gnt, rq_room[1], dead)
+        rd_host_ok = self.host_rd.arvalid & rq_room[0]
+        sweep_ar = sweep.valid
+        rd_sweep_ok = sweep_ar & (policy.quiet | policy.room)
+        rd_age = Signal(range(SWEEP_AGE + 1))   # host grants in a row the sweep waited for
         rd_hold = Signal()       # an AR presented to the memory stays until it is accepted
         m.d.comb += rd_hold.eq(mem.arvalid & ~mem.arready)
         for name in _AR:
-            m.d.comb += getattr(mem, name).eq(Mux(rd_gnt, getattr(self.sweep_rd, name),
+            m.d.comb += getattr(mem, name).eq(Mux(rd_gnt, sweep.payload[name],
                                                   getattr(self.host_rd, name)))
         m.d.comb += mem.arid.eq(Mux(rd_gnt, SWEEP_ID, HOST_ID))
         with m.If(~rd_hold & ~rd_gnt):
@@ -267,7 +378,7 @@ class HomeAgent(wiring.Component):
             m.d.comb += [
                 mem.arvalid.eq(Mux(rd_gnt, sweep_ar, rd_host_ok)),
                 self.host_rd.arready.eq(mem.arready & ~rd_gnt & rq_room[0]),
-                self.sweep_rd.arready.eq(mem.arready & rd_gnt & rq_room[1]),
+                self.sweep_rd.arready.eq(mem.arready & rd_gnt & rq_room[1] & ~sweep.busy),
             ]
         with m.Else():
             m.d.sync += rd_gnt.eq(0)
@@ -361,9 +472,11 @@ class HomeAgent(wiring.Component):
             m.d.sync += [burst.busy.eq(0), aw_done.eq(0), w_done.eq(0),
                          burst.aw_shown.eq(0)]
 
-    def _route_responses(self, m, dead):
+    def _route_responses(self, m, ledger, dead):
         """R and B from the memory to the source whose ID they carry (while not
-        ``dead``); a response with any other ID than ``SWEEP_ID`` goes to the host."""
+        ``dead``); a response with any other ID than ``SWEEP_ID`` goes to the host. The
+        sweep's RLAST comes from the ledger (the last beat of its burst), as its burst may
+        have reached the memory in pieces; the host's is the memory's."""
         mem = self.mem
         r_sweep = mem.rvalid & (mem.rid == SWEEP_ID)   # gated: an idle memory may drive X IDs
         b_sweep = mem.bvalid & (mem.bid == SWEEP_ID)
@@ -372,9 +485,11 @@ class HomeAgent(wiring.Component):
                 mem.rready.eq(Mux(r_sweep, self.sweep_rd.rready, self.host_rd.rready)),
                 mem.bready.eq(Mux(b_sweep, self.sweep_wr.bready, self.host_wr.bready)),
             ]
-            for src, mine in ((self.host_rd, mem.rvalid & ~r_sweep), (self.sweep_rd, r_sweep)):
+            sweep_rlast = ledger.r_beat[1] == ledger.rq[1].r_data
+            for src, mine, last in ((self.host_rd, mem.rvalid & ~r_sweep, mem.rlast),
+                                    (self.sweep_rd, r_sweep, sweep_rlast)):
                 m.d.comb += [src.rdata.eq(mem.rdata), src.rresp.eq(mem.rresp),
-                             src.rlast.eq(mem.rlast), src.rvalid.eq(mine)]
+                             src.rlast.eq(last), src.rvalid.eq(mine)]
             for src, mine in ((self.host_wr, mem.bvalid & ~b_sweep), (self.sweep_wr, b_sweep)):
                 m.d.comb += [src.bresp.eq(mem.bresp), src.bvalid.eq(mine)]
 

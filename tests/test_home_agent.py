@@ -3,8 +3,11 @@
 Two managers (host and sweep side) share one memory through the agent, each with reads and
 writes in flight at once, with random back-pressure on every memory channel and on the
 managers' response channels. Each manager owns its own half of the memory, so every read
-must return exactly what that manager last wrote. Run over seeds at the default queue
-sizes, and at the smallest ones the formal proofs use.
+must return exactly what that manager last wrote. Also: a module that vanishes mid-traffic,
+write credits under withheld responses, and the sweep's read bursts cut into pieces while
+the host reads (whole again once it is quiet). Run over seeds at the default queue sizes,
+and at the smallest ones the formal proofs use. The read latency the host sees beside a
+sweep is measured on the whole top (tests/test_read_latency.py).
 """
 
 import itertools
@@ -18,7 +21,8 @@ from cocotb.triggers import ClockCycles, RisingEdge, ReadOnly
 from cocotbext.axi import (AxiBus, AxiMasterRead, AxiMasterWrite, AxiRam, AxiReadBus,
                            AxiResp, AxiWriteBus)
 
-from mirrorswap.rtl.home_agent import MAX_READS, MAX_WRITES, HomeAgent
+from mirrorswap.rtl.home_agent import (HOST_RECENT, MAX_READS, MAX_WRITES, SWEEP_PIECE,
+                                       HomeAgent)
 from mirrorswap.rtl.signatures import HOST_ID, SWEEP_ID
 from mirrorswap.sim.runner import run_tests
 from mirrorswap.sim.tb import WriteCreditWatch, pauses, reset_dut
@@ -185,6 +189,63 @@ async def write_credits_hold_under_stalled_responses(dut):
         assert (await task).resp == AxiResp.OKAY
         assert tb.ram.read(addr, 8) == data
     assert watch.open == {HOST_ID: 0, SWEEP_ID: 0}
+
+
+async def _memory_reads(dut, log):
+    """Append (AXI ID, beats) of every read burst the memory accepts to ``log``."""
+    while True:
+        await RisingEdge(dut.clk)
+        await ReadOnly()
+        if int(dut.mem_arvalid.value) and int(dut.mem_arready.value):
+            log.append((int(dut.mem_arid.value), int(dut.mem_arlen.value) + 1))
+
+
+@cocotb.test()
+async def sweep_reads_in_pieces_while_the_host_reads(dut):
+    """While the host reads (1-line reads a few cycles apart), the sweep's 32-line bursts
+    reach the memory in pieces of at most SWEEP_PIECE beats and still return whole (RLAST
+    at the end of the burst, every byte right); once the host has been quiet for
+    HOST_RECENT cycles they reach it whole again."""
+    seed = int(os.environ.get("MS_SEED", "1"))
+    tb = HomeAgentTB(dut, seed, 0.0)
+    await tb.reset()
+    ref = tb.rng.randbytes(MEM_BYTES)
+    tb.ram.write(0, ref)
+    log = []
+    cocotb.start_soon(_memory_reads(dut, log))
+    host_rd, _ = tb.sources["host"]
+    sweep_rd, _ = tb.sources["sweep"]
+    burst = 32 * 8
+
+    async def sweep_reads(first, count):
+        for k in range(count):
+            addr = MEM_BYTES // 2 + (first + k) * burst
+            r = await sweep_rd.read(addr, burst, arid=0)
+            assert r.resp == AxiResp.OKAY and r.data == ref[addr:addr + burst], \
+                f"sweep read {addr:#x} came back wrong"
+
+    async def host_reads(count):
+        for _ in range(count):
+            addr = tb.rng.randrange(MEM_BYTES // 2 // 8) * 8
+            r = await host_rd.read(addr, 8, arid=0)
+            assert r.resp == AxiResp.OKAY and r.data == ref[addr:addr + 8]
+            await ClockCycles(dut.clk, tb.rng.randint(4, 12))
+
+    host = cocotb.start_soon(host_reads(60))
+    await ClockCycles(dut.clk, 20)
+    sweeps = [cocotb.start_soon(sweep_reads(4 * j, 4)) for j in range(3)]
+    for t in sweeps:
+        await t
+    assert not host.done(), "the host stopped reading before the sweep's reads ended"
+    pieces = [beats for axi_id, beats in log if axi_id == SWEEP_ID]
+    assert len(pieces) >= 12 * 32 // SWEEP_PIECE, f"the sweep's bursts were not cut: {pieces}"
+    assert max(pieces) <= SWEEP_PIECE, f"a sweep read of {max(pieces)} beats beside the host"
+    await host
+    await ClockCycles(dut.clk, HOST_RECENT + 10)
+    log.clear()
+    await sweep_reads(16, 4)
+    assert [beats for axi_id, beats in log] == [32] * 4, \
+        f"the sweep's reads were cut with the host quiet: {log}"
 
 
 @pytest.mark.parametrize("seed, max_reads, max_writes", [
