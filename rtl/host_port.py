@@ -1,8 +1,9 @@
 """The host AXI4 port: decoding, mirror forwarding, error responses (SPEC sections 1, 5).
 
-Two engines share the host's port, one per direction: :class:`HostWriteEngine` serves one
-write burst at a time; :class:`HostReadEngine` keeps up to ``outstanding`` (8) read bursts
-in flight. Both decode a burst by its start address with :class:`AddressDecoder`.
+Two engines share the host's port, one per direction: :class:`HostWriteEngine` keeps up to
+``outstanding`` (8) write bursts awaiting their responses, one more being written and one
+being decoded; :class:`HostReadEngine` keeps up to ``outstanding`` (8) read bursts in
+flight. Both decode a burst by its start address with :class:`AddressDecoder`.
 """
 
 from types import SimpleNamespace
@@ -106,7 +107,7 @@ class _Request:
 
 
 class HostWriteEngine(wiring.Component):
-    """Serves host writes, one burst at a time, and forwards them to a mirror slave.
+    """Serves host writes, several bursts in flight, and forwards them to a mirror slave.
 
     A write to an ACTIVE agent goes to its module; a write to a MIRROR_MASTER goes to the
     master's module and, at the same module-local address, to its slave's, W beats
@@ -116,20 +117,27 @@ class HostWriteEngine(wiring.Component):
     SLVERR and is reported on ``wr_err``. Both reports name the master and the burst's
     first module-local line.
 
-    One burst at a time: the next AW is accepted only once the previous burst's B has been
-    taken, so writes reach the modules, and B responses the host, in the order the AWs were
-    accepted (in order per ID, as AXI requires, and across IDs too). A write takes a few
-    cycles to decode and route before its memory AW; this is the price of keeping the
-    decode and the claim check in registers.
+    **Pipeline.** Three parts, each busy with a different burst: the *front* accepts an AW
+    and decodes it (DECODE, LOOKUP: registered stages, see :class:`_Request`); the *issue*
+    side takes the decoded burst, sends its AW to every target and broadcasts its W beats;
+    the *completion* side collects the memories' B responses of the bursts whose data has
+    gone out (up to ``outstanding``, in the queue ``done``) and answers the host. So the
+    next burst is decoded while one is written and up to ``outstanding`` wait for their
+    responses. Writes reach each module in the order the AWs were accepted (one W burst at
+    a time, as AXI4 orders W data), and B responses go to the host in that order too (in
+    order per ID, as AXI requires, and across IDs).
 
-    Atomicity with the sweep (see :class:`rtl.sweep.SweepEngine`): a write to a master
+    **Atomicity with the sweep** (see :class:`rtl.sweep.SweepEngine`): a write to a master
     starts (memory AW) only when its lines are outside the master's sweep claim, and it
-    publishes its own lines on ``claim`` from then until both B responses are back. A
-    write to an ACTIVE agent is not checked: no sweep reads an ACTIVE agent's lines.
+    publishes its lines on ``claim`` from then until both B responses are back. Forwarded
+    writes are in flight one at a time (a claim is one range); writes to ACTIVE agents are
+    not checked (no sweep reads an ACTIVE agent's lines) and pipeline freely, also around a
+    forwarded write in flight.
 
     Unowned start address: the W beats are taken, nothing is written, DECERR. A burst that
-    is not INCR, wider than a line per beat or crossing 4 KiB: likewise, SLVERR.
-    While ``hold`` is high no new burst is accepted; ``idle`` says none is in progress.
+    is not INCR, wider than a line per beat or crossing 4 KiB: likewise, SLVERR. Either
+    keeps its place in the order of responses. While ``hold`` is high no new burst is
+    accepted; ``idle`` says none is accepted and unanswered.
 
     Parameters
     ----------
@@ -138,6 +146,9 @@ class HostWriteEngine(wiring.Component):
     addr_width, data_width, id_width : int
         Widths of the AXI4 ports (byte address, data: one line per beat, ID); host and
         memory ports alike.
+    outstanding : int
+        Bursts whose data has gone out and whose responses are awaited, at most; at least
+        1 (default 8).
     hazard_check : bool
         Wait for the sweep claim (default True). False only for tests that show what
         the check prevents.
@@ -149,7 +160,7 @@ class HostWriteEngine(wiring.Component):
     Raises
     ------
     ValueError
-        ``claim_bits`` not an integer from 1 to 32.
+        ``claim_bits`` not an integer from 1 to 32, ``outstanding`` below 1.
 
     Members
     -------
@@ -163,7 +174,8 @@ class HostWriteEngine(wiring.Component):
     idle : Out(1)
         No burst accepted and unanswered.
     claim : Out(HostClaimSignature())
-        The lines of the write in progress, from its memory AW until both B responses.
+        The lines of the forwarded write in flight, from its memory AW until both B
+        responses.
     fwd_err, wr_err : Out(ErrorReportSignature())
         One-cycle reports of a failed write at the slave and at the master.
     sweep_claim : In(SweepClaimSignature()) per agent
@@ -173,12 +185,15 @@ class HostWriteEngine(wiring.Component):
         addresses, always INCR.
     """
 
-    def __init__(self, *, agents, addr_width=32, data_width=64, id_width=4,
+    def __init__(self, *, agents, addr_width=32, data_width=64, id_width=4, outstanding=8,
                  hazard_check=True, claim_bits=32):
         check_claim_bits(claim_bits)
+        check_int("Outstanding bursts", outstanding, 1)
         self._claim_bits = claim_bits
         self._agents = agents
         self._addr_width = addr_width
+        self._id_width = id_width
+        self._outstanding = outstanding
         self._geometry = line_geometry(data_width)
         self._hazard_check = hazard_check
         half = dict(addr_width=addr_width, data_width=data_width, id_width=id_width)
@@ -193,19 +208,37 @@ class HostWriteEngine(wiring.Component):
         members["mem"] = Out(AXI4Signature(**half, read=False)).array(agents)
         super().__init__(members)
 
+    def _entry_layout(self):
+        """A burst whose data has gone out, until its host B: its ID, the agents it was
+        written to, its agent and first line (for the reports), whether it was forwarded,
+        and, for a burst that went nowhere (``drained``), its error answer."""
+        return data.StructLayout({
+            "id": self._id_width, "targets": self._agents, "agent": 4, "lo": 32,
+            "forward": 1, "drained": 1, "resp": 2,
+        })
+
     def elaborate(self, platform):
         m = Module()
+        entry = self._entry_layout()
+        m.submodules.done = done = SyncFIFO(width=entry.size, depth=self._outstanding)
         req = _Request(m, self.s, "aw", self.routes, self._agents, self._addr_width,
                        self._geometry)
         burst = self._burst_state()
-        self._drive_outputs(m, req, burst)
+        fwd = SimpleNamespace(busy=Signal(name="fwd_busy"),   # a forwarded burst in flight
+                              agent=Signal(4, name="fwd_agent"),
+                              lo=Signal(32, name="fwd_lo"), hi=Signal(32, name="fwd_hi"),
+                              done=Signal(name="fwd_done"))   # it completes this cycle
+        self._drive_outputs(m, burst, fwd)
         claim_hit = self._claim_check(m, burst)
-        self._sequence(m, req, burst, claim_hit)
+        taken = self._front(m, req)
+        issue = self._issue(m, req, burst, claim_hit, fwd, taken, done, entry)
+        answered = self._complete(m, done, entry, fwd)
+        m.d.comb += self.idle.eq(taken.idle & issue.ongoing("FREE") & ~done.r_rdy & answered)
         return m
 
     def _burst_state(self):
-        """The burst in progress: its route and bounds (loaded in ROUTE, steady until the
-        next ROUTE), its progress at each target, and the responses."""
+        """The burst at the issue side: its route, bounds and AXI fields (loaded when it is
+        taken from the front, steady until the next), and its progress at each target."""
         n = self._agents
         return SimpleNamespace(
             agent=Signal(range(max(n, 2)), name="agent"),   # the agent its address decodes to
@@ -214,36 +247,33 @@ class HostWriteEngine(wiring.Component):
             local=Signal(self._addr_width, name="local"),  # module-local byte address of its first beat
             lo=Signal(32, name="lo"),           # its first module-local line
             hi=Signal(32, name="hi"),           # its last
-            resp=Signal(2, name="resp"),        # the host's B response
+            id=Signal(self._id_width, name="id"),
+            len=Signal(8, name="len"), size=Signal(3, name="size"),
+            resp=Signal(2, name="resp"),        # a burst that goes nowhere: its answer
             aw_done=Signal(n, name="aw_done"),  # per agent: AW accepted (AW state)
             w_done=Signal(n, name="w_done"),    # per agent: the current W beat taken
-            b_done=Signal(n, name="b_done"),    # per agent: B received
-            m_resp=Signal(2, name="m_resp"),    # the master's B response
-            p_resp=Signal(2, name="p_resp"),    # the slave's (peer's) B response
             targets=Signal(n, name="targets"),  # per agent: the burst goes there
         )
 
-    def _drive_outputs(self, m, req, burst):
+    def _drive_outputs(self, m, burst, fwd):
         """What every state shows alike: the burst's targets, the AW and W payload (the same
-        to every memory; only valids select), the host's B ID and response, the claim's
-        bounds and the error reports' agent and line."""
+        to every memory; only valids select), and the claim of the forwarded burst."""
         s = self.s
         for i in range(self._agents):
             m.d.comb += burst.targets[i].eq((burst.agent == i) |
                                             (burst.forward & (burst.peer == i)))
         for mem in self.mem:
             m.d.comb += [
-                mem.awaddr.eq(burst.local), mem.awlen.eq(req.len), mem.awsize.eq(req.size),
+                mem.awaddr.eq(burst.local), mem.awlen.eq(burst.len), mem.awsize.eq(burst.size),
                 mem.awburst.eq(Burst.INCR),
                 mem.wdata.eq(s.wdata), mem.wstrb.eq(s.wstrb), mem.wlast.eq(s.wlast),
             ]
         m.d.comb += [
-            s.bid.eq(req.id), s.bresp.eq(burst.resp),
-            self.claim.agent.eq(burst.agent), self.claim.lo.eq(burst.lo),
-            self.claim.hi.eq(burst.hi),
+            # dropped as the burst completes, not a cycle later: the sweep's check of it
+            # is registered already
+            self.claim.active.eq(fwd.busy & ~fwd.done), self.claim.agent.eq(fwd.agent),
+            self.claim.lo.eq(fwd.lo), self.claim.hi.eq(fwd.hi),
         ]
-        for rep in (self.fwd_err, self.wr_err):
-            m.d.comb += [rep.agent.eq(burst.agent), rep.line.eq(burst.lo)]
 
     def _claim_check(self, m, burst):
         """Whether the burst's lines meet its master's sweep claim, as a register.
@@ -264,20 +294,16 @@ class HostWriteEngine(wiring.Component):
         m.d.sync += claim_hit.eq(Cat(*hits).any() if hits else 0)
         return claim_hit
 
-    def _sequence(self, m, req, burst, claim_hit):
-        """The FSM of one burst: accept, decode (DECODE, LOOKUP), route (ROUTE), wait for
-        the claim (WAIT), then AW, W and B at every target and the report (REPORT), or,
-        for a burst that goes nowhere, take its data (DRAIN); the host's B (RESP).
-
-        ``checked``: the claim check has seen this burst's lines (set after the first
-        WAIT cycle; ``lo``, ``hi`` and ``agent`` are loaded in ROUTE). The claim is
-        published (``claim.active``) from AW to B.
-        """
+    def _front(self, m, req):
+        """Accept an AW (IDLE), decode it (DECODE, LOOKUP) and hold it (READY) until the
+        issue side takes it. Returns ``ready`` (a decoded burst waits), ``take`` (driven
+        by the issue side: it takes it this cycle) and ``idle``."""
         s = self.s
-        checked = Signal()
-        with m.FSM(name="write"):
+        front = SimpleNamespace(ready=Signal(name="front_ready"), take=Signal(name="take"),
+                                idle=Signal(name="front_idle"))
+        with m.FSM(name="front"):
             with m.State("IDLE"):
-                m.d.comb += [self.idle.eq(1), s.awready.eq(~self.hold)]
+                m.d.comb += [front.idle.eq(1), s.awready.eq(~self.hold)]
                 with m.If(s.awvalid & ~self.hold):
                     m.d.sync += req.latch()
                     m.next = "DECODE"
@@ -285,57 +311,74 @@ class HostWriteEngine(wiring.Component):
                 m.d.sync += req.decode()
                 m.next = "LOOKUP"
             with m.State("LOOKUP"):
-                # registered here so that ROUTE, which adds the span to the offset and
-                # looks the route up, starts from flip-flops
+                # registered here so that taking the burst, which adds the span to the
+                # offset and looks the route up, starts from flip-flops
                 m.d.sync += req.lookup()
-                m.next = "ROUTE"
-            with m.State("ROUTE"):
-                self._route(m, req, burst)
-                with m.If(req.bad):
-                    m.d.sync += burst.resp.eq(Resp.SLVERR)
-                    m.next = "DRAIN"
-                with m.Elif(~req.hit_q):
-                    m.d.sync += burst.resp.eq(Resp.DECERR)
-                    m.next = "DRAIN"
-                with m.Else():
-                    m.d.sync += checked.eq(0)
-                    m.next = "WAIT"
+                m.next = "READY"
+            with m.State("READY"):
+                m.d.comb += front.ready.eq(1)
+                with m.If(front.take):
+                    m.next = "IDLE"
+        return front
+
+    def _issue(self, m, req, burst, claim_hit, fwd, front, done, entry):
+        """The FSM of the issue side: take a decoded burst (FREE, when the queue ``done``
+        has room for it), wait for the claim (WAIT), then AW and W at every target and
+        push the burst into ``done`` with its last beat; or, for a burst that goes nowhere,
+        take its data (DRAIN) and push it with its error answer.
+
+        ``checked``: the claim check has seen this burst's lines (set after the first
+        WAIT cycle; ``lo``, ``hi`` and ``agent`` are loaded as it is taken). A forwarded
+        burst also waits until the one before it has completed (``fwd.busy``).
+        """
+        s = self.s
+        checked = Signal()
+        push = data.View(entry, done.w_data)
+        m.d.comb += [push.id.eq(burst.id), push.targets.eq(burst.targets),
+                     push.agent.eq(burst.agent), push.lo.eq(burst.lo),
+                     push.forward.eq(burst.forward), push.resp.eq(burst.resp)]
+        with m.FSM(name="write") as issue:
+            with m.State("FREE"):
+                with m.If(front.ready & done.w_rdy):
+                    m.d.comb += front.take.eq(1)
+                    self._take(m, req, burst)
+                    with m.If(req.bad):
+                        m.d.sync += burst.resp.eq(Resp.SLVERR)
+                        m.next = "DRAIN"
+                    with m.Elif(~req.hit_q):
+                        m.d.sync += burst.resp.eq(Resp.DECERR)
+                        m.next = "DRAIN"
+                    with m.Else():
+                        m.d.sync += [checked.eq(0), burst.resp.eq(Resp.OKAY)]
+                        m.next = "WAIT"
             with m.State("WAIT"):
                 # a plain (not forwarded) write is not checked and waits for nothing
                 m.d.sync += checked.eq(1)
-                with m.If(~burst.forward | (checked & ~claim_hit)):
+                with m.If(~burst.forward):
+                    m.next = "AW"
+                with m.Elif(checked & ~claim_hit & ~fwd.busy):
+                    m.d.sync += [fwd.busy.eq(1), fwd.agent.eq(burst.agent),
+                                 fwd.lo.eq(burst.lo), fwd.hi.eq(burst.hi)]
                     m.next = "AW"
             with m.State("AW"):
-                m.d.comb += self.claim.active.eq(1)
                 with m.If(self._issue_aw(m, burst)):
                     m.next = "W"
             with m.State("W"):
-                m.d.comb += self.claim.active.eq(1)
                 with m.If(self._broadcast_w(m, burst)):
-                    m.next = "B"
-            with m.State("B"):
-                m.d.comb += self.claim.active.eq(1)
-                with m.If(self._collect_b(m, burst)):
-                    m.next = "REPORT"
-            with m.State("REPORT"):
-                m.d.sync += burst.resp.eq(Mux(burst.m_resp == Resp.OKAY, Resp.OKAY,
-                                              Resp.SLVERR))
-                m.d.comb += [
-                    self.fwd_err.valid.eq(burst.forward & (burst.p_resp != Resp.OKAY)),
-                    self.wr_err.valid.eq(burst.m_resp != Resp.OKAY),
-                ]
-                m.next = "RESP"
+                    m.d.comb += [push.drained.eq(0), done.w_en.eq(1)]
+                    m.next = "FREE"
             with m.State("DRAIN"):
                 m.d.comb += s.wready.eq(1)
                 with m.If(s.wvalid & s.wlast):
-                    m.next = "RESP"
-            with m.State("RESP"):
-                m.d.comb += s.bvalid.eq(1)
-                with m.If(s.bready):
-                    m.next = "IDLE"
+                    m.d.comb += [push.drained.eq(1), done.w_en.eq(1)]
+                    m.next = "FREE"
+        # the completion side clears it; the issue side sets it only while it is clear
+        with m.If(fwd.done):
+            m.d.sync += fwd.busy.eq(0)
+        return issue
 
-    def _route(self, m, req, burst):
-        """ROUTE: load the burst's registers from the lookup and its agent's route, and
+    def _take(self, m, req, burst):
+        """Load the burst's registers from the front's lookup and its agent's route, and
         clear its progress."""
         route = self.routes[req.agent_q]
         m.d.sync += [
@@ -344,8 +387,8 @@ class HostWriteEngine(wiring.Component):
             burst.local.eq(Cat(req.addr[:self._geometry.line_shift], req.offset_q)),
             burst.lo.eq(req.offset_q),
             burst.hi.eq(req.offset_q + req.span),
-            burst.aw_done.eq(0), burst.w_done.eq(0), burst.b_done.eq(0),
-            burst.m_resp.eq(Resp.OKAY), burst.p_resp.eq(Resp.OKAY),
+            burst.id.eq(req.id), burst.len.eq(req.len), burst.size.eq(req.size),
+            burst.aw_done.eq(0), burst.w_done.eq(0),
         ]
 
     def _issue_aw(self, m, burst):
@@ -379,21 +422,51 @@ class HostWriteEngine(wiring.Component):
                         m.d.sync += w_done[i].eq(1)
         return s.wvalid & taken.all() & s.wlast
 
-    def _collect_b(self, m, burst):
-        """B: a response from every target, the master's kept in ``m_resp`` and the
-        slave's in ``p_resp``. Returns the condition to move on: all are in."""
-        n, targets, b_done = self._agents, burst.targets, burst.b_done
-        got = Signal(n)
+    def _complete(self, m, done, entry, fwd):
+        """The completion side: the oldest burst in ``done`` collects a B from every target
+        (each target answers its bursts in order, so its next B is the oldest burst's),
+        the master's response kept in ``m_resp`` and the slave's in ``p_resp``; once all
+        are in, the host's B is loaded (a register, shown until taken), the reports pulse
+        and the burst leaves the queue. Returns whether no host B is pending."""
+        s, n = self.s, self._agents
+        head = data.View(entry, done.r_data)
+        b_done = Signal(n)               # per agent: the oldest burst's B received
+        m_resp = Signal(2)
+        p_resp = Signal(2)
+        b_valid = Signal()
+        b_id = Signal(self._id_width)
+        b_resp = Signal(2)
+        m.d.comb += [s.bvalid.eq(b_valid), s.bid.eq(b_id), s.bresp.eq(b_resp)]
+        collecting = done.r_rdy & ~head.drained
         for i, mem in enumerate(self.mem):
-            m.d.comb += [mem.bready.eq(targets[i] & ~b_done[i]),
-                         got[i].eq(mem.bvalid & mem.bready)]
-            with m.If(got[i]):
-                with m.If(burst.agent == i):
-                    m.d.sync += burst.m_resp.eq(mem.bresp)
+            m.d.comb += mem.bready.eq(collecting & head.targets[i] & ~b_done[i])
+            with m.If(mem.bvalid & mem.bready):
+                m.d.sync += b_done[i].eq(1)
+                with m.If(head.agent == i):
+                    m.d.sync += m_resp.eq(mem.bresp)
                 with m.Else():
-                    m.d.sync += burst.p_resp.eq(mem.bresp)
-        m.d.sync += b_done.eq(b_done | got)
-        return (b_done | got | ~targets).all()
+                    m.d.sync += p_resp.eq(mem.bresp)
+        all_in = head.drained | (b_done | ~head.targets).all()
+        finish = done.r_rdy & all_in & (~b_valid | s.bready)
+        with m.If(s.bvalid & s.bready):
+            m.d.sync += b_valid.eq(0)
+        m.d.comb += [
+            self.fwd_err.agent.eq(head.agent), self.fwd_err.line.eq(head.lo),
+            self.wr_err.agent.eq(head.agent), self.wr_err.line.eq(head.lo),
+        ]
+        with m.If(finish):
+            m.d.comb += [
+                done.r_en.eq(1), fwd.done.eq(head.forward & ~head.drained),
+                self.fwd_err.valid.eq(~head.drained & head.forward & (p_resp != Resp.OKAY)),
+                self.wr_err.valid.eq(~head.drained & (m_resp != Resp.OKAY)),
+            ]
+            m.d.sync += [
+                b_valid.eq(1), b_id.eq(head.id),
+                b_resp.eq(Mux(head.drained, head.resp,
+                              Mux(m_resp == Resp.OKAY, Resp.OKAY, Resp.SLVERR))),
+                b_done.eq(0), m_resp.eq(Resp.OKAY), p_resp.eq(Resp.OKAY),
+            ]
+        return ~b_valid
 
 
 class HostReadEngine(wiring.Component):
