@@ -1,7 +1,8 @@
 """cocotb benches of ``make bench``: performance of the whole ``mirrorswap_top``.
 
-Every measurement drives the full design (defaults: 4 agents, 64-bit lines, slots of up to
-2^16 lines) through its ports only: host traffic on ``s_axi`` (cocotbext-axi AxiMaster),
+Every measurement drives the full design (defaults: 4 agents, slots of up to 2^16 lines;
+any data width, the line size read from the DUT through ``tb.geometry``) through its
+ports only: host traffic on ``s_axi`` (cocotbext-axi AxiMaster),
 commands through ``s_axil``, memories on ``m_axi_mem<i>`` served by
 :class:`sim.memory.PipelinedMemory` (one beat per cycle per channel, fixed latency).
 
@@ -152,13 +153,15 @@ class HostLoad:
 
     async def _one(self, kind, axi_id):
         host = self.tb.host
+        lb = self.tb.geometry.line_bytes
         line = self.base + self.rng.randrange(self.lines // self.burst) * self.burst
         try:
             if kind == "read":
-                r = await host.read(line * 8, self.burst * 8, arid=axi_id)
+                r = await host.read(line * lb, self.burst * lb, arid=axi_id)
                 assert r.resp == AxiResp.OKAY, r.resp
             else:
-                w = await host.write(line * 8, self.rng.randbytes(self.burst * 8), awid=axi_id)
+                w = await host.write(line * lb, self.rng.randbytes(self.burst * lb),
+                                     awid=axi_id)
                 assert w.resp == AxiResp.OKAY, w.resp
             self.beats[kind] += self.burst
         finally:
@@ -207,13 +210,14 @@ async def probe(tb, kind, base, lines, rng, *, samples=None, until=None, beats=1
     """One probe transaction at a time (random line of the range, ``beats`` long), a
     random gap between them, until ``samples`` are done or ``until()`` is true."""
     n = 0
+    lb = tb.geometry.line_bytes
     while (samples is None or n < samples) and not (until and until()):
         line = base + rng.randrange(lines // 16) * 16
         if kind == "read":
-            r = await tb.host.read(line * 8, beats * 8, arid=PROBE_ID)
+            r = await tb.host.read(line * lb, beats * lb, arid=PROBE_ID)
             assert r.resp == AxiResp.OKAY
         else:
-            w = await tb.host.write(line * 8, rng.randbytes(beats * 8), awid=PROBE_ID)
+            w = await tb.host.write(line * lb, rng.randbytes(beats * lb), awid=PROBE_ID)
             assert w.resp == AxiResp.OKAY
         n += 1
         await ClockCycles(tb.dut.clk, rng.randint(*gap))
@@ -269,7 +273,8 @@ async def sweep_rate(dut):
     cycles = await sweep(tb, big)
     wall = time.perf_counter() - wall
     # the sweep copied every line: the spare now equals the master
-    assert tb.mems[SPARE].read(0, big * 8) == tb.mems[MASTER].read(0, big * 8)
+    lb = tb.geometry.line_bytes
+    assert tb.mems[SPARE].read(0, big * lb) == tb.mems[MASTER].read(0, big * lb)
     await abort(tb)
     record("sweep_big", latency=20, load=0.0, lines=big, cycles=cycles,
            lines_per_cycle=big / cycles, wall_s=wall, cycles_per_s=cycles / wall)
@@ -347,21 +352,22 @@ async def literal_vs_sweep(dut):
     tb = await setup(dut, 20)
     count = 128 if QUICK else 2048
     host = tb.host
+    lb = tb.geometry.line_bytes
     for variant, step in (("literal, line by line", 1), ("firmware, 16-line bursts", 16)):
         await establish(tb)
         t0 = cycle()
         for line in range(0, count, step):
-            r = await host.read(line * 8, step * 8)
-            w = await host.write(line * 8, r.data)
+            r = await host.read(line * lb, step * lb)
+            w = await host.write(line * lb, r.data)
             assert r.resp == AxiResp.OKAY and w.resp == AxiResp.OKAY
         cycles = cycle() - t0
-        assert tb.mems[SPARE].read(0, count * 8) == tb.mems[MASTER].read(0, count * 8)
+        assert tb.mems[SPARE].read(0, count * lb) == tb.mems[MASTER].read(0, count * lb)
         await abort(tb)
         record("copy_method", method=variant, lines=count, cycles=cycles,
                lines_per_cycle=count / cycles)
     await establish(tb)
     cycles = await sweep(tb, count)
-    assert tb.mems[SPARE].read(0, count * 8) == tb.mems[MASTER].read(0, count * 8)
+    assert tb.mems[SPARE].read(0, count * lb) == tb.mems[MASTER].read(0, count * lb)
     await abort(tb)
     record("copy_method", method="hardware SWEEP", lines=count, cycles=cycles,
            lines_per_cycle=count / cycles)

@@ -24,40 +24,54 @@ from mirrorswap.regmap import Err, Event, Op
 from mirrorswap.rtl.signatures import SWEEP_ID
 
 LINE = 10                    # inside the sweep's first block (lines 0..31)
-OLD = bytes(range(0x10, 0x18))
-NEW = bytes(range(0xA0, 0xA8))
+
+
+def old(tb):
+    """Line L's value before the race: one line of the DUT's width."""
+    return bytes((0x10 + i) % 256 for i in range(tb.geometry.line_bytes))
+
+
+def new(tb):
+    """What the host writes to line L during the race."""
+    return bytes((0xA0 + i) % 256 for i in range(tb.geometry.line_bytes))
+
+
+def addr(tb, line=LINE):
+    return line * tb.geometry.line_bytes
 
 
 def line_of(tb, slot, line=LINE):
-    return tb.mems[slot].read(line * 8, 8)
+    return tb.mems[slot].read(addr(tb, line), tb.geometry.line_bytes)
 
 
 @cocotb.test(timeout_time=1, timeout_unit="ms")
 async def literal_copy_loses_a_host_write(dut):
     tb = await setup(dut, 4)
     host = tb.host
-    assert (await host.write(LINE * 8, OLD)).resp == AxiResp.OKAY
+    before, after, lb = old(tb), new(tb), tb.geometry.line_bytes
+    assert (await host.write(addr(tb), before)).resp == AxiResp.OKAY
     await establish(tb)
     # firmware: read line L through the host port ...
-    r = await host.read(LINE * 8, 8)
-    assert r.resp == AxiResp.OKAY and r.data == OLD
-    # ... another CPU writes L (mirrored: both modules get NEW) ...
-    assert (await host.write(LINE * 8, NEW)).resp == AxiResp.OKAY
-    assert line_of(tb, MASTER) == NEW and line_of(tb, SPARE) == NEW
-    # ... firmware writes its copy back: forwarded to both, it overwrites NEW
-    assert (await host.write(LINE * 8, r.data)).resp == AxiResp.OKAY
-    assert line_of(tb, MASTER) == OLD, "the literal method should have lost the write"
-    assert line_of(tb, SPARE) == OLD
-    assert (await host.read(LINE * 8, 8)).data == OLD
+    r = await host.read(addr(tb), lb)
+    assert r.resp == AxiResp.OKAY and r.data == before
+    # ... another CPU writes L (mirrored: both modules get the new data) ...
+    assert (await host.write(addr(tb), after)).resp == AxiResp.OKAY
+    assert line_of(tb, MASTER) == after and line_of(tb, SPARE) == after
+    # ... firmware writes its copy back: forwarded to both, it overwrites the new data
+    assert (await host.write(addr(tb), r.data)).resp == AxiResp.OKAY
+    assert line_of(tb, MASTER) == before, "the literal method should have lost the write"
+    assert line_of(tb, SPARE) == before
+    assert (await host.read(addr(tb), lb)).data == before
     dut._log.warning("literal copy: the host write of %s to line %d is lost on both modules",
-                     NEW.hex(), LINE)
+                     after.hex(), LINE)
 
 
 @cocotb.test(timeout_time=1, timeout_unit="ms")
 async def sweep_keeps_the_host_write(dut):
     tb = await setup(dut, 4)
     host = tb.host
-    assert (await host.write(LINE * 8, OLD)).resp == AxiResp.OKAY
+    before, after, lb = old(tb), new(tb), tb.geometry.line_bytes
+    assert (await host.write(addr(tb), before)).resp == AxiResp.OKAY
     await establish(tb)
     spare_aw = tb.mems[SPARE].write_if.aw_channel
     spare_aw.set_pause_generator(itertools.repeat(1))     # the sweep cannot write yet
@@ -71,7 +85,7 @@ async def sweep_keeps_the_host_write(dut):
             await ReadOnly()
             if int(ar.arvalid.value) and int(ar.arready.value) \
                     and int(ar.arid.value) == SWEEP_ID:
-                first = int(ar.araddr.value) // 8
+                first = int(ar.araddr.value) // lb
                 if first <= LINE < first + int(ar.arlen.value) + 1:
                     read_at = True
 
@@ -82,9 +96,9 @@ async def sweep_keeps_the_host_write(dut):
     await tb.write(MASTER, "CMD", Op.SWEEP)
     await watcher
     dut._log.warning('race: the sweep read the block of line %d', LINE)
-    await ClockCycles(dut.clk, 40)          # the block's data (OLD for line L) has arrived
-    assert line_of(tb, SPARE) != OLD, "the sweep wrote to the spare through a held AW"
-    write = cocotb.start_soon(host.write(LINE * 8, NEW))
+    await ClockCycles(dut.clk, 40)          # the block (line L's old data) has arrived
+    assert line_of(tb, SPARE) != before, "the sweep wrote to the spare through a held AW"
+    write = cocotb.start_soon(host.write(addr(tb), after))
     await ClockCycles(dut.clk, 100)         # the host write is now in the race window
     assert not write.done(), "the host write completed while the spare was held"
     spare_aw.set_pause_generator(None)
@@ -97,9 +111,9 @@ async def sweep_keeps_the_host_write(dut):
         await RisingEdge(dut.clk)
     st = await tb.status(MASTER)
     assert st["err"] == Err.OK
-    assert line_of(tb, MASTER) == NEW
-    assert line_of(tb, SPARE) == NEW, \
+    assert line_of(tb, MASTER) == after
+    assert line_of(tb, SPARE) == after, \
         f"SWEEP lost the host write: spare holds {line_of(tb, SPARE).hex()}"
-    assert tb.mems[SPARE].read(0, 512 * 8) == tb.mems[MASTER].read(0, 512 * 8)
+    assert tb.mems[SPARE].read(0, 512 * lb) == tb.mems[MASTER].read(0, 512 * lb)
     dut._log.warning("SWEEP: the host write of %s to line %d survives on both modules",
-                     NEW.hex(), LINE)
+                     after.hex(), LINE)

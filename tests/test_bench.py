@@ -2,10 +2,14 @@
 
 - the lost-update race: the patent's literal firmware copy loses a concurrent host write,
   the hardware SWEEP under the same interleaving does not (bench/cocotb_race.py);
-- ``python -m mirrorswap.bench.run --quick`` produces results.md and the plot with sane numbers.
+- the side-by-side comparison at tiny sizes: the pass-through against itself gives a ratio
+  of exactly 1 everywhere (two separate simulations of the same traffic), and the design
+  against the pass-through gives every row of the report, the plot and sane numbers.
 """
 
 import json
+
+import pytest
 
 import mirrorswap.bench.run as bench_run
 # the cocotb tests the simulator finds in this module
@@ -13,43 +17,70 @@ from mirrorswap.bench.cocotb_race import (  # noqa: F401
     literal_copy_loses_a_host_write, sweep_keeps_the_host_write)
 from mirrorswap.sim.runner import run_tests, shared_top
 
+PNG = b"\x89PNG\r\n\x1a\n"
+
 
 def test_literal_copy_loses_a_write_and_sweep_does_not():
     assert run_tests(__file__, "mirrorswap_top", sources=[shared_top()],
                      env={"COCOTB_LOG_LEVEL": "WARNING"}) == 2
 
 
-def test_quick_bench_writes_sane_results(tmp_path):
-    assert bench_run.main(["--quick", "--out", str(tmp_path)]) == 0
-    md = (tmp_path / "results.md").read_text()
-    png = tmp_path / "bench.png"
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20000
-    for heading in ("Sweep rate", "Host read latency", "Mirrored versus plain",
-                    "literal firmware copy", "Simulator speed", "Memory model"):
+def results(out):
+    rows = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    return rows, bench_run.comparison(rows), (out / "results.md").read_text()
+
+
+def test_passthrough_against_itself_is_one(tmp_path):
+    assert bench_run.main(["--tiny", "--design", "passthrough", "--out", str(tmp_path)]) == 0
+    rows, cmp, md = results(tmp_path)
+    # both sides ran as separate simulations
+    assert {r["dut"] for r in rows} == {"design", "passthrough"}
+    kinds = {(r["traffic"], r["latency"]) for r in cmp["traffic"]}
+    assert kinds == {(k, lat) for k in bench_run.TRAFFIC_NAMES if k != "mirrored16"
+                     for lat in (1, 20)}
+    for r in cmp["traffic"]:
+        assert r["design"] > 0 and r["ratio"] == pytest.approx(1), r
+        assert r["met"], r
+    assert [r["latency"] for r in cmp["latency"]] == [1, 20]
+    for r in cmp["latency"]:
+        assert r["p50_ratio"] == pytest.approx(1) and r["p99_ratio"] == pytest.approx(1), r
+        # the limit's read latency is the memory's own plus the handshake cycle
+        assert r["passthrough"]["p50"] == r["latency"] + 1, r
+    assert cmp["sweep"] == []          # the pass-through has no sweep
+    assert "| 1-beat reads | 1 | 1.000 | 1.000 | **1.00** |" in md
+
+
+def test_design_against_passthrough_report(tmp_path):
+    assert bench_run.main(["--tiny", "--out", str(tmp_path)]) == 0
+    rows, cmp, md = results(tmp_path)
+    assert {(r["traffic"], r["latency"]) for r in cmp["traffic"]} == \
+        {(k, lat) for k in bench_run.TRAFFIC_NAMES for lat in (1, 20)}
+    for r in cmp["traffic"]:
+        # the design cannot beat a wire by more than the window's rounding
+        assert 0 < r["ratio"] <= 1.15, r
+        assert r["reference_name"] == ("design's plain 16-beat writes"
+                                       if r["traffic"] == "mirrored16" else "pass-through")
+    for r in cmp["latency"]:
+        assert r["idle"]["p50"] >= r["passthrough"]["p50"], r
+        assert r["sweep"]["n"] > 0 and r["sweep"]["p99"] >= r["sweep"]["p50"], r
+        assert r["target"] == r["idle"]["p99"] + bench_run.LATENCY_SLACK
+    assert [r["latency"] for r in cmp["sweep"]] == [1, 20]
+    for r in cmp["sweep"]:
+        assert 0 < r["alone"] <= 1 and 0 < r["light"] <= 1, r
+    for heading in ("## 64-bit data (8-byte lines)", "### Throughput, side by side",
+                    "### Host read latency", "### The sweep's rate", "Targets met:",
+                    "**Memory model.**", "<!-- make bench: data_width=64 -->"):
         assert heading in md, heading
-    rows = [json.loads(line) for line in (tmp_path / "results.jsonl").read_text().splitlines()]
-    kinds = {r["kind"] for r in rows}
-    assert kinds == {"sweep", "sweep_big", "read_latency", "write_latency", "copy_method",
-                     "sim_speed"}
-    sweeps = [r for r in rows if r["kind"] == "sweep"]
-    assert {(r["latency"], r["load"]) for r in sweeps} == \
-        {(lat, load) for lat in (1, 20, 60) for load in (0, 0.25, 0.5, 0.75)}
-    for r in rows:
-        if "lines_per_cycle" in r:
-            assert 0 < r["lines_per_cycle"] <= 1, r
-        if "p50" in r:
-            assert 0 < r["p50"] <= r["p99"] <= r["max"] < 10000, r
-        if "cycles_per_s" in r:
-            assert r["cycles_per_s"] > 0, r
-    # the sweep outruns firmware copying through the host port by far
-    copy = {r["method"]: r["lines_per_cycle"] for r in rows if r["kind"] == "copy_method"}
-    assert copy["hardware SWEEP"] > 5 * copy["literal, line by line"]
-    # no load: the sweep goes faster than under 75 % host load
-    at20 = {r["load"]: r["lines_per_cycle"] for r in sweeps if r["latency"] == 20}
-    assert at20[0.0] > at20[0.75]
-    # the host goes first: at half load it keeps most of what it gets without a sweep,
-    # and the sweep still gets a fair part of the rest
-    half = next(r for r in sweeps if r["latency"] == 20 and r["load"] == 0.5)
-    assert half["host_read"] >= 0.8 * half["alone_read"], half
-    assert half["host_write"] >= 0.8 * half["alone_write"], half
-    assert half["lines_per_cycle"] >= 0.3, half
+    png = tmp_path / "bench.png"
+    assert png.read_bytes()[:8] == PNG and png.stat().st_size > 20000
+
+
+def test_page_keeps_the_other_widths(tmp_path):
+    page = tmp_path / "performance.md"
+    bench_run.write_page(page, 512, ["## 512-bit data", "STALE-512"], keep_others=True)
+    bench_run.write_page(page, 64, ["## 64-bit data", "new 64"], keep_others=True)
+    bench_run.write_page(page, 512, ["## 512-bit data", "new 512"], keep_others=True)
+    text = page.read_text()
+    assert text.startswith("# Performance")
+    assert "STALE-512" not in text and text.index("new 64") < text.index("new 512")
+    assert set(bench_run.sections_of(text)) == {64, 512}
