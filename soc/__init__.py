@@ -1,0 +1,1 @@
+"""The PicoRV32 SoC on mirrorswap (issue 24)."""
