@@ -316,16 +316,22 @@ class HostWriteEngine(wiring.Component):
                 m.d.sync += req.lookup()
                 m.next = "READY"
             with m.State("READY"):
-                m.d.comb += front.ready.eq(1)
+                # the next AW may be accepted in the cycle this one is taken
+                m.d.comb += [front.ready.eq(1), s.awready.eq(front.take & ~self.hold)]
                 with m.If(front.take):
-                    m.next = "IDLE"
+                    with m.If(s.awvalid & ~self.hold):
+                        m.d.sync += req.latch()
+                        m.next = "DECODE"
+                    with m.Else():
+                        m.next = "IDLE"
         return front
 
     def _issue(self, m, req, burst, claim_hit, fwd, front, done, entry):
-        """The FSM of the issue side: take a decoded burst (FREE, when the queue ``done``
-        has room for it), wait for the claim (WAIT), then AW and W at every target and
-        push the burst into ``done`` with its last beat; or, for a burst that goes nowhere,
-        take its data (DRAIN) and push it with its error answer.
+        """The FSM of the issue side: take a decoded burst (in FREE, or with the last beat
+        of the burst before, when the queue ``done`` has room for it), wait for the claim
+        (WAIT, only a forwarded burst), then AW and W at every target and push the burst
+        into ``done`` with its last beat; or, for a burst that goes nowhere, take its data
+        (DRAIN) and push it with its error answer.
 
         ``checked``: the claim check has seen this burst's lines (set after the first
         WAIT cycle; ``lo``, ``hi`` and ``agent`` are loaded as it is taken). A forwarded
@@ -337,26 +343,38 @@ class HostWriteEngine(wiring.Component):
         m.d.comb += [push.id.eq(burst.id), push.targets.eq(burst.targets),
                      push.agent.eq(burst.agent), push.lo.eq(burst.lo),
                      push.forward.eq(burst.forward), push.resp.eq(burst.resp)]
+        # room for the next burst: in FREE, one entry; with the last beat of a burst, which
+        # is pushed in the same cycle, two
+        room_now = done.w_rdy
+        room_after_push = done.level < self._outstanding - 1
+
+        def take_next(room):
+            """Take the front's burst, if any and ``room``: to its first state, else FREE."""
+            with m.If(front.ready & room):
+                m.d.comb += front.take.eq(1)
+                forward = self._take(m, req, burst)
+                with m.If(req.bad):
+                    m.d.sync += burst.resp.eq(Resp.SLVERR)
+                    m.next = "DRAIN"
+                with m.Elif(~req.hit_q):
+                    m.d.sync += burst.resp.eq(Resp.DECERR)
+                    m.next = "DRAIN"
+                with m.Elif(forward):
+                    m.d.sync += [checked.eq(0), burst.resp.eq(Resp.OKAY)]
+                    m.next = "WAIT"
+                with m.Else():
+                    # a plain (not forwarded) write is not checked and waits for nothing
+                    m.d.sync += burst.resp.eq(Resp.OKAY)
+                    m.next = "AW"
+            with m.Else():
+                m.next = "FREE"
+
         with m.FSM(name="write") as issue:
             with m.State("FREE"):
-                with m.If(front.ready & done.w_rdy):
-                    m.d.comb += front.take.eq(1)
-                    self._take(m, req, burst)
-                    with m.If(req.bad):
-                        m.d.sync += burst.resp.eq(Resp.SLVERR)
-                        m.next = "DRAIN"
-                    with m.Elif(~req.hit_q):
-                        m.d.sync += burst.resp.eq(Resp.DECERR)
-                        m.next = "DRAIN"
-                    with m.Else():
-                        m.d.sync += [checked.eq(0), burst.resp.eq(Resp.OKAY)]
-                        m.next = "WAIT"
+                take_next(room_now)
             with m.State("WAIT"):
-                # a plain (not forwarded) write is not checked and waits for nothing
                 m.d.sync += checked.eq(1)
-                with m.If(~burst.forward):
-                    m.next = "AW"
-                with m.Elif(checked & ~claim_hit & ~fwd.busy):
+                with m.If(checked & ~claim_hit & ~fwd.busy):
                     m.d.sync += [fwd.busy.eq(1), fwd.agent.eq(burst.agent),
                                  fwd.lo.eq(burst.lo), fwd.hi.eq(burst.hi)]
                     m.next = "AW"
@@ -366,12 +384,12 @@ class HostWriteEngine(wiring.Component):
             with m.State("W"):
                 with m.If(self._broadcast_w(m, burst)):
                     m.d.comb += [push.drained.eq(0), done.w_en.eq(1)]
-                    m.next = "FREE"
+                    take_next(room_after_push)
             with m.State("DRAIN"):
                 m.d.comb += s.wready.eq(1)
                 with m.If(s.wvalid & s.wlast):
                     m.d.comb += [push.drained.eq(1), done.w_en.eq(1)]
-                    m.next = "FREE"
+                    take_next(room_after_push)
         # the completion side clears it; the issue side sets it only while it is clear
         with m.If(fwd.done):
             m.d.sync += fwd.busy.eq(0)
@@ -379,17 +397,20 @@ class HostWriteEngine(wiring.Component):
 
     def _take(self, m, req, burst):
         """Load the burst's registers from the front's lookup and its agent's route, and
-        clear its progress."""
+        clear its progress. Returns whether the burst is forwarded (its agent is a
+        MIRROR_MASTER)."""
         route = self.routes[req.agent_q]
+        forward = route.mode == Mode.MIRROR_MASTER
         m.d.sync += [
             burst.agent.eq(req.agent_q), burst.peer.eq(route.peer),
-            burst.forward.eq(route.mode == Mode.MIRROR_MASTER),
+            burst.forward.eq(forward),
             burst.local.eq(Cat(req.addr[:self._geometry.line_shift], req.offset_q)),
             burst.lo.eq(req.offset_q),
             burst.hi.eq(req.offset_q + req.span),
             burst.id.eq(req.id), burst.len.eq(req.len), burst.size.eq(req.size),
             burst.aw_done.eq(0), burst.w_done.eq(0),
         ]
+        return forward
 
     def _issue_aw(self, m, burst):
         """AW: the AW to every target, each shown until it is taken. Returns the condition

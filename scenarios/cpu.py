@@ -162,7 +162,8 @@ def default_simulator():
 
 
 def run_cpu_scenario(*, ops=None, press_at=None, press_delay=None, abort_window=None,
-                     sim=None, waves=False, name="make_sim_cpu", data_width=64, quiet=True):
+                     sim=None, waves=False, name="make_sim_cpu", data_width=64, quiet=True,
+                     table_bytes=None):
     """Build the C images and ``soc_top``, run :func:`cpu_scenario`; returns True when it
     passed (the scenario prints its own report).
 
@@ -178,10 +179,12 @@ def run_cpu_scenario(*, ops=None, press_at=None, press_delay=None, abort_window=
     from mirrorswap.soc.tb import soc_sources
 
     ops = ops or cbuild.DEFAULTS["workload_ops"]
-    build = bench_dir(name, ops=ops, dw=data_width)
-    images = cbuild.build_images(build / "c", workload_ops=ops,
+    table = table_bytes or cbuild.DEFAULTS["table_bytes"]
+    build = bench_dir(name, ops=ops, dw=data_width, table=table)
+    images = cbuild.build_images(build / "c", workload_ops=ops, table_bytes=table,
                                  abort_window_cycles=abort_window)
-    expected = cbuild.expected_checksum(workload_ops=ops, out_dir=build / "c")
+    expected = cbuild.expected_checksum(workload_ops=ops, table_bytes=table,
+                                        out_dir=build / "c")
     sources = soc_sources(build, bios=images["bios"], workload=images["workload"],
                           data_width=data_width)
     env = {"MS_EXPECTED": expected, "MS_OPS": ops,
