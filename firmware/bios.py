@@ -96,8 +96,9 @@ class Bios:
         # put() names the field and the bad value for an opcode or peer that does not fit
         value = _CMD.peer.put(_CMD.opcode.put(0, op), peer)
         if (await self.hw.status(agent)).busy:
-            # The write would be refused with BUSY, but the running command overwrites err
-            # when it finishes, so polling could not tell the refusal from that result.
+            # The write would be refused with BUSY (err keeps BUSY once the running command
+            # ends, docs/contract.md), and the running command's owner would then read BUSY
+            # instead of its own result: write nothing.
             raise Busy(agent, op)
         await self.hw.clear_events(agent, Event.CMD_DONE)
         await self.hw.write_reg(agent, "CMD", value)

@@ -211,13 +211,14 @@ module formal_refuse (input wire clk);
     reg power_d = 0;
     always @(posedge clk) power_d <= !rst && power_seen && !freeze;
     wire power_due = power_d && !freeze;
-    reg [N-1:0] done_q = 0, pv_q = 0, fwd_a1 = 0, fwd_a2 = 0;
+    reg [N-1:0] done_q = 0, pv_q = 0, fwd_a1 = 0, fwd_a2 = 0, cv_q = 0;
     reg power_q = 0;
     reg [2:0] mode0_q, mode1_q;
     reg [3:0] peer0_q, peer1_q;
     reg [31:0] base0_q, base1_q, size0_q, size1_q, su0_q, su1_q;
     always @(posedge clk) begin
         done_q <= {done1, done0} & {N{~rst}};
+        cv_q <= {cv1, cv0} & {N{~rst}};
         pv_q <= sw_pv;
         fwd_a1 <= {fwd_v && fwd_a == 1, fwd_v && fwd_a == 0};
         fwd_a2 <= fwd_a1;
@@ -226,7 +227,11 @@ module formal_refuse (input wire clk);
         base0_q <= base0; base1_q <= base1; size0_q <= size0; size1_q <= size1;
         su0_q <= su0; su1_q <= su1;
     end
-    wire [N-1:0] refused = done_q & {refusal(err1), refusal(err0)};
+    // BAD_OPCODE and BUSY answer the CMD write itself. The same code still in err when the
+    // command it was refused into ends (cmd_done, err left as the refusal set it: README)
+    // is no new refusal.
+    wire [N-1:0] refused = done_q & {refusal(err1) && (err1 < 9 || cv_q[1]),
+                                     refusal(err0) && (err0 < 9 || cv_q[0])};
     always @* if (past && |refused) begin
         assert (base0 == base0_q && size0 == size0_q && base1 == base1_q && size1 == size1_q);
         assert (peer0 == peer0_q && peer1 == peer1_q);

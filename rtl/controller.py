@@ -18,27 +18,45 @@ class MirrorController(wiring.Component):
 
     A CMD write is checked at once for its opcode and for ``busy`` (BAD_OPCODE, BUSY).
     Any other command is queued (``busy`` = 1) and run by one sequencer, one command at a
-    time, the lowest-numbered agent first, so that commands on different agents see each
-    other's effects in order. The sequencer's cycles for one command:
+    time, so that commands on different agents see each other's effects in order; when
+    several are queued it serves the agents round-robin (the first after the one it served
+    last). The sequencer's cycles for one command:
 
     ========  ==================================================================
-    DRAIN     ``hold``: the host port takes no new request; wait until it is
-              ``quiet`` (nothing in flight) for a whole held cycle.
-    CHECK1    ``hold``, ``freeze``. Check stage 1 registers the sums and the plain
+    IDLE      Picks the next queued command.
+    CHECK1    ``freeze``. Check stage 1 registers the sums and the plain
               compares: range ends, sweep end, the peer's capacity, the range shape.
     CHECK2    Check stage 2 registers the compares of those sums: range past the
               host address space, overlap, sweep past SIZE, peer too small.
     CHECK3    Check stage 3 registers the error code of SPEC section 4, the
-              first failing check in the SPEC's order for the command and mode.
-    EXEC      The code goes to ``err``; if OK the command is applied (a SWEEP
+              first failing check in the SPEC's order for the command and mode,
+              and whether EXEC must drain the host port first.
+    EXEC      A command that passed and changes routes (all but SWEEP) raises
+              ``hold`` (the host port takes no new request) and waits until the
+              port is ``quiet`` for a whole held cycle; any other goes at once.
+              The code goes to ``err``; if OK the command is applied (a SWEEP
               starts the sweep engine). ``busy`` falls, ``cmd_done`` is raised.
     ========  ==================================================================
 
-    ``freeze`` stalls register writes from CHECK1 to EXEC and power transitions wait
-    until EXEC is over, so what the three stages read is what EXEC applies to. The host
-    port stays held through EXEC, so a mode change never overlaps a host transaction:
-    this is what makes RELEASE atomic. A refused command changes nothing but ``err``.
-    SWEEP stays busy until the engine is done.
+    ``hold`` is thus high only in EXEC of a command that changes routes: for the drain of
+    the bursts in flight and one cycle more (two cycles when the port is already quiet).
+    SWEEP never holds the host port: its engine's claim orders its copies against host
+    writes in flight (:class:`rtl.sweep.SweepEngine`), and it changes no route; nor does a
+    refused command. ``freeze`` stalls register writes in the three check stages and in
+    the cycle EXEC applies the command; while EXEC waits for the port, writes go on (host
+    traffic never stalls the firmware's register accesses) but cannot touch what was
+    checked: BASE and SIZE are locked while the agent is busy (those of other owners
+    always are), and power transitions wait until EXEC is over. So what the three stages
+    read is what EXEC applies to, but for SWEPT_UPTO, which a failed forwarded write may
+    clear meanwhile: such a failure since the pick makes a SWEEP not raise SWEPT_UPTO and
+    a RELEASE NOT_SWEPT. A mode change never overlaps a host transaction: this is what
+    makes RELEASE atomic. A refused command changes nothing but ``err``. SWEEP stays busy
+    until the engine is done.
+
+    ``err`` is the outcome of the last CMD write (or refused SLOT_CTRL power-off): one
+    refused while a command runs (BUSY, or BAD_OPCODE) sets it at once, with
+    ``cmd_done``, and the running command's end, which raises ``cmd_done`` and drops
+    ``busy`` as usual, leaves it so. A refused command therefore never reads back as OK.
 
     Invariants: an agent's ``busy`` is 1 from the CMD write until ``err`` and the mode
     change are visible (``cmd_done`` is set in that cycle); a SLAVE's peer is its master and
@@ -70,11 +88,11 @@ class MirrorController(wiring.Component):
     Members
     -------
     hold : Out(1)
-        The host port accepts no new request (DRAIN to EXEC).
+        The host port accepts no new request (EXEC of a command that changes routes).
     quiet : In(1)
         Nothing is in flight on the host port.
     freeze : Out(1)
-        The register block holds writes (CHECK1 to EXEC).
+        The register block holds writes (CHECK1 to CHECK3, and EXEC's last cycle).
     fwd_err, wr_err, rd_err : In(ErrorReportSignature())
         Memory errors of forwarded mirror writes, host writes and host reads.
     routes : Out(ArrayLayout(ROUTE_LAYOUT, agents))
@@ -158,7 +176,9 @@ class MirrorController(wiring.Component):
                 regs.swept_upto.eq(agent.swept_upto),
                 regs.err_addr.eq(agent.err_addr), regs.capacity.eq(agent.capacity),
                 regs.present.eq(slot.present), regs.power_good.eq(slot.power_good),
-                regs.range_lock.eq(locked),
+                # also while a command of the agent is in progress: EXEC may wait for the
+                # host port with register writes open, and must apply what was checked
+                regs.range_lock.eq(locked | agent.busy),
                 regs.power_protect.eq(locked),
                 regs.event_set.eq(self.ext_events[agent.index] |
                                   Mux(agent.cmd_done, Event.CMD_DONE, 0) |
@@ -168,41 +188,66 @@ class MirrorController(wiring.Component):
             ]
 
     def _sequence(self, m, agents):
-        """The sequencer FSM: picks a queued command and steps it through DRAIN, the three
-        check stages and EXEC (see the class docstring). Drives ``hold`` and ``freeze``."""
-        seq = _Sequencer(len(agents))
+        """The sequencer FSM: picks a queued command (round-robin) and steps it through the
+        three check stages and EXEC (see the class docstring). Drives ``hold`` and
+        ``freeze``."""
+        n = len(agents)
+        seq = _Sequencer(n)
         # ``port_quiet`` is the port's ``quiet`` registered (it comes from the far host
         # engines), and only from a cycle the port was held in: a burst accepted in the
         # last cycle before the hold still counts as in flight.
         m.d.sync += seq.port_quiet.eq(self.quiet & self.hold)
+        # Round-robin: the first agent with a command queued after the one served last
+        # (``selected``), so that one busy agent cannot keep the others waiting.
+        pick = Signal(range(n), name="pick")
+        with m.Switch(seq.selected):
+            for last in range(n):
+                with m.Case(last):
+                    for k in reversed(range(1, n + 1)):     # the nearest one wins
+                        candidate = agents[(last + k) % n]
+                        with m.If(candidate.queued):
+                            m.d.comb += pick.eq(candidate.index)
+        any_queued = _any(agent.queued for agent in agents)
+        go = Signal(name="exec_go")       # EXEC applies the command in this cycle
         with m.FSM(name="sequencer") as fsm:
             with m.State("IDLE"):
-                for agent in reversed(agents):
-                    with m.If(agent.queued):
-                        m.d.sync += seq.selected.eq(agent.index)
-                with m.If(_any(agent.queued for agent in agents)):
-                    m.next = "DRAIN"
-            with m.State("DRAIN"):
-                m.d.comb += [self.hold.eq(1), seq.freeze_next.eq(seq.port_quiet)]
-                with m.If(seq.port_quiet):
+                m.d.comb += seq.freeze_next.eq(any_queued)
+                with m.If(any_queued):
+                    m.d.sync += seq.selected.eq(pick)
+                    # a forwarded write that fails from now on (the host port is not
+                    # drained yet) poisons this command (see ``_execute``); this clear
+                    # comes before ``_track_sweep_and_errors``, so a report in this very
+                    # cycle still counts
+                    for agent in agents:
+                        with m.If(pick == agent.index):
+                            m.d.sync += agent.poisoned.eq(0)
                     m.next = "CHECK1"
             with m.State("CHECK1"):
-                m.d.comb += [self.hold.eq(1), self.freeze.eq(1), seq.freeze_next.eq(1)]
+                m.d.comb += [self.freeze.eq(1), seq.freeze_next.eq(1)]
                 m.next = "CHECK2"
             with m.State("CHECK2"):
-                m.d.comb += [self.hold.eq(1), self.freeze.eq(1), seq.freeze_next.eq(1)]
+                m.d.comb += [self.freeze.eq(1), seq.freeze_next.eq(1)]
                 m.next = "CHECK3"
             with m.State("CHECK3"):
-                m.d.comb += [self.hold.eq(1), self.freeze.eq(1), seq.freeze_next.eq(1)]
+                m.d.comb += [self.freeze.eq(1), seq.freeze_next.eq(1)]
                 m.next = "EXEC"
             with m.State("EXEC"):
-                m.d.comb += [self.hold.eq(1), self.freeze.eq(1), seq.executing.eq(1)]
-                m.next = "IDLE"
-        # One flip-flop per agent says whose command EXEC applies, so that no agent's update
-        # logic decodes ``selected``. Exact: ``selected`` does not change between CHECK3
-        # and EXEC, and CHECK3 always leads to EXEC.
-        m.d.sync += [seq.execute[i].eq(fsm.ongoing("CHECK3") & (seq.selected == i))
-                     for i in range(len(agents))]
+                # A command that changes routes holds the port until it is quiet and is
+                # applied in the cycle that sees it quiet; any other goes at once. While
+                # it waits, register writes go on (``freeze`` is low: firmware is not
+                # stalled by host traffic), but none can change what was checked: BASE
+                # and SIZE are locked while the agent is busy, those of other owners
+                # anyway, and power transitions wait (``freeze_next``).
+                m.d.comb += [self.freeze.eq(go), self.hold.eq(seq.drain),
+                             go.eq(~seq.drain | seq.port_quiet),
+                             seq.freeze_next.eq(~go)]
+                with m.If(go):
+                    m.next = "IDLE"
+        # One flip-flop per agent says whose command runs, so that no agent's update
+        # logic decodes ``selected`` (which holds still from the pick to EXEC).
+        armed = [Signal(name=f"armed{i}") for i in range(n)]
+        m.d.sync += [armed[i].eq(seq.selected == i) for i in range(n)]
+        m.d.comb += [seq.execute[i].eq(armed[i] & go) for i in range(n)]
         return seq
 
     def _check_commands(self, m, agents):
@@ -307,7 +352,14 @@ class MirrorController(wiring.Component):
         the checks; EXEC then drives the far register block's range write from flip-flops.
         """
         execution = _Execution(len(agents))
+        # Registered every cycle, like the stages before: while EXEC waits for the port,
+        # what they read is frozen, but for SWEPT_UPTO (a failed forwarded write clears it;
+        # ``_execute`` also looks at ``poisoned`` for the cycles the stages lag behind),
+        # so a RELEASE that stops being swept is refused without waiting any longer.
         m.d.sync += [execution.err[i].eq(verdict) for i, verdict in enumerate(verdicts)]
+        # the same, decoded, so that EXEC's updates start from flip-flops (timing)
+        m.d.sync += [execution.ok[i].eq(verdict == Err.OK) for i, verdict in enumerate(verdicts)]
+        m.d.sync += [execution.release[a.index].eq(a.queued_op == Op.RELEASE) for a in agents]
         m.d.sync += [
             execution.slave_base.eq(Array(a.regs.base for a in agents)[seq.selected]),
             execution.slave_size.eq(Array(a.regs.size for a in agents)[seq.selected]),
@@ -321,6 +373,14 @@ class MirrorController(wiring.Component):
                         (seq.selected == agent.index) & (agent.queued_op == Op.ESTABLISH) &
                         (agent.queued_peer == k) & (verdicts[agent.index] == Err.OK))
             m.d.sync += execution.becomes_slave[k].eq(becomes_slave)
+        # Every accepted command but SWEEP changes routes: EXEC drains the port first.
+        # SWEEP needs no drain (the claims order its copies against host writes) and a
+        # refused command changes nothing.
+        drain = Const(0)
+        for agent in agents:
+            drain = drain | ((seq.selected == agent.index) & (agent.queued_op != Op.SWEEP) &
+                             (verdicts[agent.index] == Err.OK))
+        m.d.sync += seq.drain.eq(drain)
         return execution
 
     def _step_power(self, m, agents, seq):
@@ -381,10 +441,14 @@ class MirrorController(wiring.Component):
         refused SLOT_CTRL.power_en write sets err POWER.
 
         The reports are registered (they come off the host port's response channels). One
-        cycle late is still before the port can be quiet, so a command never runs before a
-        report of the traffic it drained. Progress and reports only touch agents with no
-        command queued (a sweeping agent is busy; the host port is quiet), so they never
-        change what the checks read.
+        cycle late is still before the cycle EXEC sees the port quiet (a report comes while
+        its burst is in flight), so a command never runs before a report of the traffic it
+        drained. Progress only touches a sweeping agent, which is busy, so
+        never what the checks read; a failed forwarded write may clear SWEPT_UPTO while a
+        command of that agent is checked (SWEEP does not drain the port, and the others
+        drain after the checks): it then sets ``poisoned``, which the sequencer cleared
+        when it picked the command, and which a SWEEP (it never raises SWEPT_UPTO) and
+        RELEASE (refused NOT_SWEPT) obey.
         """
         rd_err = _registered(m, self.rd_err, "rd_err_q")
         wr_err = _registered(m, self.wr_err, "wr_err_q")
@@ -409,9 +473,32 @@ class MirrorController(wiring.Component):
 
     def _accept_commands(self, m, agents):
         """A CMD write: refused at once for a bad opcode or a busy agent (err, cmd_done),
-        otherwise queued for the sequencer (``busy`` rises)."""
+        otherwise queued for the sequencer (``busy`` rises).
+
+        ``err`` is the outcome of the last CMD write (or refused power-off): a refusal
+        while a command runs *supersedes* it, and that command's end then raises
+        ``cmd_done`` and drops ``busy`` but leaves ``err`` as the refusal set it. So a
+        refused command never reads back as OK, whenever firmware looks.
+        """
         for agent in agents:
             regs = agent.regs
+            # The refusal a running command's end must leave in ``err``: the one answered
+            # now, else the last one since it was queued. Kept as a code that can only
+            # name an intake refusal (or POWER), so that the end never writes any other
+            # refusal code, whatever state the flip-flops start from.
+            bad_opcode = (regs.cmd_opcode < Op.ASSIGN) | (regs.cmd_opcode > Op.UNASSIGN)
+            now = Signal(2, name=f"refusal_now{agent.index}")
+            m.d.comb += now.eq(Mux(regs.power_refused, _POWER,
+                                   Mux(~regs.cmd_valid, _NONE,
+                                       Mux(bad_opcode, _BAD_OPCODE, _BUSY))))
+            code = Mux(agent.busy & (now != _NONE), now, agent.superseded)
+            m.d.comb += [
+                agent.sticky.eq(code != _NONE),
+                agent.sticky_err.eq(Mux(code == _POWER, Err.POWER,
+                                        Mux(code == _BAD_OPCODE, Err.BAD_OPCODE, Err.BUSY))),
+            ]
+            with m.If(agent.busy & (now != _NONE)):
+                m.d.sync += agent.superseded.eq(now)
             with m.If(regs.cmd_valid):
                 m.d.comb += agent.cmd_done.eq(1)
                 with m.If((regs.cmd_opcode < Op.ASSIGN) | (regs.cmd_opcode > Op.UNASSIGN)):
@@ -430,34 +517,52 @@ class MirrorController(wiring.Component):
         for agent in agents:
             sweep = agent.sweep
             with m.If(sweep.done):
-                m.d.sync += [agent.sweeping.eq(0), agent.busy.eq(0), agent.cancelled.eq(0)]
+                m.d.sync += [agent.sweeping.eq(0), agent.busy.eq(0), agent.cancelled.eq(0),
+                             agent.superseded.eq(_NONE)]
                 m.d.comb += agent.cmd_done.eq(1)
+                outcome = Signal(Err, name=f"sweep_outcome{agent.index}")
                 with m.If(agent.cancelled | sweep.cancel):
-                    m.d.sync += agent.err.eq(Err.POWER)
+                    m.d.comb += outcome.eq(Err.POWER)
                 with m.Elif(sweep.failed):
-                    m.d.sync += [agent.err.eq(Err.MEM_ERROR), agent.err_addr.eq(sweep.err_line)]
+                    m.d.comb += outcome.eq(Err.MEM_ERROR)
+                    m.d.sync += agent.err_addr.eq(sweep.err_line)
                     m.d.comb += agent.mem_error.eq(1)
-                with m.Else():
-                    m.d.sync += agent.err.eq(Err.OK)
+                m.d.sync += agent.err.eq(Mux(agent.sticky, agent.sticky_err, outcome))
 
     def _execute(self, m, agents, seq, execution):
         """EXEC: the verdict goes to ``err``; an accepted command changes the modes (and a
-        SWEEP starts its engine, staying busy until it is done)."""
+        SWEEP starts its engine, staying busy until it is done).
+
+        RELEASE was checked before the drain: a forwarded write that failed since the pick
+        (``poisoned``) has cleared SWEPT_UPTO, so it is refused NOT_SWEPT. A report comes
+        while its burst is still in flight, so at the latest in the cycle before the port
+        is quiet: it has set ``poisoned`` by the cycle EXEC sees the port quiet.
+        """
+        accepted = []
         for agent in agents:
+            i = agent.index
+            ok = Signal(name=f"exec_ok{i}")     # applied, if executed now
+            m.d.comb += ok.eq(execution.ok[i] & ~(execution.release[i] & agent.poisoned))
+            accepted.append(ok)
+        # The slave's range is written only by an ESTABLISH that is applied now.
+        establishing = _any(seq.execute[a.index] & accepted[a.index] &
+                            (a.queued_op == Op.ESTABLISH) for a in agents)
+        for agent, ok in zip(agents, accepted):
             i, regs, error = agent.index, agent.regs, execution.err[agent.index]
-            m.d.comb += [regs.range_we.eq(seq.executing & execution.becomes_slave[i]),
+            m.d.comb += [regs.range_we.eq(establishing & execution.becomes_slave[i]),
                          regs.range_base.eq(execution.slave_base),
                          regs.range_size.eq(execution.slave_size)]
+            verdict = Mux(execution.ok[i] & ~ok, Err.NOT_SWEPT, error)
             with m.If(seq.execute[i]):
-                m.d.sync += [agent.queued.eq(0), agent.err.eq(error)]
-                with m.If((error == Err.OK) & (agent.queued_op == Op.SWEEP)):
-                    m.d.sync += [agent.sweeping.eq(1), agent.poisoned.eq(0),
-                                 agent.cancelled.eq(0)]
+                m.d.sync += [agent.queued.eq(0),
+                             agent.err.eq(Mux(agent.sticky, agent.sticky_err, verdict))]
+                with m.If(ok & (agent.queued_op == Op.SWEEP)):
+                    m.d.sync += [agent.sweeping.eq(1), agent.cancelled.eq(0)]
                     m.d.comb += agent.sweep.start.eq(1)
                 with m.Else():
-                    m.d.sync += agent.busy.eq(0)
+                    m.d.sync += [agent.busy.eq(0), agent.superseded.eq(_NONE)]
                     m.d.comb += agent.cmd_done.eq(1)
-                with m.If(error == Err.OK):
+                with m.If(ok):
                     self._apply(m, agent, agents)
 
     @staticmethod
@@ -501,9 +606,15 @@ class _AgentState:
         self.queued = Signal(name=f"queued{i}")
         self.queued_op = Signal(4, name=f"queued_op{i}")
         self.queued_peer = Signal(4, name=f"queued_peer{i}")
-        # a SWEEP is running; a forwarded write failed during it; power cancelled it
+        # a SWEEP is running; a forwarded write failed during it (or since the sequencer
+        # picked this agent's command); power cancelled it
         self.sweeping = Signal(name=f"sweeping{i}")
         self.poisoned = Signal(name=f"poisoned{i}")
+        # the last refusal answered while a command runs (``_NONE`` or the code of
+        # POWER, BAD_OPCODE, BUSY), and the err the command's end then leaves (``sticky``)
+        self.superseded = Signal(2, name=f"superseded{i}")
+        self.sticky = Signal(name=f"sticky{i}")
+        self.sticky_err = Signal(Err, name=f"sticky_err{i}")
         self.cancelled = Signal(name=f"cancelled{i}")
         self.capacity = Signal(32, name=f"capacity{i}")
         # event strobes, this cycle
@@ -518,8 +629,8 @@ class _Sequencer:
         self.selected = Signal(range(agents), name="selected")   # whose command runs
         self.port_quiet = Signal(name="port_quiet")
         self.freeze_next = Signal(name="freeze_next")       # ``freeze`` is 1 next cycle
-        self.executing = Signal(name="executing")            # EXEC
-        self.execute = [Signal(name=f"execute{i}") for i in range(agents)]  # EXEC, for i
+        self.drain = Signal(name="drain")                    # EXEC holds the port first
+        self.execute = [Signal(name=f"execute{i}") for i in range(agents)]  # ... of i
 
 
 class _Execution:
@@ -527,9 +638,15 @@ class _Execution:
 
     def __init__(self, agents):
         self.err = [Signal(Err, name=f"exec_err{i}") for i in range(agents)]
+        self.ok = [Signal(name=f"exec_err_ok{i}") for i in range(agents)]
+        self.release = [Signal(name=f"exec_release{i}") for i in range(agents)]
         self.becomes_slave = [Signal(name=f"becomes_slave{k}") for k in range(agents)]
         self.slave_base = Signal(32, name="slave_base")
         self.slave_size = Signal(32, name="slave_size")
+
+
+# ``_AgentState.superseded``: no refusal, or which one
+_NONE, _POWER, _BAD_OPCODE, _BUSY = range(4)
 
 
 def _check_range(what, value, lo, hi):

@@ -12,15 +12,17 @@ effect of that write is visible (a command's ``busy`` has fallen, a power step h
 STATUS). A bench waits for that before its next checked access, except where it asks the
 model to keep a SWEEP running (:meth:`RegisterModel.write`, ``hold_sweep``) to see BUSY.
 
-Choices of README.md (*Choices where the contract is silent*) the model follows: the two
+Choices of docs/contract.md (*Choices where the contract is silent*) the model follows: the two
 low address bits are ignored; a write that does not fit its field (bits above its width,
 an LED code outside :class:`regmap.Led`, reserved bits) answers SLVERR and changes
 nothing, judged on the value the write would leave (old value merged with the strobed
-bytes); BASE and SIZE are refused while the agent owns a range or is a mirror slave, and
-ESTABLISH copies the master's BASE/SIZE into the slave's; a CMD write answers OKAY, its
-opcode and peer taken from the strobed bytes (the others read as 0); CMD reads as 0; every
-command, refused ones included, sets ``cmd_done``; a refused SLOT_CTRL power-off sets err
-POWER and ``cmd_done``.
+bytes); BASE and SIZE are refused while the agent owns a range, is a mirror slave or is
+busy, and ESTABLISH copies the master's BASE/SIZE into the slave's; a CMD write answers
+OKAY, its opcode and peer taken from the strobed bytes (the others read as 0); CMD reads
+as 0; every command, refused ones included, sets ``cmd_done``; a refused SLOT_CTRL
+power-off sets err POWER and ``cmd_done``; ``err`` is the outcome of the last CMD write
+or refused power-off, so one refused while a command runs (BUSY, BAD_OPCODE, POWER)
+stays in ``err`` after that command ends.
 """
 
 from dataclasses import dataclass
@@ -142,6 +144,8 @@ class RegisterModel:
         self.swept_upto = [0] * self.agents
         self.power_good = [False] * self.agents
         self.busy = [False] * self.agents
+        # a refusal answered while the agent was busy: its err outlives the running command
+        self.superseded = [False] * self.agents
         self.unknown_events = [int(Event.PRESENCE_CHANGED)] * self.agents
 
     @property
@@ -253,7 +257,8 @@ class RegisterModel:
         new = (self.regs[agent][reg.name] & ~mask) | written
         if not _fits(reg, new):
             return WriteEffect(False)
-        if reg.name in ("BASE", "SIZE") and self.mode[agent] in _PROTECTED:
+        if reg.name in ("BASE", "SIZE") and (self.mode[agent] in _PROTECTED or
+                                             self.busy[agent]):
             return WriteEffect(False)
         if reg.name == _SLOT.name:
             return self._slot_ctrl(agent, new)
@@ -284,6 +289,7 @@ class RegisterModel:
             # the power-off is refused, the LEDs are applied
             self.regs[agent]["SLOT_CTRL"] = _SLOT.power_en.put(new, 1)
             self.err[agent] = Err.POWER
+            self.superseded[agent] |= self.busy[agent]
             self.regs[agent]["EVENTS"] |= Event.CMD_DONE
             return WriteEffect(True)
         self.regs[agent]["SLOT_CTRL"] = new
@@ -297,8 +303,9 @@ class RegisterModel:
         err = self.expected_command(agent, op, peer)
         self.regs[agent]["EVENTS"] |= Event.CMD_DONE
         if self.busy[agent]:
-            # refused at once; the running command's verdict replaces err when it ends
+            # refused at once; the running command's end leaves this err (README)
             self.err[agent] = err
+            self.superseded[agent] = True
             return WriteEffect(True, command=(agent, op, peer, err), busy=True)
         self.err[agent] = err
         if err == Err.OK:
@@ -308,11 +315,14 @@ class RegisterModel:
         return WriteEffect(True, command=(agent, op, peer, err), busy=busy)
 
     def sweep_done(self, agent):
-        """The held SWEEP of ``agent`` has ended (``busy`` fell): its err (OK) is final."""
+        """The held SWEEP of ``agent`` has ended (``busy`` fell): err is OK, unless a
+        refusal answered while it ran set it (that err stays)."""
         if not self.busy[agent]:
             raise ValueError(f"Agent {agent} has no SWEEP running")
         self.busy[agent] = False
-        self.err[agent] = Err.OK
+        if not self.superseded[agent]:
+            self.err[agent] = Err.OK
+        self.superseded[agent] = False
 
     def _apply(self, agent, op, peer):
         """The effect of an accepted command (SPEC section 4)."""

@@ -78,6 +78,7 @@ class ControllerTB:
         self.cancels = []          # (cycle, agent)
         self.events = [[] for _ in range(self.agents)]    # (cycle, event_set) per agent
         self.freeze_cycles = 0
+        self.hold_cycles = 0
         self.cycle = 0
         self._pending = []         # register writes, applied at the next edge freeze allows
         self._frozen_last = True   # ``freeze`` in the last cycle
@@ -140,6 +141,7 @@ class ControllerTB:
             await ReadOnly()
             self._frozen_last = bool(int(dut.freeze.value))
             self.freeze_cycles += self._frozen_last
+            self.hold_cycles += int(dut.hold.value)
             for k in range(self.agents):
                 if int(self.reg(k, "range_we").value):
                     self._range_write = (k, int(self.reg(k, "range_base").value),
@@ -392,16 +394,21 @@ async def refused_ranges(dut):
 
 @cocotb.test()
 async def busy_refuses_and_changes_nothing(dut):
+    """A CMD write while busy: err BUSY (BAD_OPCODE for a bad opcode) and cmd_done at once,
+    nothing else changes; the running command's end drops busy and raises cmd_done but
+    leaves that err, so the refused command never reads back as OK."""
     tb = await make(dut)
     await tb.power_all()
-    # queued behind a host port that never drains
+    # a command that changes routes waits in EXEC for a quiet port, holding it, with
+    # register writes open and its BASE/SIZE locked
     tb.quiet_pattern = itertools.repeat(0)
     await tb.write_regs(0, BASE=0, SIZE=A)
     await tb.command(0, Op.ASSIGN, wait=False)
-    await ClockCycles(dut.clk, 5)
+    await ClockCycles(dut.clk, 8)
     await ReadOnly()
     assert int(dut.hold.value) == 1 and int(dut.freeze.value) == 0
-    assert tb.status(0)["busy"] == 1
+    assert tb.status(0)["busy"] == 1 and tb.mode(0) == Mode.IDLE
+    assert tb.status(0)["range_lock"] == 1 and tb.status(0)["power_protect"] == 0
     done = tb.event_count(0, Event.CMD_DONE)
     await tb.command(0, Op.UNASSIGN, wait=False)
     await ClockCycles(dut.clk, 2)
@@ -411,39 +418,180 @@ async def busy_refuses_and_changes_nothing(dut):
     assert tb.mode(0) == Mode.IDLE
     tb.quiet_pattern = itertools.repeat(1)
     await tb.wait_for(lambda: not int(tb.reg(0, "busy").value))
-    assert tb.status(0)["err"] == Err.OK and tb.mode(0) == Mode.ACTIVE
+    await ClockCycles(dut.clk, 1)
+    await ReadOnly()
+    assert tb.mode(0) == Mode.ACTIVE, "the ASSIGN ran"
+    assert tb.status(0)["err"] == Err.BUSY, "the refused UNASSIGN does not read back as OK"
+    assert tb.event_count(0, Event.CMD_DONE) == done + 2
     tb.expected.mode[0] = Mode.ACTIVE
     if tb.agents < 2:
         return
-    # busy while a sweep runs
+    # refused while a sweep runs, by BUSY, by BAD_OPCODE and (power) by POWER
     assert await tb.run_checked(0, Op.ESTABLISH, 1) == Err.OK
-    tb.stall[0] = True
-    await tb.write_regs(0, SWEEP_START=0, SWEEP_COUNT=A)
-    await tb.command(0, Op.SWEEP, wait=False)
-    await tb.wait_for(lambda: any(a == 0 for _, a, _, _ in tb.starts))
-    for op in (Op.RELEASE, Op.ABORT, Op.SWEEP):
-        await tb.command(0, op, wait=False)
+    for op, want in ((Op.RELEASE, Err.BUSY), (Op.ABORT, Err.BUSY), (Op.SWEEP, Err.BUSY),
+                     (9, Err.BAD_OPCODE), (None, Err.POWER)):
+        tb.stall[0] = True
+        await tb.write_regs(0, SWEEP_START=0, SWEEP_COUNT=A)
+        await tb.command(0, Op.SWEEP, wait=False)
+        await tb.wait_for(lambda: int(tb.reg(0, "busy").value) and
+                          any(a == 0 for _, a, _, _ in tb.starts))
+        tb.starts.clear()
+        done = tb.event_count(0, Event.CMD_DONE)
+        if op is None:
+            await tb.refuse_power_off(0)
+        else:
+            await tb.command(0, op, wait=False)
         await ClockCycles(dut.clk, 2)
         await ReadOnly()
-        assert tb.status(0)["err"] == Err.BUSY and tb.status(0)["busy"] == 1
+        assert tb.status(0)["err"] == want and tb.status(0)["busy"] == 1, (op, tb.status(0))
+        assert tb.event_count(0, Event.CMD_DONE) == done + 1
         assert tb.mode(0) == Mode.MIRROR_MASTER and tb.mode(1) == Mode.MIRROR_SLAVE
-    tb.stall[0] = False
-    await tb.wait_for(lambda: not int(tb.reg(0, "busy").value))
-    assert tb.status(0)["err"] == Err.OK and tb.status(0)["swept_upto"] == A
+        tb.stall[0] = False
+        await tb.wait_for(lambda: not int(tb.reg(0, "busy").value))
+        await ClockCycles(dut.clk, 1)
+        await ReadOnly()
+        assert tb.event_count(0, Event.CMD_DONE) == done + 2, "the SWEEP's own cmd_done"
+        s = tb.status(0)
+        assert s["err"] == want, f"after the SWEEP that {want.name} refused into: {s}"
+        assert s["swept_upto"] == A and tb.mode(0) == Mode.MIRROR_MASTER
+    # the next accepted command's outcome replaces it
+    await tb.write_regs(0, SWEEP_START=0, SWEEP_COUNT=A)
+    assert await tb.command(0, Op.SWEEP) == Err.OK
 
 
 @cocotb.test()
 async def command_waits_for_quiet_and_freezes(dut):
+    """A command that changes routes holds the port only in EXEC, for the drain and one
+    cycle more; freeze covers the three checks and EXEC."""
     tb = await make(dut)
     await tb.power_all()
-    tb.quiet_pattern = itertools.cycle([0] * 7 + [1])
-    await tb.write_regs(0, BASE=0, SIZE=A)
-    frozen = tb.freeze_cycles
-    assert await tb.run_checked(0, Op.ASSIGN) == Err.OK
-    assert tb.freeze_cycles - frozen == 4, "freeze from CHECK1 to EXEC"
-    await RisingEdge(dut.clk)
+    for pattern, want_hold in (([1], 2), ([0] * 7 + [1], None)):
+        tb.quiet_pattern = itertools.cycle(pattern)
+        await tb.write_regs(0, BASE=0, SIZE=A)
+        frozen, held = tb.freeze_cycles, tb.hold_cycles
+        assert await tb.run_checked(0, Op.ASSIGN) == Err.OK
+        held = tb.hold_cycles - held
+        assert tb.freeze_cycles - frozen == 4, "freeze in the checks and EXEC's last cycle"
+        if want_hold is not None:
+            assert held == want_hold, f"quiet port: held {held} cycles"
+        else:
+            assert 2 <= held <= 2 + len(pattern), f"held {held} cycles"
+        await RisingEdge(dut.clk)
+        await ReadOnly()
+        assert int(dut.hold.value) == 0
+        assert await tb.run_checked(0, Op.UNASSIGN) == Err.OK
+
+
+@cocotb.test()
+async def sweep_and_refusals_never_hold(dut):
+    """SWEEP (it changes no route) and a refused command never raise ``hold``, even with
+    a host port that never drains."""
+    tb = await make(dut)
+    await tb.power_all()
+    if tb.agents < 2:
+        return
+    await establish_pair(tb, size=4 * A)
+    tb.quiet_pattern = itertools.repeat(0)
+    held = tb.hold_cycles
+    for start in range(0, 4 * A, A):      # SWEEP in chunks, each chunk's start
+        await tb.write_regs(0, SWEEP_START=start, SWEEP_COUNT=A)
+        assert await tb.run_checked(0, Op.SWEEP) == Err.OK
+    assert await tb.run_checked(0, Op.ASSIGN) == Err.BAD_STATE
+    await tb.write_regs(0, SWEEP_START=0, SWEEP_COUNT=0)
+    assert await tb.run_checked(0, Op.SWEEP) == Err.BAD_RANGE
+    assert tb.hold_cycles == held, f"held {tb.hold_cycles - held} cycles"
+    # RELEASE changes routes: it waits for the port
+    await tb.command(0, Op.RELEASE, wait=False)
+    await ClockCycles(dut.clk, 10)
     await ReadOnly()
-    assert int(dut.hold.value) == 0
+    assert int(dut.hold.value) == 1 and tb.mode(0) == Mode.MIRROR_MASTER
+    tb.quiet_pattern = itertools.repeat(1)
+    await tb.wait_for(lambda: not int(tb.reg(0, "busy").value))
+    assert tb.status(0)["err"] == Err.OK and tb.mode(1) == Mode.ACTIVE
+
+
+@cocotb.test()
+async def forwarded_write_failure_during_the_drain(dut):
+    """A forwarded write that fails after RELEASE's checks, while EXEC drains the port:
+    SWEPT_UPTO is cleared, and RELEASE answers NOT_SWEPT and changes nothing."""
+    tb = await make(dut)
+    await tb.power_all()
+    if tb.agents < 2:
+        return
+    await establish_pair(tb, size=A)
+    await tb.write_regs(0, SWEEP_START=0, SWEEP_COUNT=A)
+    assert await tb.run_checked(0, Op.SWEEP) == Err.OK
+    tb.quiet_pattern = itertools.repeat(0)
+    await tb.command(0, Op.RELEASE, wait=False)
+    await tb.wait_for(lambda: int(dut.hold.value))
+    await RisingEdge(dut.clk)
+    dut.fwd_err_valid.value, dut.fwd_err_agent.value, dut.fwd_err_line.value = 1, 0, 5
+    await RisingEdge(dut.clk)
+    dut.fwd_err_valid.value = 0
+    tb.quiet_pattern = itertools.repeat(1)
+    await tb.wait_for(lambda: not int(tb.reg(0, "busy").value))
+    s = tb.status(0)
+    assert s["err"] == Err.NOT_SWEPT and s["swept_upto"] == 0 and s["err_addr"] == 5
+    assert tb.mode(0) == Mode.MIRROR_MASTER and tb.mode(1) == Mode.MIRROR_SLAVE
+    # the same failure reported in the last cycle before the port is quiet (a report
+    # comes while its burst is in flight): the latest it can come
+    await tb.write_regs(0, SWEEP_START=0, SWEEP_COUNT=A)
+    assert await tb.command(0, Op.SWEEP) == Err.OK
+    tb.quiet_pattern = itertools.repeat(0)
+    await tb.command(0, Op.RELEASE, wait=False)
+    await tb.wait_for(lambda: int(dut.hold.value))
+    await RisingEdge(dut.clk)
+    # one more 0 at whichever edge draws next, then quiet: 0 in the report's cycle
+    tb.quiet_pattern = itertools.chain([0], itertools.repeat(1))
+    dut.fwd_err_valid.value, dut.fwd_err_agent.value, dut.fwd_err_line.value = 1, 0, 6
+    await RisingEdge(dut.clk)
+    dut.fwd_err_valid.value = 0
+    await tb.wait_for(lambda: not int(tb.reg(0, "busy").value))
+    s = tb.status(0)
+    assert s["err"] == Err.NOT_SWEPT and s["swept_upto"] == 0 and s["err_addr"] == 6
+    assert tb.mode(0) == Mode.MIRROR_MASTER
+
+
+@cocotb.test()
+async def queued_commands_are_served_round_robin(dut):
+    """Commands queued on several agents at once are served in turn after the agent
+    served last, not lowest index first."""
+    tb = await make(dut)
+    await tb.power_all()
+    if tb.agents < 3:
+        return
+    n = tb.agents
+    for i in range(n):
+        await tb.write_regs(i, BASE=i * A, SIZE=A)
+    order = []
+
+    async def watch():
+        while True:
+            await RisingEdge(dut.clk)
+            await ReadOnly()
+            for i in range(n):
+                if int(tb.reg(i, "event_set").value) & Event.CMD_DONE:
+                    order.append(i)
+
+    watcher = cocotb.start_soon(watch())
+    # agent 1 first, then every agent at once (as the controller's ports allow: one
+    # cmd_valid per agent in the same cycle) while agent 1's command runs
+    await tb.command(1, Op.ASSIGN, wait=False)
+    await RisingEdge(dut.clk)
+    for i in range(n):
+        if i != 1:
+            tb.reg(i, "cmd_valid").value = 1
+            tb.reg(i, "cmd_opcode").value = Op.ASSIGN
+            tb.reg(i, "cmd_peer").value = 0
+    await RisingEdge(dut.clk)
+    for i in range(n):
+        tb.reg(i, "cmd_valid").value = 0
+    await tb.wait_for(lambda: len(order) == n)
+    watcher.cancel()
+    want = [1] + [(1 + k) % n for k in range(1, n)]
+    assert order == want, f"served {order}, want {want}"
+    for i in range(n):
+        assert tb.mode(i) == Mode.ACTIVE and tb.status(i)["err"] == Err.OK
 
 
 @cocotb.test()
@@ -486,7 +634,8 @@ async def sweep_bookkeeping(dut):
     assert await tb.command(0, Op.SWEEP, wait=False) is None    # refused BUSY meanwhile
     await tb.wait_for(lambda: not int(tb.reg(0, "busy").value))
     s = tb.status(0)
-    assert s["err"] == Err.OK and s["swept_upto"] == 0 and s["err_addr"] == 77
+    assert s["err"] == Err.BUSY, "the refusal's err outlives the SWEEP it refused into"
+    assert s["swept_upto"] == 0 and s["err_addr"] == 77
     assert tb.event_count(0, Event.MEM_ERROR) == mem_errors + 2
     tb.expected.swept_upto[0] = 0
     # host read and write errors set ERR_ADDR and the event, nothing else

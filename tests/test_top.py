@@ -257,7 +257,8 @@ async def refused_commands_change_nothing(dut):
     assert st["err"] == Err.BUSY and st["busy"] == 1 and st["mode"] == Mode.MIRROR_MASTER
     while (st := await tb.status(master))["busy"]:
         await ClockCycles(dut.clk, 50)
-    assert st["err"] == Err.OK and await tb.read(master, "SWEPT_UPTO") == 512
+    # the sweep completed; err stays the refusal's (never OK for a refused command)
+    assert st["err"] == Err.BUSY and await tb.read(master, "SWEPT_UPTO") == 512
     # power protection: neither the master nor the slave can be switched off
     for agent in (master, spare):
         value = agent_reg("SLOT_CTRL").power_led.put(0, regmap.Led.ON)
