@@ -13,15 +13,16 @@ from mirrorswap.regmap import ID_VALUE, Mode, agent_offset, agent_reg, global_re
 
 @pytest.fixture
 def board(tmp_path):
-    """A register image as a board would show it: ID, CONFIG (4 agents), slot 1 ACTIVE with
-    lines [0, 4096), the other slots empty."""
+    """A register image as a board would show it: ID, CONFIG (4 agents, 8-byte lines),
+    slot 1 ACTIVE with lines [0, 4096), the other slots empty."""
     path = tmp_path / "regs.bin"
     image = bytearray(8192)
 
     def put(offset, value):
         image[4096 + offset:4096 + offset + 4] = value.to_bytes(4, "little")
     put(global_reg("ID").offset, ID_VALUE)
-    put(global_reg("CONFIG").offset, global_reg("CONFIG").agents.put(0, 4))
+    cfg = global_reg("CONFIG")
+    put(cfg.offset, cfg.line_bytes.put(cfg.agents.put(0, 4), 8))
     status = agent_reg("STATUS")
     put(agent_offset(1, "STATUS"), status.power_good.put(status.present.put(
         status.mode.put(0, Mode.ACTIVE), 1), 1))

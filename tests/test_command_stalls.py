@@ -211,6 +211,7 @@ def table(results):
     return "\n".join(lines) + "\n"
 
 
+@pytest.mark.slow
 def test_command_stalls():
     results = {}
     for scenario in SCENARIOS:

@@ -12,7 +12,6 @@ import pytest
 from mirrorswap.scenarios.cpu import run_cpu_scenario
 
 
-@pytest.mark.slow
 def test_cpu_scenario():
     if shutil.which("riscv64-unknown-elf-gcc") is None:
         pytest.skip("riscv64-unknown-elf-gcc is missing (Debian package "

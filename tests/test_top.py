@@ -563,7 +563,8 @@ def test_sweep_race(seed):
     _run(DEFAULT, "sweep_race_with_host_writes", seed=seed)
 
 
-@pytest.mark.parametrize("config, seed", [(DEFAULT, 1), (DEFAULT, 2), (FORMAL, 1), (WIDE, 1)],
+@pytest.mark.parametrize("config, seed", [(DEFAULT, 1), (DEFAULT, 2), (FORMAL, 1),
+                                          pytest.param(WIDE, 1, marks=pytest.mark.slow)],
                          ids=["agents4-1", "agents4-2", "formal-1", "wide-1"])
 def test_sweep_front_race(config, seed):
     """Host writes just ahead of the sweep, where its registered claim check matters."""
