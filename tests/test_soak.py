@@ -14,7 +14,9 @@ def _soak(seed, episodes, summary, **top):
     return summary.read_text()
 
 
-@pytest.mark.parametrize("seed, top", [(2, {}), (5, {}), (6, {"data_width": 512})],
+@pytest.mark.parametrize("seed, top", [(2, {}), (5, {}),
+                                       pytest.param(6, {"data_width": 512},
+                                                    marks=pytest.mark.slow)],
                          ids=["2", "5", "512-bit-6"])
 def test_short_soak(seed, top, tmp_path):
     text = _soak(seed, 10, tmp_path / "summary.txt", **top)

@@ -546,7 +546,8 @@ def test_top(config):
 
 
 @pytest.mark.parametrize("config", [pytest.param(CONFIGS[name], id=name)
-                                    for name in ("agents1", "agents4", "formal", "wide")])
+                                    for name in ("agents1", "agents4", "formal")] +
+                         [pytest.param(WIDE, id="wide", marks=pytest.mark.slow)])
 def test_every_command_in_every_mode(config):
     _run(config, "every_command_in_every_mode")
 
