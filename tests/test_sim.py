@@ -44,7 +44,9 @@ def test_scenario(seed, slot, load, backpressure):
                       "backpressure": backpressure})
 
 
-@pytest.mark.parametrize("testcase", ["migrate_under_traffic", "hot_swap_walkthrough"])
+@pytest.mark.parametrize("testcase", ["migrate_under_traffic",
+                                      pytest.param("hot_swap_walkthrough",
+                                                   marks=pytest.mark.slow)])
 def test_scenario_with_64_byte_lines(testcase):
     """Both scenarios at DATA_WIDTH 512 (make sim DATA_WIDTH=512)."""
     run_tests(__file__, "mirrorswap_top", sources=[shared_top(data_width=512)],
