@@ -13,8 +13,10 @@ Three layers, as in Glasgow's applets, each using only the public API of the one
    by name, every offset and bit position from :mod:`mirrorswap.regmap`, no policy.
 2. **Flows.** :mod:`~mirrorswap.firmware.bios` runs the flows to completion (boot, one
    command, migration, slot power, the memory map of :mod:`~mirrorswap.firmware.memmap`,
-   the slot table); :mod:`~mirrorswap.firmware.hotplug` decides when to run them (slot
-   buttons, interrupts, direct calls) and shows the user their outcome on the slot LEDs.
+   the slot table, mirror mode); :mod:`~mirrorswap.firmware.hotplug` decides when to run
+   them (slot buttons, interrupts, error counts reaching a threshold, failovers, direct
+   calls) and shows the user their outcome on the slot LEDs. The RAS policy they decide
+   with (error totals, mirror pairing) is pure Python in :mod:`~mirrorswap.firmware.ras`.
    Their failures are the exceptions of :mod:`~mirrorswap.firmware.errors`.
 3. **Command line.** :mod:`~mirrorswap.firmware.cli` parses arguments, opens a board's
    register block, calls one flow and prints what the board shows.

@@ -5,7 +5,8 @@
     mirrorswap verilog [-o FILE] [--agents N ...]
     mirrorswap regmap                         the register map (Markdown)
     mirrorswap board --device /dev/mem --base 0x43c00000 [--clock-hz F] COMMAND
-        status | boot | migrate SLOT | add SLOT | remove SLOT
+        status | boot [--mirror] | migrate SLOT | add SLOT | remove SLOT
+        | ras [--slot N [--failover-en 0|1] [--poison-en 0|1] [--clear-counts]]
 
 The command-line layer of the firmware model (see :mod:`mirrorswap.firmware`): the board
 commands parse their arguments, open the memory-mapped register interface of the design in
@@ -13,6 +14,9 @@ programmable logic (:class:`firmware.regbus.MemoryMappedBus`), call one public f
 :class:`firmware.bios.Bios` or :class:`firmware.hotplug.HotPlug`, and print what the
 board shows after it: the memory map, the slot table and whether LOCK is set (``boot``
 sets it; the flows after it need the platform to give this process secure accesses).
+``ras`` prints each agent's error registers instead (CE_COUNT, UE_COUNT, RAS_CTRL,
+ERR_ADDR and the RAS events pending in EVENTS), after setting RAS_CTRL fields or clearing
+the counters of one slot when asked.
 
 Exit codes: 0 done; 1 the board refused or the flow failed (the reason on stderr); 2 bad
 arguments, found before anything is opened or written.
@@ -35,6 +39,25 @@ def _int(text, minimum=0):
     return value
 
 
+def _bit(text):
+    if text not in ("0", "1"):
+        raise argparse.ArgumentTypeError(f"must be 0 or 1, not {text!r}")
+    return int(text)
+
+
+def _check_ras_args(parser, args):
+    """``ras`` options that write need ``--slot``, and ``--slot`` needs one of them: refused
+    (usage, exit 2) before anything is opened."""
+    if args.tool != "board" or args.command != "ras":
+        return
+    writes = (args.failover_en is not None or args.poison_en is not None
+              or args.clear_counts)
+    if writes and args.slot is None:
+        parser.error("board ras: --failover-en, --poison-en and --clear-counts need --slot")
+    if args.slot is not None and not writes:
+        parser.error("board ras: --slot needs --failover-en, --poison-en or --clear-counts")
+
+
 def _clock(text):
     try:
         value = float(text)
@@ -53,8 +76,20 @@ def _board_parser(sub):
                    help="design clock (default 100e6)")
     cmd = p.add_subparsers(dest="command", required=True)
     cmd.add_parser("status", help="memory map, slot table and lock state")
-    cmd.add_parser("boot", help="power slots, assign ranges, publish the memory map, "
-                                "set LOCK")
+    boot = cmd.add_parser("boot", help="power slots, assign ranges, publish the memory map, "
+                                       "set LOCK")
+    boot.add_argument("--mirror", action="store_true",
+                      help="mirror mode: pair the modules for redundancy (failover on)")
+    ras = cmd.add_parser("ras", help="error counters, RAS_CTRL, ERR_ADDR and pending error "
+                                     "events of every slot; set RAS_CTRL of one slot")
+    ras.add_argument("--slot", type=_int, help="the slot the options below write")
+    for name, text in (("failover-en", "RAS_CTRL.failover_en: read failover and master "
+                                       "failover of a mirror master"),
+                       ("poison-en", "RAS_CTRL.poison_en: a sweep copies unreadable lines "
+                                     "as poison (only if the spare stores poison)")):
+        ras.add_argument(f"--{name}", type=_bit, help=text)
+    ras.add_argument("--clear-counts", action="store_true",
+                     help="write 0 to CE_COUNT and UE_COUNT")
     for name, text in (("migrate", "move a slot's range to a spare (the slot stays on)"),
                        ("add", "hot add: power a slot and make its module a spare"),
                        ("remove", "remove a spare: switch an IDLE slot off")):
@@ -112,6 +147,23 @@ async def _status(bios):
                       "clear (any manager may write the registers)"))
 
 
+async def _ras(bios, args):
+    """Set RAS_CTRL fields or clear the counters of ``args.slot`` if asked (the slot is
+    checked before anything is written), then print every agent's error registers."""
+    from .ras import format_ras_table
+    hw = bios.hw
+    if args.slot is not None:
+        await hw.check_agent(args.slot)
+        if args.failover_en is not None or args.poison_en is not None:
+            await hw.set_ras(args.slot, failover_en=args.failover_en,
+                             poison_en=args.poison_en)
+        if args.clear_counts:
+            await hw.clear_counts(args.slot)
+    rows = [{"slot": a, "mode": (await hw.status(a)).mode.name, "ras": await hw.ras(a)}
+            for a in range(await hw.agents())]
+    print(format_ras_table(rows))
+
+
 async def _board(args):
     from mirrorswap.regmap import ID_VALUE, global_reg
     from .bios import Bios
@@ -129,8 +181,14 @@ async def _board(args):
         # one second for a module to power up or down, as a person at the board expects
         hotplug = HotPlug(bios, abort_window_cycles=0,
                           power_timeout_cycles=max(1, int(args.clock_hz)))
+        if args.command == "ras":
+            await _ras(bios, args)
+            return
         if args.command == "boot":
-            await bios.boot()
+            await bios.boot(mirror=args.mirror)
+            if args.mirror:
+                pairs = ", ".join(f"{m}+{s}" for m, s in sorted(bios.mirror_pairs.items()))
+                print(f"mirror pairs (master+slave): {pairs or 'none'}")
         elif args.command == "migrate":
             spare = await bios.migrate(args.slot, progress=ProgressBar())
             print(f"slot {args.slot}: range moved to slot {spare}")
@@ -167,6 +225,7 @@ def main(argv=None):
             from mirrorswap.flows.verilog import main as run
         return run(argv[1:]) or 0
     args = parser.parse_args(argv)      # bad arguments: usage, the reason, exit 2
+    _check_ras_args(parser, args)
     if args.tool == "regmap":
         from mirrorswap.regmap import markdown
         print(markdown(), end="")

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 from mirrorswap.regmap import Err, Event, Mode, agent_offset, agent_reg, global_reg
 
-__all__ = ["AgentStatus", "Config", "Hardware"]
+__all__ = ["AgentStatus", "Config", "RasStatus", "Hardware"]
 
 _STATUS = agent_reg("STATUS")
+_RAS = agent_reg("RAS_CTRL")
 _SLOT = agent_reg("SLOT_CTRL")
 _CONFIG = global_reg("CONFIG")
 _LOCK = global_reg("LOCK")
@@ -63,6 +64,24 @@ class Config:
     def decode(cls, value):
         return cls(_CONFIG.agents.get(value), _CONFIG.line_bytes.get(value),
                    _CONFIG.max_capacity_log2.get(value))
+
+
+@dataclass(frozen=True)
+class RasStatus:
+    """One agent's error registers (SPEC section 7), read together.
+
+    ``ce`` and ``ue`` are CE_COUNT and UE_COUNT as read (saturating hardware counters that
+    firmware may clear), ``failover_en`` and ``poison_en`` the two RAS_CTRL bits,
+    ``err_addr`` the line offset of the last memory error, ``events`` the EVENTS bits set
+    when read (not cleared by reading).
+    """
+
+    ce: int
+    ue: int
+    failover_en: bool
+    poison_en: bool
+    err_addr: int
+    events: Event
 
 
 class Hardware:
@@ -141,6 +160,37 @@ class Hardware:
         """LOCK.secure_only as the hardware holds it now: True while non-secure writes
         are refused."""
         return bool(_LOCK.secure_only.get(await self.read_global("LOCK")))
+
+    async def ras(self, agent):
+        """CE_COUNT, UE_COUNT, RAS_CTRL, ERR_ADDR and EVENTS of ``agent``, as a
+        :class:`RasStatus`; reads only."""
+        ctrl = await self.read_reg(agent, "RAS_CTRL")
+        return RasStatus(ce=await self.read_reg(agent, "CE_COUNT"),
+                         ue=await self.read_reg(agent, "UE_COUNT"),
+                         failover_en=bool(_RAS.failover_en.get(ctrl)),
+                         poison_en=bool(_RAS.poison_en.get(ctrl)),
+                         err_addr=await self.read_reg(agent, "ERR_ADDR"),
+                         events=await self.events(agent))
+
+    async def set_ras(self, agent, *, failover_en=None, poison_en=None):
+        """Read-modify-write RAS_CTRL; fields left None keep their value. A field value
+        other than 0/1 (or a bool) raises :class:`ValueError` before anything is written."""
+        fields = ((_RAS.failover_en, failover_en), (_RAS.poison_en, poison_en))
+        for fld, new in fields:
+            if new is not None and new not in (0, 1):
+                raise ValueError(f"{fld.name} must be 0 or 1, not {new!r}")
+        value = await self.read_reg(agent, "RAS_CTRL")
+        for fld, new in fields:
+            if new is not None:
+                value = fld.put(value, int(new))
+        await self.write_reg(agent, "RAS_CTRL", value)
+
+    async def clear_counts(self, agent):
+        """Write 0 to CE_COUNT and UE_COUNT. An error counted in the cycle of a write adds to
+        the 0 (SPEC section 3); what a reader saw before the write is gone, which is why the
+        event loop never clears them (:class:`firmware.ras.ErrorTotals`)."""
+        await self.write_reg(agent, "CE_COUNT", 0)
+        await self.write_reg(agent, "UE_COUNT", 0)
 
     async def events(self, agent):
         return Event(await self.read_reg(agent, "EVENTS"))

@@ -12,10 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mirrorswap.paths import build_root
-
-from .verilog import to_verilog
-
 HERE = Path(__file__).resolve().parent
 
 
@@ -83,13 +79,16 @@ def main(argv=None):
                              "every agent count, the others at 4 agents with their widest "
                              "addresses")
     args = parser.parse_args(argv)
+    import inspect
     from mirrorswap.rtl.top import MirrorswapTop
+    from mirrorswap.sim.runner import shared_top
+    defaults = {name: p.default
+                for name, p in inspect.signature(MirrorswapTop).parameters.items()}
     status = 0
     for params in configurations(args.agents, args.data_widths):
-        label = "-".join(f"{k.split('_')[0]}{v}" for k, v in params.items())
-        out = build_root() / "lint" / label / "mirrorswap_top.v"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(to_verilog(MirrorswapTop(**params), "mirrorswap_top"))
+        # the Verilog the simulations run, made once for both (the same file when the
+        # parameters are the same, defaults left out as the benches leave them out)
+        out = shared_top(**{k: v for k, v in params.items() if defaults.get(k) != v})
         result = lint(out)
         sys.stdout.write(result.stdout)
         sys.stderr.write(result.stderr)

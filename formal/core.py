@@ -56,7 +56,7 @@ class MirrorCore(wiring.Component):
             "s_axi": In(AXI4Signature(addr_width=addr_width, data_width=data_width,
                                       id_width=id_width, read=False)),
             "m_axi_mem": Out(AXI4Signature(addr_width=addr_width, data_width=data_width,
-                                           id_width=id_width)).array(2),
+                                           id_width=id_width, user=True)).array(2),
             "sweep_start": In(1), "sweep_first": In(32), "sweep_count": In(32),
             "sweep_done": Out(1), "sweep_progress_valid": Out(1),
             "sweep_progress_end": Out(32),

@@ -443,6 +443,7 @@ module formal_top (input wire clk);
         .s_axil_rready(l_rready),
         `AXI_PORTS(m_axi_mem0, m0),
         `AXI_PORTS(m_axi_mem1, m1),
+        .m_axi_mem0_ruser(1'b0), .m_axi_mem1_ruser(1'b0),   // memories without poison
         .slot0_present(1'b1), .slot0_capacity_log2(cap0), .slot0_power_good(1'b1),
         .slot0_button(1'b0),
         .slot1_present(1'b1), .slot1_capacity_log2(cap1), .slot1_power_good(1'b1),
@@ -736,6 +737,7 @@ module formal_core (input wire clk);
         .s_axi_awlock(1'b0), .s_axi_awcache(4'd0), .s_axi_awprot(3'd0), .s_axi_awqos(4'd0),
         `AXI_PORTS(m_axi_mem0, m0),
         `AXI_PORTS(m_axi_mem1, m1),
+        .m_axi_mem0_ruser(1'b0), .m_axi_mem1_ruser(1'b0),   // memories without poison
         .sweep_start(start), .sweep_first(32'd0), .sweep_count(`NSWEEP),
         .sweep_done(done), .sweep_progress_valid(prog_valid), .sweep_progress_end(prog_end)
     );

@@ -222,6 +222,12 @@ extern "C" {
 #define MIRRORSWAP_EVENTS_POWER_FAULT_SHIFT 4
 #define MIRRORSWAP_EVENTS_POWER_FAULT_WIDTH 1
 #define MIRRORSWAP_EVENTS_POWER_FAULT_MASK 0x00000010u  /* [4] power_good fell while power_en was on. */
+#define MIRRORSWAP_EVENTS_FAILOVER_SHIFT 5
+#define MIRRORSWAP_EVENTS_FAILOVER_WIDTH 1
+#define MIRRORSWAP_EVENTS_FAILOVER_MASK 0x00000020u  /* [5] The module failed and its swept mirror slave took the range over. */
+#define MIRRORSWAP_EVENTS_CORRECTED_SHIFT 6
+#define MIRRORSWAP_EVENTS_CORRECTED_WIDTH 1
+#define MIRRORSWAP_EVENTS_CORRECTED_MASK 0x00000040u  /* [6] A host read was served by the mirror after an error at the master. */
 
 /* IRQ_EN (agent 0x30, RW): Events that raise irq. */
 #define MIRRORSWAP_IRQ_EN_OFFSET 0x30u
@@ -241,6 +247,36 @@ extern "C" {
 #define MIRRORSWAP_IRQ_EN_POWER_FAULT_SHIFT 4
 #define MIRRORSWAP_IRQ_EN_POWER_FAULT_WIDTH 1
 #define MIRRORSWAP_IRQ_EN_POWER_FAULT_MASK 0x00000010u  /* [4] Enable power_fault. */
+#define MIRRORSWAP_IRQ_EN_FAILOVER_SHIFT 5
+#define MIRRORSWAP_IRQ_EN_FAILOVER_WIDTH 1
+#define MIRRORSWAP_IRQ_EN_FAILOVER_MASK 0x00000020u  /* [5] Enable failover. */
+#define MIRRORSWAP_IRQ_EN_CORRECTED_SHIFT 6
+#define MIRRORSWAP_IRQ_EN_CORRECTED_WIDTH 1
+#define MIRRORSWAP_IRQ_EN_CORRECTED_MASK 0x00000040u  /* [6] Enable corrected. */
+
+/* CE_COUNT (agent 0x34, RW): Corrected errors: host read beats served by the mirror after an error at the master; saturates; write 0 to clear. */
+#define MIRRORSWAP_CE_COUNT_OFFSET 0x34u
+#define MIRRORSWAP_CE_COUNT_RESET 0x00000000u
+#define MIRRORSWAP_CE_COUNT_COUNT_SHIFT 0
+#define MIRRORSWAP_CE_COUNT_COUNT_WIDTH 32
+#define MIRRORSWAP_CE_COUNT_COUNT_MASK 0xffffffffu  /* [31:0] Corrected error count. */
+
+/* UE_COUNT (agent 0x38, RW): Uncorrected errors: host read beats answered SLVERR for a memory error or poison, and lines a sweep copied as poison; saturates; write 0 to clear. */
+#define MIRRORSWAP_UE_COUNT_OFFSET 0x38u
+#define MIRRORSWAP_UE_COUNT_RESET 0x00000000u
+#define MIRRORSWAP_UE_COUNT_COUNT_SHIFT 0
+#define MIRRORSWAP_UE_COUNT_COUNT_WIDTH 32
+#define MIRRORSWAP_UE_COUNT_COUNT_MASK 0xffffffffu  /* [31:0] Uncorrected error count. */
+
+/* RAS_CTRL (agent 0x3c, RW): RAS behaviours of this agent while it is a mirror master (SPEC section 7). */
+#define MIRRORSWAP_RAS_CTRL_OFFSET 0x3cu
+#define MIRRORSWAP_RAS_CTRL_RESET 0x00000000u
+#define MIRRORSWAP_RAS_CTRL_FAILOVER_EN_SHIFT 0
+#define MIRRORSWAP_RAS_CTRL_FAILOVER_EN_WIDTH 1
+#define MIRRORSWAP_RAS_CTRL_FAILOVER_EN_MASK 0x00000001u  /* [0] Read failover and master failover to the swept slave. */
+#define MIRRORSWAP_RAS_CTRL_POISON_EN_SHIFT 1
+#define MIRRORSWAP_RAS_CTRL_POISON_EN_WIDTH 1
+#define MIRRORSWAP_RAS_CTRL_POISON_EN_MASK 0x00000002u  /* [1] A sweep copies an unreadable line as poison and goes on. */
 
 /* Values of STATUS.mode. */
 enum mirrorswap_mode {
@@ -289,6 +325,8 @@ enum mirrorswap_led {
 #define MIRRORSWAP_EVENT_PRESENCE_CHANGED   0x04u  /* A module was seated or removed. */
 #define MIRRORSWAP_EVENT_MEM_ERROR          0x08u  /* A memory error was seen. */
 #define MIRRORSWAP_EVENT_POWER_FAULT        0x10u  /* power_good fell while power_en was on. */
+#define MIRRORSWAP_EVENT_FAILOVER           0x20u  /* The module failed and its swept mirror slave took the range over. */
+#define MIRRORSWAP_EVENT_CORRECTED          0x40u  /* A host read was served by the mirror after an error at the master. */
 
 /* The registers of one agent. */
 typedef struct {
@@ -305,7 +343,9 @@ typedef struct {
     volatile uint32_t SLOT_CTRL;          /* 0x028 RW */
     volatile uint32_t EVENTS;             /* 0x02c RW1C */
     volatile uint32_t IRQ_EN;             /* 0x030 RW */
-    const volatile uint32_t reserved_034[3];  /* 0x034 to 0x03f */
+    volatile uint32_t CE_COUNT;           /* 0x034 RW */
+    volatile uint32_t UE_COUNT;           /* 0x038 RW */
+    volatile uint32_t RAS_CTRL;           /* 0x03c RW */
 } mirrorswap_agent_t;
 
 /* The register block: global registers, then one block per agent. */
@@ -353,6 +393,9 @@ MIRRORSWAP_STATIC_ASSERT(offsetof(mirrorswap_agent_t, ERR_ADDR) == MIRRORSWAP_ER
 MIRRORSWAP_STATIC_ASSERT(offsetof(mirrorswap_agent_t, SLOT_CTRL) == MIRRORSWAP_SLOT_CTRL_OFFSET, "SLOT_CTRL");
 MIRRORSWAP_STATIC_ASSERT(offsetof(mirrorswap_agent_t, EVENTS) == MIRRORSWAP_EVENTS_OFFSET, "EVENTS");
 MIRRORSWAP_STATIC_ASSERT(offsetof(mirrorswap_agent_t, IRQ_EN) == MIRRORSWAP_IRQ_EN_OFFSET, "IRQ_EN");
+MIRRORSWAP_STATIC_ASSERT(offsetof(mirrorswap_agent_t, CE_COUNT) == MIRRORSWAP_CE_COUNT_OFFSET, "CE_COUNT");
+MIRRORSWAP_STATIC_ASSERT(offsetof(mirrorswap_agent_t, UE_COUNT) == MIRRORSWAP_UE_COUNT_OFFSET, "UE_COUNT");
+MIRRORSWAP_STATIC_ASSERT(offsetof(mirrorswap_agent_t, RAS_CTRL) == MIRRORSWAP_RAS_CTRL_OFFSET, "RAS_CTRL");
 MIRRORSWAP_STATIC_ASSERT(sizeof(mirrorswap_agent_t) == MIRRORSWAP_AGENT_STRIDE, "agent stride");
 MIRRORSWAP_STATIC_ASSERT(offsetof(mirrorswap_t, agent) == MIRRORSWAP_AGENT_BASE, "agent base");
 MIRRORSWAP_STATIC_ASSERT(sizeof(mirrorswap_t) == MIRRORSWAP_AGENT_BASE + MIRRORSWAP_AGENT_STRIDE * MIRRORSWAP_AGENTS, "size");

@@ -1,4 +1,6 @@
-"""Agent modes and the command sequencer (SPEC sections 2 and 4)."""
+"""Agent modes and the command sequencer (SPEC sections 2, 4 and 7)."""
+
+from types import SimpleNamespace
 
 from amaranth.hdl import Module, Signal, Array, Const, Mux
 from amaranth.lib import data, wiring
@@ -7,8 +9,8 @@ from amaranth.lib.wiring import In, Out
 from mirrorswap.geometry import DEFAULT
 from mirrorswap.regmap import Mode, Op, Err, Event
 from .registers import AgentRegsSignature
-from .signatures import (ROUTE_LAYOUT, SLOT_STATE_LAYOUT, ErrorReportSignature,
-                         SweepControlSignature)
+from .signatures import (ROUTE_LAYOUT, MIRROR_LAYOUT, SLOT_STATE_LAYOUT,
+                         ErrorReportSignature, SweepControlSignature)
 
 __all__ = ["MirrorController"]
 
@@ -61,12 +63,25 @@ class MirrorController(wiring.Component):
     Invariants: an agent's ``busy`` is 1 from the CMD write until ``err`` and the mode
     change are visible (``cmd_done`` is set in that cycle); a SLAVE's peer is its master and
     a MASTER's peer is its slave; SWEPT_UPTO only grows during a sweep, and is cleared when
-    a forwarded write fails (the rest of that sweep then no longer raises it).
+    a forwarded write fails (the rest of that sweep then no longer raises it); a range
+    passes to another agent without a drain of the host port only by a master failover,
+    and then no sweep copy is in flight to that agent.
 
     Power: an OFF agent whose slot is present and power-good becomes IDLE; an agent whose
     slot loses either becomes OFF. A mirror slave that goes OFF aborts its pair (master back
     to ACTIVE); a master that goes OFF frees its slave (back to IDLE) and its range becomes
-    unowned. A running sweep of such a pair is cancelled and finishes with err POWER.
+    unowned. A running sweep of such a pair is cancelled and finishes with err POWER. With
+    RAS_CTRL.failover_en a swept pair instead *fails over* (SPEC section 7): once the
+    master's sweep, if any, has ended (cancelled, err POWER), its slave becomes ACTIVE with
+    the range in the same cycle as the master becomes OFF, and the master's ``failover``
+    event is raised; why the host port needs no drain for it is in ``_step_power``.
+
+    RAS counts and events (SPEC section 7): a host read report counts in CE_COUNT
+    (corrected: served by the slave, the ``corrected`` event) or UE_COUNT (``mem_error``),
+    and sets ERR_ADDR; each line a sweep copies as poison counts in UE_COUNT, and the
+    first of each SWEEP sets ERR_ADDR and raises ``mem_error``. The sweep engine copies
+    poison when the master's RAS_CTRL.poison_en was set at the SWEEP's start. RAS_CTRL
+    bits of agents that are not MIRROR_MASTER have no effect.
 
     Parameters
     ----------
@@ -94,17 +109,22 @@ class MirrorController(wiring.Component):
     freeze : Out(1)
         The register block holds writes (CHECK1 to CHECK3, and EXEC's last cycle).
     fwd_err, wr_err, rd_err : In(ErrorReportSignature())
-        Memory errors of forwarded mirror writes, host writes and host reads.
+        Memory errors of forwarded mirror writes, host writes and host reads (a host read
+        error corrected by the mirror slave, or not).
     routes : Out(ArrayLayout(ROUTE_LAYOUT, agents))
         Each agent's mode, peer and range, for the host port's decoders.
+    mirror : Out(ArrayLayout(MIRROR_LAYOUT, agents))
+        Each agent's read failover state (RAS_CTRL.failover_en of a master, SWEPT_UPTO),
+        for the host read engine.
     slots : In(ArrayLayout(SLOT_STATE_LAYOUT, agents))
         Each slot's presence, power-good and module size.
     ext_events : In(ArrayLayout(5, agents))
         Slot events, ORed into each agent's EVENTS with the controller's own.
     regs : In(AgentRegsSignature()).array(agents)
-        Each agent's registers: commands and ranges in, STATUS and the rest out.
+        Each agent's registers: commands, ranges and RAS_CTRL in; STATUS, ERR_ADDR, the
+        events and the CE_COUNT / UE_COUNT increments out.
     sweep : Out(SweepControlSignature()).array(agents)
-        Each agent's sweep engine.
+        Each agent's sweep engine (``poison_en`` from RAS_CTRL; poison lines back).
     """
 
     def __init__(self, *, agents, max_capacity_log2, line_addr_width,
@@ -125,6 +145,7 @@ class MirrorController(wiring.Component):
             "wr_err": In(ErrorReportSignature()),
             "rd_err": In(ErrorReportSignature()),
             "routes": Out(data.ArrayLayout(ROUTE_LAYOUT, agents)),
+            "mirror": Out(data.ArrayLayout(MIRROR_LAYOUT, agents)),
             "slots": In(data.ArrayLayout(SLOT_STATE_LAYOUT, agents)),
             "ext_events": In(data.ArrayLayout(5, agents)),
         }
@@ -138,12 +159,17 @@ class MirrorController(wiring.Component):
                               slot=self.slots[i], route=self.routes[i])
                   for i in range(self._agents)]
 
+        # The error reports come off the host port's response channels: registered here,
+        # and read from these flip-flops by the power step and the error tracking.
+        reports = SimpleNamespace(rd=_registered(m, self.rd_err, "rd_err_q"),
+                                  wr=_registered(m, self.wr_err, "wr_err_q"),
+                                  fwd=_registered(m, self.fwd_err, "fwd_err_q"))
         self._report(m, agents)
         sequencer = self._sequence(m, agents)
         verdicts = self._check_commands(m, agents)
         execution = self._prepare_execution(m, agents, sequencer, verdicts)
-        self._step_power(m, agents, sequencer)
-        self._track_sweep_and_errors(m, agents)
+        self._step_power(m, agents, sequencer, reports)
+        self._track_sweep_and_errors(m, agents, reports)
         self._accept_commands(m, agents)
         self._finish_sweeps(m, agents)
         self._execute(m, agents, sequencer, execution)
@@ -168,11 +194,14 @@ class MirrorController(wiring.Component):
             ]
             locked = _owns_range(agent.mode) | (agent.mode == Mode.MIRROR_SLAVE)
             m.d.comb += [
+                self.mirror[agent.index].failover.eq(
+                    regs.ras_ctrl[0] & (agent.mode == Mode.MIRROR_MASTER)),
+                self.mirror[agent.index].swept_upto.eq(agent.swept_upto),
                 agent.route.mode.eq(agent.mode), agent.route.peer.eq(agent.peer),
                 agent.route.base.eq(regs.base), agent.route.size.eq(regs.size),
                 regs.mode.eq(agent.mode), regs.busy.eq(agent.busy), regs.peer.eq(agent.peer),
                 regs.err.eq(agent.err),
-                regs.swept.eq(agent.swept_upto >= regs.size),
+                agent.swept.eq(agent.swept_upto >= regs.size), regs.swept.eq(agent.swept),
                 regs.swept_upto.eq(agent.swept_upto),
                 regs.err_addr.eq(agent.err_addr), regs.capacity.eq(agent.capacity),
                 regs.present.eq(slot.present), regs.power_good.eq(slot.power_good),
@@ -182,9 +211,14 @@ class MirrorController(wiring.Component):
                 regs.power_protect.eq(locked),
                 regs.event_set.eq(self.ext_events[agent.index] |
                                   Mux(agent.cmd_done, Event.CMD_DONE, 0) |
-                                  Mux(agent.mem_error, Event.MEM_ERROR, 0)),
+                                  Mux(agent.mem_error, Event.MEM_ERROR, 0) |
+                                  Mux(agent.failover, Event.FAILOVER, 0) |
+                                  Mux(agent.corrected, Event.CORRECTED, 0)),
                 agent.sweep.start_line.eq(regs.sweep_start),
                 agent.sweep.count.eq(regs.sweep_count),
+                # only a MIRROR_MASTER starts a sweep, and the engine samples it then: the
+                # bit of an agent in any other mode has no effect
+                agent.sweep.poison_en.eq(regs.ras_ctrl[1]),
             ]
 
     def _sequence(self, m, agents):
@@ -383,7 +417,7 @@ class MirrorController(wiring.Component):
         m.d.sync += seq.drain.eq(drain)
         return execution
 
-    def _step_power(self, m, agents, seq):
+    def _step_power(self, m, agents, seq, reports):
         """Power transitions, taken when the sequencer is not checking or executing.
 
         They are level-triggered, so one that waits for a command is simply taken after it.
@@ -393,6 +427,49 @@ class MirrorController(wiring.Component):
         and not in the cycle a previous decision applies, so nothing else changes a mode or
         peer in between; whether a sweep is running is read when applying. Partner fix-ups
         come before an agent's own transition so that its own loss of power always wins.
+
+        **Master failover** (SPEC section 7). A MIRROR_MASTER that loses its slot *may fail
+        over* when its RAS_CTRL.failover_en is set, the pair is swept, its slave's slot is
+        not lost too, and no failed forwarded write of it is reported in the decision's
+        cycle. Its loss is then decided only once its sweep, if one runs, has ended: the
+        sweep is cancelled at once (err POWER) and the master stays a MIRROR_MASTER of a
+        dead module meanwhile (the home agent answers for it; host writes are still
+        forwarded, checked against the sweep's claim, which holds until its last copy to
+        the slave is answered). The decision applies if failover_en is still set in the
+        next cycle: the slave becomes ACTIVE and the master OFF in that same cycle, and the
+        master's ``failover`` event is raised; else, and for a master that may not fail
+        over, the slave goes back to IDLE and the range becomes unowned.
+
+        The range needs no write: ESTABLISH gave the slave its master's BASE and SIZE, and
+        both stay locked while the pair lasts. Nor is the host port drained: the route
+        changes with bursts in flight, and none hangs or is answered OKAY with wrong data:
+
+        - Reads and writes already sent to the dead master, and those the host engines
+          decoded before the change and send after it, reach its home agent, which
+          answers every one of them itself (SLVERR, write data dropped) from the cycle
+          after the slot is lost, two cycles at least before the route changes. A read
+          answered by the module before that returned what it held then.
+        - A forwarded write in flight keeps both targets and reaches the slave; the host's
+          B carries the master's response, SLVERR when the home agent answered it.
+        - No sweep copy is in flight (the sweep has ended), so no older copy can land on
+          a line after a host write that, once the slave is ACTIVE, no claim orders. The
+          sweep is cancelled in the cycle the home agent starts answering for the dead
+          module, and its answers reach the engine through a register slice, after the
+          engine has stopped taking blocks to write: none of them is copied to the slave,
+          as poison or otherwise (:class:`rtl.sweep.SweepEngine` discards every block it
+          takes once cancelled).
+        - A forwarded write that fails at the slave leaves the slave without it. Reported
+          two cycles or more before the decision, it has cleared SWEPT_UPTO; one cycle
+          before, it vetoes the decision (``fwd_err`` is registered). In the decision's
+          cycle or later the host has it answered SLVERR: the host write engine answers a
+          forwarded write whose slave failed SLVERR while its master's ``mirror.failover``
+          is set or the master is no longer a MIRROR_MASTER, and failover_en is set in the
+          decision's cycle and, for a failover that applies, in the next.
+
+        So every host write answered OKAY is on the new owner, and every read it answers
+        OKAY comes from a module that held the range's data. (As for any master lost,
+        requests decoded before the change reach the dead agent a few cycles later at
+        most: its module is assumed not to be back by then.)
         """
         n = len(agents)
         alive = [Signal(name=f"slot_alive{i}") for i in range(n)]
@@ -401,11 +478,29 @@ class MirrorController(wiring.Component):
         goes_idle = [Signal(name=f"goes_idle{i}") for i in range(n)]
         master_lost = [Signal(name=f"master_lost{i}") for i in range(n)]   # slave -> IDLE
         slave_lost = [Signal(name=f"slave_lost{i}") for i in range(n)]   # master -> ACTIVE
+        fails_over = [Signal(name=f"fails_over{i}") for i in range(n)]   # master, decided
+        confirmed = [Signal(name=f"failover_confirmed{i}") for i in range(n)]   # ... applied
         applying = Signal(name="power_applying")
         decide = Signal(name="power_decide")
         m.d.comb += decide.eq(~self.freeze & ~seq.freeze_next & ~applying)
-        lost = [(a.mode != Mode.OFF) & ~alive[a.index] for a in agents]
+        lost_slot = [(a.mode != Mode.OFF) & ~alive[a.index] for a in agents]
         gained = [(a.mode == Mode.OFF) & alive[a.index] for a in agents]
+        fwd = reports.fwd
+        may_fail_over = [Signal(name=f"may_fail_over{i}") for i in range(n)]
+        lost = [Signal(name=f"slot_lost{i}") for i in range(n)]   # decided now, if allowed
+        for agent in agents:
+            k = agent.index
+            peer_lost = _any(lost_slot[other.index] & (agent.peer == other.index)
+                             for other in agents if other is not agent)
+            m.d.comb += may_fail_over[k].eq(
+                (agent.mode == Mode.MIRROR_MASTER) & agent.regs.ras_ctrl[0] & agent.swept &
+                ~peer_lost & ~(fwd.valid & (fwd.agent == k)))
+            # a master that may fail over waits for its sweep to end, cancelled at once
+            waits = may_fail_over[k] & agent.sweeping
+            m.d.comb += lost[k].eq(lost_slot[k] & ~waits)
+            with m.If(lost_slot[k] & waits & ~agent.cancelled):
+                m.d.comb += agent.sweep.cancel.eq(1)
+                m.d.sync += agent.cancelled.eq(1)
         for agent in agents:
             k = agent.index
             freed = orphaned = Const(0)
@@ -419,12 +514,20 @@ class MirrorController(wiring.Component):
                 goes_idle[k].eq(decide & gained[k]),
                 master_lost[k].eq(decide & freed & (agent.mode == Mode.MIRROR_SLAVE)),
                 slave_lost[k].eq(decide & orphaned & (agent.mode == Mode.MIRROR_MASTER)),
+                fails_over[k].eq(decide & lost[k] & may_fail_over[k]),
             ]
         m.d.sync += applying.eq(decide & _any(lost + gained))
         for agent in agents:
             k = agent.index
+            m.d.comb += [confirmed[k].eq(fails_over[k] & agent.regs.ras_ctrl[0]),
+                         agent.failover.eq(confirmed[k])]
+        for agent in agents:
+            k = agent.index
+            # its master (the agent whose peer it is; peers hold still since the decision)
+            promoted = _any(confirmed[other.index] & (other.peer == k)
+                            for other in agents if other is not agent)
             with m.If(master_lost[k]):
-                m.d.sync += agent.mode.eq(Mode.IDLE)
+                m.d.sync += agent.mode.eq(Mux(promoted, Mode.ACTIVE, Mode.IDLE))
             with m.If(slave_lost[k]):
                 m.d.sync += [agent.mode.eq(Mode.ACTIVE), agent.swept_upto.eq(0)]
             with m.If((slave_lost[k] | goes_off[k]) & agent.sweeping):
@@ -435,10 +538,19 @@ class MirrorController(wiring.Component):
             with m.If(goes_off[k]):
                 m.d.sync += agent.mode.eq(Mode.OFF)
 
-    def _track_sweep_and_errors(self, m, agents):
-        """SWEPT_UPTO from sweep progress; ERR_ADDR and the mem_error event from memory-error
-        reports; a failed forwarded write clears SWEPT_UPTO for the rest of the sweep; a
-        refused SLOT_CTRL.power_en write sets err POWER.
+    def _track_sweep_and_errors(self, m, agents, reports):
+        """SWEPT_UPTO from sweep progress; ERR_ADDR, the events and the error counts from
+        memory-error reports; a failed forwarded write clears SWEPT_UPTO for the rest of
+        the sweep; a refused SLOT_CTRL.power_en write sets err POWER.
+
+        A host read report (``rd_err``) names the agent the read was routed to: corrected
+        (served by the mirror slave) it counts in CE_COUNT and raises ``corrected``, else
+        in UE_COUNT and raises ``mem_error``; either sets ERR_ADDR. A host write error
+        raises ``mem_error`` and sets ERR_ADDR, and is not counted. Each line the sweep
+        copies as poison counts in the master's UE_COUNT; the first of a SWEEP command
+        also sets ERR_ADDR and raises ``mem_error``, the others are only counted (the
+        SWEEP itself ends OK, and its progress passes them). A read report and a poison
+        line in the same cycle count 2.
 
         The reports are registered (they come off the host port's response channels). One
         cycle late is still before the cycle EXEC sees the port quiet (a report comes while
@@ -450,24 +562,32 @@ class MirrorController(wiring.Component):
         when it picked the command, and which a SWEEP (it never raises SWEPT_UPTO) and
         RELEASE (refused NOT_SWEPT) obey.
         """
-        rd_err = _registered(m, self.rd_err, "rd_err_q")
-        wr_err = _registered(m, self.wr_err, "wr_err_q")
-        fwd_err = _registered(m, self.fwd_err, "fwd_err_q")
+        rd, wr, fwd = reports.rd, reports.wr, reports.fwd
         for agent in agents:
-            i, sweep = agent.index, agent.sweep
+            i, sweep, regs = agent.index, agent.sweep, agent.regs
             with m.If(sweep.progress_valid & ~agent.poisoned &
                       (sweep.progress_end > agent.swept_upto)):
                 m.d.sync += agent.swept_upto.eq(sweep.progress_end)
-            for valid, to_agent, line in (rd_err, wr_err):
-                with m.If(valid & (to_agent == i)):
-                    m.d.sync += agent.err_addr.eq(line)
+            read = rd.valid & (rd.agent == i)
+            m.d.comb += [regs.ce_inc.eq(read & rd.corrected),
+                         regs.ue_inc.eq((read & ~rd.corrected) + sweep.poison_valid)]
+            with m.If(read):
+                m.d.sync += agent.err_addr.eq(rd.line)
+                with m.If(rd.corrected):
+                    m.d.comb += agent.corrected.eq(1)
+                with m.Else():
                     m.d.comb += agent.mem_error.eq(1)
-            valid, to_agent, line = fwd_err
-            with m.If(valid & (to_agent == i)):
-                m.d.sync += [agent.err_addr.eq(line), agent.swept_upto.eq(0),
+            with m.If(wr.valid & (wr.agent == i)):
+                m.d.sync += agent.err_addr.eq(wr.line)
+                m.d.comb += agent.mem_error.eq(1)
+            with m.If(sweep.poison_valid & ~agent.poison_reported):
+                m.d.sync += [agent.err_addr.eq(sweep.poison_line), agent.poison_reported.eq(1)]
+                m.d.comb += agent.mem_error.eq(1)
+            with m.If(fwd.valid & (fwd.agent == i)):
+                m.d.sync += [agent.err_addr.eq(fwd.line), agent.swept_upto.eq(0),
                              agent.poisoned.eq(1)]
                 m.d.comb += agent.mem_error.eq(1)
-            with m.If(agent.regs.power_refused):
+            with m.If(regs.power_refused):
                 m.d.sync += agent.err.eq(Err.POWER)
                 m.d.comb += agent.cmd_done.eq(1)
 
@@ -557,7 +677,8 @@ class MirrorController(wiring.Component):
                 m.d.sync += [agent.queued.eq(0),
                              agent.err.eq(Mux(agent.sticky, agent.sticky_err, verdict))]
                 with m.If(ok & (agent.queued_op == Op.SWEEP)):
-                    m.d.sync += [agent.sweeping.eq(1), agent.cancelled.eq(0)]
+                    m.d.sync += [agent.sweeping.eq(1), agent.cancelled.eq(0),
+                                 agent.poison_reported.eq(0)]
                     m.d.comb += agent.sweep.start.eq(1)
                 with m.Else():
                     m.d.sync += [agent.busy.eq(0), agent.superseded.eq(_NONE)]
@@ -601,6 +722,7 @@ class _AgentState:
         self.busy = Signal(name=f"busy{i}")
         self.err = Signal(4, name=f"err{i}")
         self.swept_upto = Signal(32, name=f"swept_upto{i}")
+        self.swept = Signal(name=f"swept{i}")               # SWEPT_UPTO >= SIZE
         self.err_addr = Signal(32, name=f"err_addr{i}")
         # the command waiting for the sequencer (``busy`` is 1 while it waits)
         self.queued = Signal(name=f"queued{i}")
@@ -616,10 +738,14 @@ class _AgentState:
         self.sticky = Signal(name=f"sticky{i}")
         self.sticky_err = Signal(Err, name=f"sticky_err{i}")
         self.cancelled = Signal(name=f"cancelled{i}")
+        # the running SWEEP has reported a line copied as poison (ERR_ADDR holds the first)
+        self.poison_reported = Signal(name=f"poison_reported{i}")
         self.capacity = Signal(32, name=f"capacity{i}")
         # event strobes, this cycle
         self.cmd_done = Signal(name=f"cmd_done{i}")
         self.mem_error = Signal(name=f"mem_error{i}")
+        self.corrected = Signal(name=f"corrected{i}")
+        self.failover = Signal(name=f"failover{i}")
 
 
 class _Sequencer:
@@ -659,11 +785,14 @@ def _owns_range(mode):
 
 
 def _registered(m, report, name):
-    """``report`` (an ErrorReportSignature) one cycle late, as (valid, agent, line)."""
-    valid, agent, line = (Signal(name=f"{name}_valid"), Signal(4, name=f"{name}_agent"),
-                          Signal(32, name=f"{name}_line"))
-    m.d.sync += [valid.eq(report.valid), agent.eq(report.agent), line.eq(report.line)]
-    return valid, agent, line
+    """``report`` (an ErrorReportSignature) one cycle late, with the same member names."""
+    q = SimpleNamespace(valid=Signal(name=f"{name}_valid"),
+                        agent=Signal(4, name=f"{name}_agent"),
+                        line=Signal(32, name=f"{name}_line"),
+                        corrected=Signal(name=f"{name}_corrected"))
+    m.d.sync += [q.valid.eq(report.valid), q.agent.eq(report.agent), q.line.eq(report.line),
+                 q.corrected.eq(report.corrected)]
+    return q
 
 
 def _any(signals):

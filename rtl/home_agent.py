@@ -123,10 +123,10 @@ class HomeAgent(wiring.Component):
 
     Members
     -------
-    host_rd, host_wr, sweep_rd, sweep_wr : In(AXI4Signature(read/write half))
-        Request sources (subordinate side). Their ID fields are ignored and responses
+    host_rd, host_wr, sweep_rd, sweep_wr : In(AXI4Signature(read/write half, user=True))
+        Request sources (subordinate side); ``wuser`` / ``ruser`` (poison) pass through. Their ID fields are ignored and responses
         carry ID 0: each source relies on the in-order return of its own requests.
-    mem : Out(AXI4Signature)
+    mem : Out(AXI4Signature(user=True))
         The memory controller port (manager side).
     alive : In(1)
         The module is present and powered.
@@ -138,7 +138,11 @@ class HomeAgent(wiring.Component):
         check_int("Max writes", max_writes, 2)
         self._max_reads = max_reads
         self._max_writes = max_writes
-        half = dict(addr_width=addr_width, data_width=data_width, id_width=id_width)
+        self._beat_shift = (data_width // 8).bit_length() - 1   # log2 of the bus's bytes
+        # every port carries the poison bit (wuser / ruser, SPEC section 7): the agent
+        # passes it between its sources and the memory untouched
+        half = dict(addr_width=addr_width, data_width=data_width, id_width=id_width,
+                    user=True)
         super().__init__({
             "host_rd": In(AXI4Signature(**half, write=False)),
             "host_wr": In(AXI4Signature(**half, read=False)),
@@ -213,7 +217,7 @@ class HomeAgent(wiring.Component):
             m.d.sync += dead.eq(0)
         return dead
 
-    def _sweep_read_policy(self, m, dead, rd_gnt):
+    def _sweep_read_policy(self, m, dead, rd_gnt, sweep_beats):
         """How the sweep's reads may use the memory, from what the host has read lately
         (see the class docstring), as registers.
 
@@ -222,10 +226,16 @@ class HomeAgent(wiring.Component):
         bursts are cut into pieces of ``SWEEP_PIECE`` beats) and ``room`` (else a sweep
         read, burst or piece, may join the memory's queue now).
 
-        ``room`` is exact although registered: it is computed from the next cycle's count
-        of sweep beats at the memory, so no stale value admits a second read. ``split``
+        ``room`` is exact where it is used although registered and counted a cycle late:
+        the beats of a read the memory accepts are added to the counts the cycle after
+        (``pending``, a register, which keeps the multiplexed AR and its handshake off the
+        adders), and ``room`` is not used in the cycle after a sweep read was accepted
+        (``sweep_fired``), so no stale value admits a second read. ``split``
         changes only while the sweep holds no grant, so the length of a sweep AR shown to
         the memory never changes before it is accepted.
+
+        ``sweep_beats`` is the beat count of the sweep's AR shown to the memory (its
+        ``arlen`` + 1, from registers of :meth:`_sweep_pieces`).
         """
         mem = self.mem
         ar_fire = mem.arvalid & mem.arready
@@ -238,12 +248,19 @@ class HomeAgent(wiring.Component):
         mem_out = Signal(range(limit + 1))
         sweep_out = Signal(range(limit + 1))
         sweep_next = Signal(range(limit + 1))
-        m.d.comb += sweep_next.eq(sweep_out + Mux(ar_fire & rd_gnt, mem.arlen + 1, 0)
-                                  - r_sweep)
-        m.d.sync += [mem_out.eq(mem_out + Mux(ar_fire, mem.arlen + 1, 0) - r_fire),
+        host_beats = self.host_rd.arlen + 1
+        mem_pending = Signal(9)      # beats of the read the memory accepted last cycle
+        sweep_pending = Signal(9)    # ... if it was the sweep's
+        sweep_fired = Signal()       # the memory accepted a sweep read last cycle
+        m.d.sync += [mem_pending.eq(Mux(ar_fire, Mux(rd_gnt, sweep_beats, host_beats), 0)),
+                     sweep_pending.eq(Mux(ar_fire & rd_gnt, sweep_beats, 0)),
+                     sweep_fired.eq(ar_fire & rd_gnt)]
+        m.d.comb += sweep_next.eq(sweep_out + sweep_pending - r_sweep)
+        m.d.sync += [mem_out.eq(mem_out + mem_pending - r_fire),
                      sweep_out.eq(sweep_next)]
         with m.If(dead):
-            m.d.sync += [mem_out.eq(0), sweep_out.eq(0)]
+            m.d.sync += [mem_out.eq(0), sweep_out.eq(0), mem_pending.eq(0),
+                         sweep_pending.eq(0)]
 
         # The memory's read latency: cycles from an AR handshake with nothing else owed
         # to its first R beat, the latest such measurement.
@@ -254,7 +271,7 @@ class HomeAgent(wiring.Component):
             m.d.sync += count.eq(count + (count != 255))
             with m.If(mem.rvalid):
                 m.d.sync += [latency.eq(count), timing.eq(0)]
-        with m.Elif(ar_fire & (mem_out == 0)):
+        with m.Elif(ar_fire & (mem_out == 0) & (mem_pending == 0)):
             m.d.sync += [timing.eq(1), count.eq(1)]
         with m.If(dead):
             m.d.sync += timing.eq(0)
@@ -266,7 +283,10 @@ class HomeAgent(wiring.Component):
         win = Signal(range(HOST_WINDOW))
         win_beats = Signal(range(HOST_WINDOW + 1))
         host_heavy = Signal()
-        h_r = self.host_rd.rvalid & self.host_rd.rready
+        # a host beat is counted the cycle after it goes (a register: the R handshake
+        # comes from the memory's port, far away)
+        h_r = Signal()
+        m.d.sync += h_r.eq(self.host_rd.rvalid & self.host_rd.rready)
         m.d.sync += [win.eq(win + 1), win_beats.eq(win_beats + h_r)]
         with m.If(win == HOST_WINDOW - 1):
             m.d.sync += [host_heavy.eq(win_beats + h_r > HOST_HEAVY),
@@ -290,11 +310,13 @@ class HomeAgent(wiring.Component):
         room = Signal()
         m.d.sync += room.eq(Mux(host_heavy, sweep_next == 0,
                                 sweep_next <= latency + SWEEP_LEAD))
-        return SimpleNamespace(quiet=quiet, split=split, room=room)
+        return SimpleNamespace(quiet=quiet, split=split, room=room & ~sweep_fired)
 
     def _sweep_pieces(self, m, split, rd_gnt, room, dead):
         """The sweep's read requests as the memory sees them: its bursts whole, or while
-        ``split``, cut into pieces of up to ``SWEEP_PIECE`` beats (INCR bursts only).
+        ``split``, cut into pieces of up to ``SWEEP_PIECE`` beats (INCR bursts of
+        full-width beats from an aligned address only, which is what the sweep issues:
+        then each piece starts a constant ``SWEEP_PIECE`` beats after the last).
 
         The sweep's burst is accepted (its AR handshake, which the ledger counts) with its
         first piece; the rest wait here (``busy``) and go before the sweep's next burst.
@@ -302,37 +324,49 @@ class HomeAgent(wiring.Component):
         whole burst (see :meth:`_route_responses`), not at the end of each piece.
 
         Returns ``valid`` (a sweep read is waiting: a piece here, or the sweep's AR with
-        ``room`` in its read queue), ``payload`` (its AR members, by name), ``busy`` and
-        ``fire`` (the memory accepts a sweep read this cycle).
+        ``room`` in its read queue), ``payload`` (its AR members, by name), ``beats`` (its
+        length in beats), ``busy`` and ``fire`` (the memory accepts a sweep read this
+        cycle).
+
+        The next piece's length is a register (``piece_arlen``), computed with the
+        remaining count as a piece goes, so that no subtraction or compare of the
+        remaining count sits between a flip-flop and the memory's ``arlen`` (timing).
         """
         src, mem = self.sweep_rd, self.mem
         busy = Signal(name="piece_busy")
         addr = Signal(len(src.araddr), name="piece_addr")
         left = Signal(9, name="piece_left")          # beats of the burst not yet asked
+        arlen = Signal(8, name="piece_arlen")        # the next piece's length - 1
         held = {name: Signal.like(getattr(src, name), name=f"piece_{name}")
                 for name in _AR if name not in ("araddr", "arlen")}
-        cut = split & (src.arburst == Burst.INCR) & (src.arlen >= SWEEP_PIECE)
+        shift = self._beat_shift
+        aligned = (src.araddr[:shift] == 0) if shift else 1
+        cut = (split & (src.arburst == Burst.INCR) & (src.arlen >= SWEEP_PIECE) &
+               (src.arsize == shift) & aligned)
         payload = {name: Mux(busy, held[name], getattr(src, name)) for name in held}
         payload["araddr"] = Mux(busy, addr, src.araddr)
-        payload["arlen"] = Mux(busy, Mux(left > SWEEP_PIECE, SWEEP_PIECE, left) - 1,
-                               Mux(cut, SWEEP_PIECE - 1, src.arlen))
+        payload["arlen"] = Mux(busy, arlen, Mux(cut, SWEEP_PIECE - 1, src.arlen))
+        beats = Mux(busy, arlen + 1, Mux(cut, SWEEP_PIECE, src.arlen + 1))
         fire = mem.arvalid & mem.arready & rd_gnt
-        # the piece after one starting at ``base`` (beats of 2**size bytes, INCR)
-        size = Mux(busy, held["arsize"], src.arsize)
-        base = Mux(busy, addr, src.araddr)
-        after = ((base >> size) + SWEEP_PIECE) << size
-        with m.If(fire):
+        after = Mux(busy, addr, src.araddr) + (SWEEP_PIECE << shift)   # the next piece
+        # beats left once this piece goes, and the next piece's arlen (each from the
+        # registers directly, side by side rather than one after the other)
+        rest = Mux(busy, left - SWEEP_PIECE, src.arlen + 1 - SWEEP_PIECE)
+        next_arlen = Mux(busy,
+                         Mux(left > 2 * SWEEP_PIECE, SWEEP_PIECE - 1, left - SWEEP_PIECE - 1),
+                         Mux(src.arlen >= 2 * SWEEP_PIECE, SWEEP_PIECE - 1,
+                             src.arlen - SWEEP_PIECE))
+        with m.If(fire & (busy | cut)):
+            m.d.sync += [addr.eq(after), left.eq(rest), arlen.eq(next_arlen)]
             with m.If(busy):
-                m.d.sync += [addr.eq(after), left.eq(left - SWEEP_PIECE)]
                 with m.If(left <= SWEEP_PIECE):
                     m.d.sync += busy.eq(0)
-            with m.Elif(cut):
-                m.d.sync += [busy.eq(1), addr.eq(after),
-                             left.eq(src.arlen + 1 - SWEEP_PIECE)]
+            with m.Else():
+                m.d.sync += busy.eq(1)
                 m.d.sync += [held[name].eq(getattr(src, name)) for name in held]
         with m.If(dead):
             m.d.sync += busy.eq(0)
-        return SimpleNamespace(busy=busy, payload=payload, fire=fire,
+        return SimpleNamespace(busy=busy, payload=payload, beats=beats, fire=fire,
                                valid=busy | (src.arvalid & room))
 
     def _read_arbiter(self, m, ledger, dead):
@@ -352,8 +386,10 @@ class HomeAgent(wiring.Component):
         """
         mem, rq_room = self.mem, ledger.rq_room
         rd_gnt = Signal()        # 1: the sweep holds the read address channel
-        policy = self._sweep_read_policy(m, dead, rd_gnt)
+        sweep_beats = Signal(9)
+        policy = self._sweep_read_policy(m, dead, rd_gnt, sweep_beats)
         sweep = self._sweep_pieces(m, policy.split, rd_gnt, rq_room[1], dead)
+        m.d.comb += sweep_beats.eq(sweep.beats)
         rd_host_ok = self.host_rd.arvalid & rq_room[0]
         sweep_ar = sweep.valid
         rd_sweep_ok = sweep_ar & (policy.quiet | policy.room)
@@ -489,7 +525,8 @@ class HomeAgent(wiring.Component):
             for src, mine, last in ((self.host_rd, mem.rvalid & ~r_sweep, mem.rlast),
                                     (self.sweep_rd, r_sweep, sweep_rlast)):
                 m.d.comb += [src.rdata.eq(mem.rdata), src.rresp.eq(mem.rresp),
-                             src.rlast.eq(last), src.rvalid.eq(mine)]
+                             src.ruser.eq(mem.ruser), src.rlast.eq(last),
+                             src.rvalid.eq(mine)]
             for src, mine in ((self.host_wr, mem.bvalid & ~b_sweep), (self.sweep_wr, b_sweep)):
                 m.d.comb += [src.bresp.eq(mem.bresp), src.bvalid.eq(mine)]
 

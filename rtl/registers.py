@@ -22,13 +22,15 @@ class AgentRegsSignature(wiring.Signature):
             # software-written values
             "base": Out(32), "size": Out(32), "sweep_start": Out(32), "sweep_count": Out(32),
             "throttle": Out(16), "power_en": Out(1), "power_led": Out(2), "attn_led": Out(2),
-            "irq_en": Out(5), "events": Out(5),
+            "irq_en": Out(7), "events": Out(7), "ras_ctrl": Out(2),
             "cmd_valid": Out(1), "cmd_opcode": Out(4), "cmd_peer": Out(4),
             "power_refused": Out(1),
             # core-reported values
             "mode": In(3), "busy": In(1), "swept": In(1), "peer": In(4), "err": In(4),
             "present": In(1), "power_good": In(1), "capacity": In(32), "swept_upto": In(32),
-            "err_addr": In(32), "event_set": In(5),
+            "err_addr": In(32), "event_set": In(7),
+            # CE_COUNT and UE_COUNT grow by these each cycle (saturating at 2**32 - 1)
+            "ce_inc": In(1), "ue_inc": In(2),
             # BASE/SIZE are locked while the agent owns a range (a write answers SLVERR) and
             # are written by the core when a mirror slave takes its master's range.
             "range_lock": In(1), "range_we": In(1), "range_base": In(32), "range_size": In(32),
@@ -150,6 +152,7 @@ class ControlRegisters(wiring.Component):
             port.power_led.eq(_field(stored["SLOT_CTRL"], slot_ctrl.power_led)),
             port.attn_led.eq(_field(stored["SLOT_CTRL"], slot_ctrl.attn_led)),
             port.irq_en.eq(stored["IRQ_EN"]), port.events.eq(stored["EVENTS"]),
+            port.ras_ctrl.eq(stored["RAS_CTRL"]),
         ]
         return agent
 
@@ -199,6 +202,8 @@ class ControlRegisters(wiring.Component):
             ar("THROTTLE").offset: stored["THROTTLE"], ar("ERR_ADDR").offset: port.err_addr,
             ar("SLOT_CTRL").offset: stored["SLOT_CTRL"], ar("EVENTS").offset: stored["EVENTS"],
             ar("IRQ_EN").offset: stored["IRQ_EN"],
+            ar("CE_COUNT").offset: stored["CE_COUNT"], ar("UE_COUNT").offset: stored["UE_COUNT"],
+            ar("RAS_CTRL").offset: stored["RAS_CTRL"],
         }
 
     def _read_channel(self, m, global_table, agent_tables):
@@ -327,7 +332,10 @@ class ControlRegisters(wiring.Component):
         i, port, stored = agent.index, agent.port, agent.stored
         ar = regmap.agent_reg
         slot_ctrl, cmd = ar("SLOT_CTRL"), ar("CMD")
-        clear = Signal(5, name=f"a{i}_events_clear")
+        clear = Signal(_width(ar("EVENTS")), name=f"a{i}_events_clear")
+        counted = {name: Signal(32, name=f"a{i}_{name.lower()}_base")
+                   for name in ("CE_COUNT", "UE_COUNT")}
+        m.d.comb += [counted[name].eq(stored[name]) for name in counted]
         power_refused = Signal(name=f"a{i}_power_refused")
         cmd_valid = Signal(name=f"a{i}_cmd_valid")
         m.d.comb += [port.power_refused.eq(power_refused), port.cmd_valid.eq(cmd_valid)]
@@ -341,10 +349,14 @@ class ControlRegisters(wiring.Component):
                     with m.Case(ar(name).offset):
                         with m.If(write.accept(m, 1)):
                             m.d.sync += stored[name].eq(write.merge(stored[name]))
-                for name in ("THROTTLE", "IRQ_EN"):
+                for name in ("THROTTLE", "IRQ_EN", "RAS_CTRL"):
                     with m.Case(ar(name).offset):
                         with m.If(write.accept(m, write.fits[_width(ar(name))])):
                             m.d.sync += stored[name].eq(write.merge(stored[name]))
+                for name in counted:
+                    with m.Case(ar(name).offset):
+                        with m.If(write.accept(m, 1)):
+                            m.d.comb += counted[name].eq(write.merge(stored[name]))
                 with m.Case(ar("EVENTS").offset):
                     with m.If(write.accept(m, write.fits[_width(ar("EVENTS"))])):
                         m.d.comb += clear.eq(write.written)
@@ -362,6 +374,12 @@ class ControlRegisters(wiring.Component):
                         port.cmd_peer.eq(_field(write.written, cmd.peer)),
                         cmd_valid.eq(write.perform),
                     ]
+        # A count in the cycle firmware writes a counter adds to the written value, so no
+        # error goes uncounted; counts saturate.
+        for name, inc in (("CE_COUNT", port.ce_inc), ("UE_COUNT", port.ue_inc)):
+            total = Signal(34, name=f"a{i}_{name.lower()}_next")
+            m.d.comb += total.eq(counted[name] + inc)
+            m.d.sync += stored[name].eq(Mux(total[32:].any(), 0xFFFF_FFFF, total[:32]))
         # Hardware sets win over a simultaneous software clear, so no event is lost.
         m.d.sync += stored["EVENTS"].eq((stored["EVENTS"] & ~clear) | port.event_set)
         # The core writes the range only while ``freeze`` holds every software write.
@@ -385,7 +403,7 @@ class _AgentRegisters:
     as wide as its fields reach."""
 
     STORED = ("BASE", "SIZE", "SWEEP_START", "SWEEP_COUNT", "THROTTLE", "SLOT_CTRL",
-              "EVENTS", "IRQ_EN")
+              "EVENTS", "IRQ_EN", "CE_COUNT", "UE_COUNT", "RAS_CTRL")
 
     def __init__(self, index, port):
         self.index, self.port = index, port
@@ -402,7 +420,7 @@ class _Write:
     width: ``fits[w]`` is true when no written bit at or above ``w`` is set.
     """
 
-    FIT_WIDTHS = (16, 5, 1)   # DEBOUNCE, BLINK, THROTTLE; EVENTS, IRQ_EN; LOCK
+    FIT_WIDTHS = (16, 7, 2, 1)   # DEBOUNCE, BLINK, THROTTLE; EVENTS, IRQ_EN; RAS_CTRL; LOCK
 
     def __init__(self, agents):
         self.aw_full = Signal(name="aw_full")

@@ -14,7 +14,7 @@ from mirrorswap.geometry import DEFAULT as DEFAULT_GEOMETRY, Geometry
 
 __all__ = [
     "Burst", "Resp", "AXI_CHANNELS", "AXI4Signature", "AXI4LiteSignature", "SlotSignature",
-    "ROUTE_LAYOUT", "SLOT_STATE_LAYOUT", "ErrorReportSignature", "SweepControlSignature",
+    "ROUTE_LAYOUT", "MIRROR_LAYOUT", "SLOT_STATE_LAYOUT", "ErrorReportSignature", "SweepControlSignature",
     "HostClaimSignature", "SweepClaimSignature", "HOST_ID", "SWEEP_ID", "check_int",
     "claim_bits", "check_claim_bits", "line_geometry",
 ]
@@ -49,6 +49,9 @@ _PAYLOAD = {
     "ar": ("id", "addr", "len", "size", "burst", "lock", "cache", "prot", "qos"),
     "r": ("id", "data", "resp", "last"),
 }
+#: The channels that carry a user bit on a port with ``user=True`` (poison, SPEC section 7:
+#: AXI5 WPOISON / RPOISON carried in ``wuser`` / ``ruser``).
+_USER_CHANNELS = ("w", "r")
 
 
 def check_int(name, value, minimum=1, error=ValueError):
@@ -72,7 +75,9 @@ def _check_width(name, value, minimum=1):
 class AXI4Signature(wiring.Signature):
     """Full AXI4, from the manager's point of view (``flip()`` it for a subordinate).
 
-    All channel signals of AXI4 are present except ``*region`` and ``*user``.
+    All channel signals of AXI4 are present except ``*region`` and ``*user``; with
+    ``user`` the W and R channels carry a 1-bit ``wuser`` / ``ruser``, the poison bit of
+    SPEC section 7 (the memory-side ports have it, the host port does not).
 
     Parameters
     ----------
@@ -85,9 +90,12 @@ class AXI4Signature(wiring.Signature):
     read, write : bool
         Include the read channels (AR, R) and the write channels (AW, W, B). Internal
         ports that only read or only write leave the other half out.
+    user : bool
+        Add ``wuser`` (W) and ``ruser`` (R), one bit each: poison.
     """
 
-    def __init__(self, *, addr_width, data_width, id_width, read=True, write=True):
+    def __init__(self, *, addr_width, data_width, id_width, read=True, write=True,
+                 user=False):
         _check_width("Address width", addr_width)
         _check_width("Data width", data_width, 8)
         _check_width("ID width", id_width)
@@ -98,15 +106,16 @@ class AXI4Signature(wiring.Signature):
         self._id_width = id_width
         self._read = bool(read)
         self._write = bool(write)
+        self._user = bool(user)
         if not (read or write):
             raise ValueError("An AXI4 port needs a read half, a write half or both")
         shapes = {"id": id_width, "addr": addr_width, "len": 8, "size": 3, "burst": 2,
                   "lock": 1, "cache": 4, "prot": 3, "qos": 4, "data": data_width,
-                  "strb": data_width // 8, "last": 1, "resp": 2}
+                  "strb": data_width // 8, "last": 1, "resp": 2, "user": 1}
         members = {}
         for ch in ("aw",) * write + ("ar",) * read + ("w", "b") * write + ("r",) * read:
             forward = AXI_CHANNELS[ch]       # the manager drives VALID and payload
-            for name in self.channel_members(ch, handshake=False):
+            for name in self.channel_members(ch, handshake=False, user=user):
                 shape = shapes[name[len(ch):]]
                 members[name] = Out(shape) if forward else In(shape)
             members[f"{ch}valid"] = Out(1) if forward else In(1)
@@ -133,8 +142,12 @@ class AXI4Signature(wiring.Signature):
     def write(self):
         return self._write
 
+    @property
+    def user(self):
+        return self._user
+
     @staticmethod
-    def channel_members(channel, *, ids=True, handshake=True):
+    def channel_members(channel, *, ids=True, handshake=True, user=True):
         """Names of the members of one AXI channel, in signature order.
 
         Parameters
@@ -145,6 +158,9 @@ class AXI4Signature(wiring.Signature):
             Include the channel's ID (``awid``, ``bid``, ``arid``, ``rid``; W has none).
         handshake : bool
             Include its ``valid`` and ``ready``.
+        user : bool
+            Include ``wuser`` / ``ruser`` (W and R), which only ports with ``user=True``
+            have: callers that copy members filter by the signature's own.
 
         Raises
         ------
@@ -156,6 +172,8 @@ class AXI4Signature(wiring.Signature):
                              f"not {channel!r}")
         names = tuple(channel + field for field in _PAYLOAD[channel]
                       if ids or field != "id")
+        if user and channel in _USER_CHANNELS:
+            names += (f"{channel}user",)
         return names + ((f"{channel}valid", f"{channel}ready") if handshake else ())
 
     def flow_members(self, flow, channels=tuple(AXI_CHANNELS), *, ids=True):
@@ -169,11 +187,13 @@ class AXI4Signature(wiring.Signature):
     def __eq__(self, other):
         return (type(other) is type(self) and other.addr_width == self.addr_width and
                 other.data_width == self.data_width and other.id_width == self.id_width and
-                other.read == self.read and other.write == self.write)
+                other.read == self.read and other.write == self.write and
+                other.user == self.user)
 
     def __repr__(self):
         return (f"AXI4Signature(addr_width={self.addr_width}, data_width={self.data_width}, "
-                f"id_width={self.id_width}, read={self.read}, write={self.write})")
+                f"id_width={self.id_width}, read={self.read}, write={self.write}, "
+                f"user={self.user})")
 
 
 class AXI4LiteSignature(wiring.Signature):
@@ -264,15 +284,26 @@ class SlotSignature(wiring.Signature):
 #: 33 bits, as a range may end at line 2**32 (32-bit line numbers, 64-byte lines).
 ROUTE_LAYOUT = data.StructLayout({"mode": 3, "peer": 4, "base": 32, "size": 32, "end": 33})
 
+#: What the host read engine needs to know of one agent for read failover (SPEC section 7):
+#: ``failover`` is RAS_CTRL.failover_en of a MIRROR_MASTER (0 in every other mode), and
+#: lines below ``swept_upto`` are valid on its slave (``routes[i].peer``).
+MIRROR_LAYOUT = data.StructLayout({"failover": 1, "swept_upto": 32})
+
 #: Slot pins the controller watches.
 SLOT_STATE_LAYOUT = data.StructLayout({"present": 1, "power_good": 1, "capacity_log2": 5})
 
 
 class ErrorReportSignature(wiring.Signature):
-    """A one-cycle report of a memory error: ``valid`` with the agent and its line offset."""
+    """A one-cycle report of a memory error: ``valid`` with the agent and its line offset.
+
+    ``corrected`` (host reads only): the error was corrected, the beat served by the
+    mirror slave (CE_COUNT, the ``corrected`` event); else it was not (UE_COUNT and the
+    ``mem_error`` event for a host read beat answered SLVERR, memory error or poison).
+    """
 
     def __init__(self):
-        super().__init__({"valid": Out(1), "agent": Out(4), "line": Out(32)})
+        super().__init__({"valid": Out(1), "agent": Out(4), "line": Out(32),
+                          "corrected": Out(1)})
 
 
 class SweepControlSignature(wiring.Signature):
@@ -283,13 +314,19 @@ class SweepControlSignature(wiring.Signature):
     ``progress_end`` each time lines ``[.., progress_end)`` are known copied, in order, and
     ``done`` once nothing is in flight any more, with ``failed`` and ``err_line`` when a
     memory error stopped it.
+
+    Poison copy (SPEC section 7): with ``poison_en`` (sampled at ``start``) a line whose
+    read fails (SLVERR or ``ruser``) is written to the slave with ``wuser`` = 1 and the
+    sweep goes on; ``poison_valid`` pulses with ``poison_line`` for each such line.
     """
 
     def __init__(self):
         super().__init__({
             "start": Out(1), "start_line": Out(32), "count": Out(32), "cancel": Out(1),
+            "poison_en": Out(1),
             "done": In(1), "failed": In(1), "err_line": In(32),
             "progress_valid": In(1), "progress_end": In(32),
+            "poison_valid": In(1), "poison_line": In(32),
         })
 
 

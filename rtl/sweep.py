@@ -11,7 +11,7 @@ from .signatures import (AXI4Signature, Burst, Resp, SweepControlSignature,
                          HostClaimSignature, SweepClaimSignature, check_int,
                          check_claim_bits, line_geometry)
 
-__all__ = ["SweepEngine", "SweepLineBuffer"]
+__all__ = ["SweepEngine", "SweepLineBuffer", "line_layout"]
 
 #: Default of ``max_blocks``: blocks from read issue to write response; every block queue
 #: holds this many.
@@ -36,10 +36,18 @@ BLOCK_LAYOUT = data.StructLayout({
 })
 
 #: A block whose data has arrived, waiting for the write side: ``err`` if any of its
-#: reads failed, ``err_line`` the first line that failed.
+#: reads failed outside poison mode (see :class:`SweepEngine`, *Poison copy*), ``err_line``
+#: the first line that did.
 WRITE_BLOCK_LAYOUT = data.StructLayout({
     "block": BLOCK_LAYOUT, "err": 1, "err_line": 32,
 })
+
+def line_layout(data_width):
+    """One line of the sweep's line buffer: ``data`` as read, and ``poison``: its read
+    failed (SLVERR or ``ruser``), so it is written to the slave with ``wuser`` = 1 (in
+    poison mode; outside it, its block is discarded)."""
+    return data.StructLayout({"data": data_width, "poison": 1})
+
 
 #: A write sub-burst from its AW to its B response: lines ``[first, end)``; ``last`` if it
 #: is the last of its block.
@@ -83,10 +91,13 @@ class SweepLineBuffer(wiring.Component):
     ``depth`` lines in the buffer (the sweep engine reserves room for a whole block before
     it issues its read).
 
+    A line is opaque here: the sweep engine stores a :func:`line_layout` per line, its data
+    and its poison bit, so each line leaves with the outcome of its own read.
+
     Parameters
     ----------
     width : int
-        Bits per line.
+        Bits per line (the engine's: ``line_layout(data_width).size``).
     depth : int
         Lines of the block-RAM FIFO.
 
@@ -181,7 +192,25 @@ class SweepEngine(wiring.Component):
     master or write at the slave) the engine stops issuing, drains what is in flight,
     reports nothing at or past the lowest failing line, and finishes with ``failed`` and
     ``err_line`` (that line: a write error of an earlier block that is answered after a
-    later block's read error still wins).
+    later block's read error still wins). A read beat *fails* when it is answered with a
+    ``rresp`` other than OKAY or with ``ruser`` = 1 (poison, looked at only with
+    ``rvalid``): poisoned data is never copied as good data, even when it comes with OKAY.
+
+    **Poison copy** (SPEC section 7). ``ctrl.poison_en``, sampled at ``ctrl.start``, puts
+    the sweep in *poison mode*: a failed read beat is then no error. Its line goes through
+    the line buffer like any other, with its poison bit set, and is written to the slave
+    in its place in the write burst with ``wuser`` = 1 and the data as read (which the
+    slave ignores: it stores poison). Good lines are written with ``wuser`` = 0. Each
+    poisoned W beat the slave accepts pulses ``ctrl.poison_valid`` once, a cycle later,
+    with ``ctrl.poison_line`` (the module-local line), before ``done``; a line discarded
+    by a cancel is not copied and not reported. A poisoned line is a copied line for
+    everything else: the watermark and ``progress_end`` pass it on its write response,
+    and its poison write is a write of the copy under the same claim as a good line's: a
+    host write to that line either overwrites the poison at the slave (the copy came
+    first) or has completed on both modules before the line is read (then the read gets
+    the host's data, and the poison is gone from the master too). The sweep ends with
+    ``failed`` = 0 unless a write to the slave fails. Outside poison mode
+    a failed read beat stops the sweep as described under *Watermark*.
 
     **Parts.** ``elaborate`` builds four parts around the block queues: the read issue
     (:meth:`_read_issue`: the next block, the claim and the AR channel), the read data
@@ -230,8 +259,8 @@ class SweepEngine(wiring.Component):
     throttle : In(16)
     claim : Out(SweepClaimSignature())
     host : In(HostClaimSignature())
-    rd : Out(AXI4Signature(read half))   to the master's home agent
-    wr : Out(AXI4Signature(write half))  to the slave's home agent
+    rd : Out(AXI4Signature(read half, user))   to the master's home agent; ``ruser``: poison
+    wr : Out(AXI4Signature(write half, user))  to the slave's home agent; ``wuser``: poison
 
     Raises
     ------
@@ -276,8 +305,8 @@ class SweepEngine(wiring.Component):
             "throttle": In(16),
             "claim": Out(SweepClaimSignature()),
             "host": In(HostClaimSignature()),
-            "rd": Out(AXI4Signature(**half, write=False)),
-            "wr": Out(AXI4Signature(**half, read=False)),
+            "rd": Out(AXI4Signature(**half, write=False, user=True)),
+            "wr": Out(AXI4Signature(**half, read=False, user=True)),
         })
 
     @property
@@ -287,8 +316,8 @@ class SweepEngine(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.lines = lines = SweepLineBuffer(width=self._data_width,
-                                                     depth=self._depth)
+        m.submodules.lines = lines = SweepLineBuffer(
+            width=line_layout(self._data_width).size, depth=self._depth)
         m.submodules.rdesc = rdesc = SyncFIFO(width=BLOCK_LAYOUT.size,
                                               depth=self._max_blocks)
         m.submodules.wdesc = wdesc = SyncFIFO(width=WRITE_BLOCK_LAYOUT.size,
@@ -306,13 +335,15 @@ class SweepEngine(wiring.Component):
             failing=Signal(name="failing"),
             # the write side took the first failed block a cycle ago
             read_failed=Signal(name="read_failed"),
+            # ``ctrl.poison_en`` of the last start: a failed read is copied as poison
+            poison_mode=Signal(name="poison_mode"),
             # lines read, not yet written; blocks read, not yet answered
             inflight=Signal(range(self._depth + 1), name="inflight"),
             blocks=Signal(range(self._max_blocks + 1), name="blocks"),
         )
 
         read = self._read_issue(m, rdesc, status)
-        self._read_data(m, rdesc, wdesc, lines)
+        self._read_data(m, rdesc, wdesc, lines, status)
         write = self._write_side(m, wdesc, bdesc, lines, status)
         responses = self._responses(m, bdesc, write.head, status)
         self._bookkeeping(m, read, write, responses, status,
@@ -426,19 +457,24 @@ class SweepEngine(wiring.Component):
         return {"axi_len": n - 1, "one_line": n == 1, "end": first + n,
                 "left": lines - n, "more": lines > size}
 
-    def _read_data(self, m, rdesc, wdesc, lines):
-        """R beats into the line buffer; at each block's last beat its descriptor moves
-        from ``rdesc`` to ``wdesc`` with the outcome of its reads (the first failing
-        line). R is always accepted: the read issue reserved buffer room for the block."""
+    def _read_data(self, m, rdesc, wdesc, lines, status):
+        """R beats into the line buffer, each with its poison bit (its read failed); at
+        each block's last beat its descriptor moves from ``rdesc`` to ``wdesc`` with the
+        outcome of its reads: outside poison mode a failed beat is an error (the first
+        failing line), in poison mode none is. R is always accepted: the read issue
+        reserved buffer room for the block."""
         rd = self.rd
         block = data.View(BLOCK_LAYOUT, rdesc.r_data)
         beat = Signal(9)                 # beats of the block received so far
-        block_err = Signal()             # a beat of the block failed
+        block_err = Signal()             # a beat of the block failed (outside poison mode)
         block_err_line = Signal(32)      # the first that did
-        beat_err = rd.rresp != Resp.OKAY
+        # ``ruser`` only counts with ``rvalid``: a memory may leave it undefined otherwise
+        beat_bad = (rd.rresp != Resp.OKAY) | (rd.ruser & rd.rvalid)
+        beat_err = beat_bad & ~status.poison_mode
+        line_in = data.View(line_layout(self._data_width), lines.w_stream.payload)
         m.d.comb += [
             rd.rready.eq(1),
-            lines.w_stream.payload.eq(rd.rdata),
+            line_in.data.eq(rd.rdata), line_in.poison.eq(beat_bad),
             lines.w_stream.valid.eq(rd.rvalid),
         ]
         done_block = data.View(WRITE_BLOCK_LAYOUT, wdesc.w_data)
@@ -461,7 +497,10 @@ class SweepEngine(wiring.Component):
         """Blocks from ``wdesc`` to the slave: each in sub-bursts of up to ``write_burst``
         lines, AW presented together with the first W beat, each sub-burst recorded in
         ``bdesc`` until its response. A failed block, and every block once the sweep is
-        failing or cancelled, is discarded from the line buffer instead.
+        failing or cancelled, is discarded from the line buffer instead. Each line is
+        written with its poison bit on ``wuser``; a poisoned line written (its W beat
+        accepted) is reported on ``ctrl.poison_valid`` / ``ctrl.poison_line`` a cycle later,
+        from registers.
 
         Short sub-bursts cost no bandwidth and bound how long a forwarded host write waits
         for the slave's write channel (see HomeAgent). The next block is taken off
@@ -496,10 +535,17 @@ class SweepEngine(wiring.Component):
         pop = Signal()
         discarded = Signal()
         new_response = data.View(RESPONSE_LAYOUT, bdesc.w_data)
+        line_out = data.View(line_layout(self._data_width), lines.r_stream.payload)
+        poison_valid = Signal()
+        poison_line = Signal(32)
+        m.d.sync += poison_valid.eq(0)
+        m.d.comb += [self.ctrl.poison_valid.eq(poison_valid),
+                     self.ctrl.poison_line.eq(poison_line)]
         m.d.comb += [
             wr.awaddr.eq(sub_first << self._geometry.line_shift), wr.awlen.eq(sub_axi_len),
             wr.awsize.eq(self._geometry.line_shift), wr.awburst.eq(Burst.INCR),
-            wr.wdata.eq(lines.r_stream.payload), wr.wstrb.eq(~0), wr.wlast.eq(last_beat),
+            wr.wdata.eq(line_out.data), wr.wuser.eq(line_out.poison),
+            wr.wstrb.eq(~0), wr.wlast.eq(last_beat),
             new_response.first.eq(sub_first), new_response.end.eq(sub_end),
             new_response.last.eq(~sub_more),
             pop.eq(lines.r_stream.valid & lines.r_stream.ready),
@@ -568,6 +614,10 @@ class SweepEngine(wiring.Component):
                     m.d.sync += [beats_left.eq(beats_left - 1), last_beat.eq(beats_left == 1)]
                     with m.If(wr.wlast):
                         m.d.sync += w_done.eq(1)
+                    with m.If(line_out.poison):
+                        # the line of this beat: ``beats_left`` more follow up to ``sub_end``
+                        m.d.sync += [poison_valid.eq(1),
+                                     poison_line.eq(sub_end - 1 - beats_left)]
                 with m.If((~aw_pending | aw_fire) & (w_done | (pop & wr.wlast))):
                     with m.If(sub_more):
                         start_sub_burst(sub_end, next_sub)
@@ -650,7 +700,8 @@ class SweepEngine(wiring.Component):
         ``done`` is a register, set a cycle after the engine stops running, which keeps
         the drain terms off the controller's state of this agent. Nothing is in flight
         then, and ``failed``/``err_line`` hold until the next start, which the controller
-        gives only after it has seen ``done``.
+        gives only after it has seen ``done``; so does the poison mode, which therefore
+        never changes while a line is in flight.
         """
         ctrl = self.ctrl
         m.d.sync += [
@@ -677,4 +728,5 @@ class SweepEngine(wiring.Component):
                   ((read.lines_left == 0) | status.failing | status.stopping)):
             m.d.sync += [status.running.eq(0), done.eq(1)]
         with m.If(ctrl.start):
-            m.d.sync += [status.running.eq(1), status.stopping.eq(0), status.failing.eq(0)]
+            m.d.sync += [status.running.eq(1), status.stopping.eq(0), status.failing.eq(0),
+                         status.poison_mode.eq(ctrl.poison_en)]

@@ -64,7 +64,7 @@ class SweepWriteRouter(wiring.Component):
         check_int("ID width", id_width)
         self._agents = agents
         port = AXI4Signature(addr_width=addr_width, data_width=data_width,
-                             id_width=id_width, read=False)
+                             id_width=id_width, read=False, user=True)
         super().__init__({
             "sweep": In(port).array(agents),
             "agent": Out(port).array(agents),

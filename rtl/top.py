@@ -58,9 +58,9 @@ class MirrorswapTop(wiring.Component):
         The host port.
     s_axil : In(AXI4LiteSignature(addr_width=12))
         The register port.
-    m_axi_mem : Out(AXI4Signature(addr_width, data_width, id_width)).array(agents)
+    m_axi_mem : Out(AXI4Signature(addr_width, data_width, id_width, user=True)).array(agents)
         Memory controller port of each agent (Verilog ``m_axi_mem<i>_*``), module-local
-        byte addresses.
+        byte addresses; ``wuser`` / ``ruser`` carry poison (SPEC section 7).
     slot : Out(SlotSignature()).array(agents)
         Pins of each memory slot (Verilog ``slot<i>_*``).
     irq : Out(1)
@@ -99,8 +99,8 @@ class MirrorswapTop(wiring.Component):
             "s_axil": In(AXI4LiteSignature(addr_width=regmap.REG_ADDR_WIDTH)),
         }
         members["m_axi_mem"] = Out(AXI4Signature(addr_width=addr_width,
-                                                 data_width=data_width,
-                                                 id_width=id_width)).array(agents)
+                                                 data_width=data_width, id_width=id_width,
+                                                 user=True)).array(agents)
         members["slot"] = Out(SlotSignature()).array(agents)
         members["irq"] = Out(1)
         super().__init__(members)
@@ -150,7 +150,7 @@ class MirrorswapTop(wiring.Component):
         connect_control(m, regs=regs, ctrl=ctrl, bus=wiring.flipped(self.s_axil))
         m.d.comb += [
             self.irq.eq(regs.irq),
-            wr.routes.eq(ctrl.routes), rd.routes.eq(ctrl.routes),
+            wr.routes.eq(ctrl.routes), rd.routes.eq(ctrl.routes), rd.mirror.eq(ctrl.mirror),
             wr.hold.eq(ctrl.hold), rd.hold.eq(ctrl.hold),
             ctrl.quiet.eq(wr.idle & rd.idle),
         ]

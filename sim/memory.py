@@ -7,7 +7,11 @@ and write halves are separate objects built in its constructor), so they stack i
 on any ``AxiRam``: :class:`~sim.tb.SlotModel` installs the capacity check and the latency,
 a fault bench adds :func:`inject_faults` on top. :class:`PipelinedMemory` replaces the
 RAM's request processes by pipelined ones (one beat per cycle at any latency), for the
-performance benches.
+performance benches. :func:`store_poison` gives a RAM the poison bit of SPEC section 7
+(``wuser`` marks a line, ``ruser`` reports it); it works under either set of processes.
+
+Errors develop at run time: :meth:`Faults.fail` makes lines fail from now on,
+:meth:`Poison.poison` poisons them as a bad ECC word would, and ``heal`` undoes either.
 """
 
 import random
@@ -15,8 +19,9 @@ import random
 import cocotb
 from cocotb.triggers import ClockCycles
 
-__all__ = ["Faults", "MemoryFault", "inject_faults", "CapacityCheck", "check_capacity",
-           "ReadLatency", "add_read_latency", "PipelinedMemory"]
+__all__ = ["Faults", "MemoryFault", "inject_faults", "Poison", "store_poison",
+           "CapacityCheck", "check_capacity", "ReadLatency", "add_read_latency",
+           "PipelinedMemory"]
 
 
 class MemoryFault(Exception):
@@ -46,6 +51,19 @@ class Faults:
         self.read_lines.clear()
         self.write_lines.clear()
         self.read_probability = self.write_probability = 0.0
+
+    def fail(self, *lines, read=True, write=False):
+        """From now on every read (``read``) and/or write (``write``) of ``lines`` fails:
+        the cells went bad while the module runs."""
+        if read:
+            self.read_lines.update(lines)
+        if write:
+            self.write_lines.update(lines)
+
+    def heal(self, *lines):
+        """``lines`` read and write correctly again (the random failures stay)."""
+        self.read_lines.difference_update(lines)
+        self.write_lines.difference_update(lines)
 
     def _hit(self, lines, probability, address, length):
         lb = self.line_bytes
@@ -80,6 +98,136 @@ def inject_faults(ram, rng=None):
         write = write_if._write
         write_if._write = faulty_write
     return faults
+
+
+class Poison:
+    """The poison bit a module's memory keeps per line (SPEC section 7: AXI5's WPOISON /
+    RPOISON, carried by the one-bit ``wuser`` / ``ruser`` of the memory port).
+
+    What the memory does with it, per beat (a line is one beat of the port):
+
+    - a W beat with ``wuser`` = 1 that writes at least one byte stores its bytes and marks
+      the line poisoned;
+    - a W beat with ``wuser`` = 0 that writes the *whole* line (every strobe set) stores
+      good data there: the line's poison is cleared;
+    - a W beat with ``wuser`` = 0 that writes only some bytes leaves a poisoned line
+      poisoned: the bytes it does not write are still the bad ones, and poison covers
+      the line as a unit (as an ECC word does), so the line is not good data yet;
+    - a beat that writes no byte, or a write that fails (SLVERR: :func:`inject_faults`
+      on top), changes no poison; a ``wuser`` that is not 0 or 1 (X, Z) counts as 1 and
+      is counted in :attr:`unknown` (the design must never send one);
+    - every R beat of a poisoned line carries ``ruser`` = 1 with the stored bytes and
+      OKAY, every other beat ``ruser`` = 0 (also a failed, SLVERR beat). ``ruser`` is
+      driven 0 from the first time step on (before reset, and while the RAM is held in
+      reset), never X.
+
+    With :attr:`supported` False the memory has no poison: ``wuser`` is ignored, ``ruser``
+    stays 0, and :meth:`poison` refuses. Lines poisoned while it was True are kept
+    but not reported. A module that loses power forgets its poison with its data
+    (:meth:`clear`, which :class:`sim.tb.SlotModel` calls).
+
+    Members: :attr:`lines` (the poisoned module-local lines), counters :attr:`marked`
+    (W beats stored with ``wuser`` = 1), :attr:`cleared` (poisoned lines cleared by a
+    full-line write), :attr:`reported` (R beats sent with ``ruser`` = 1) and
+    :attr:`unknown` (W beats whose ``wuser`` was X or Z).
+    """
+
+    def __init__(self, line_bytes=8, supported=True):
+        self.line_bytes = line_bytes
+        self.supported = supported
+        self.lines = set()
+        self.marked = self.cleared = self.reported = self.unknown = 0
+
+    def __contains__(self, line):
+        return line in self.lines
+
+    def poison(self, *lines):
+        """Poison ``lines`` now, as a memory does when it finds an uncorrectable error
+        (their data stays as it is, and reads of them report poison)."""
+        if not self.supported:
+            raise ValueError("This memory stores no poison")
+        self.lines.update(lines)
+
+    def heal(self, *lines):
+        """Clear the poison of ``lines`` (through the backdoor: no write happens)."""
+        self.lines.difference_update(lines)
+
+    def clear(self):
+        self.lines.clear()
+
+    def _wrote(self, line, wuser, strb, mask):
+        if not self.supported:
+            return
+        if wuser:
+            self.lines.add(line)
+            self.marked += 1
+        elif strb == mask and line in self.lines:
+            self.lines.discard(line)
+            self.cleared += 1
+
+    def _read(self, line):
+        hit = self.supported and line in self.lines
+        self.reported += hit
+        return int(hit)
+
+
+def store_poison(ram, supported=True):
+    """Give a cocotbext-axi ``AxiRam`` a :class:`Poison` store and return it.
+
+    Install it on the bare RAM, before any other wrapper of this module: it then sits
+    next to the storage, so a beat another wrapper fails (SLVERR) stores no poison and
+    reports none. It hooks the two places where both the RAM's own processes and
+    :class:`PipelinedMemory`'s handle one beat: a W beat is taken with
+    ``w_channel.recv()`` and its bytes written with ``write_if._write`` before the next
+    beat is taken; an R beat is made with ``r_channel._transaction_obj()`` and filled by
+    ``read_if._read`` before the next one is made. So the W beat being written and the R
+    beat being filled are always known, whatever the latency, pipelining or pauses.
+    A port without ``wuser`` / ``ruser`` simply never marks / reports poison.
+    """
+    rif, wif = ram.read_if, ram.write_if
+    poison = Poison(rif.byte_lanes, supported)
+    lanes = rif.byte_lanes
+    if hasattr(rif.r_channel.bus, "ruser"):
+        rif.r_channel.bus.ruser.setimmediatevalue(0)
+    beat = {"w": None, "r": None, "counted": None}
+    recv, make_r = wif.w_channel.recv, rif.r_channel._transaction_obj
+    read, write = rif._read, wif._write
+
+    async def recv_w():
+        beat["w"] = w = await recv()
+        return w
+
+    def new_r():
+        beat["r"] = r = make_r()
+        r.ruser = 0
+        return r
+
+    async def poisoned_read(address, length):
+        data = await read(address, length)
+        if beat["r"] is not None:
+            beat["r"].ruser = poison._read(address // lanes)
+        return data
+
+    async def poisoned_write(address, data):
+        await write(address, data)
+        w = beat["w"]
+        # a beat with holes in its strobes is written in several runs: count it once
+        if w is not None and beat["counted"] is not w:
+            beat["counted"] = w
+            try:
+                wuser = int(getattr(w, "wuser", 0))
+            except ValueError:
+                poison.unknown += 1
+                wuser = 1
+            strb = int(getattr(w, "wstrb", wif.strb_mask)) if wif.wstrb_present \
+                else wif.strb_mask
+            poison._wrote(address // lanes, wuser, strb, wif.strb_mask)
+
+    wif.w_channel.recv = recv_w
+    rif.r_channel._transaction_obj = new_r
+    rif._read = poisoned_read
+    wif._write = poisoned_write
+    return poison
 
 
 class CapacityCheck:

@@ -156,9 +156,11 @@ def generate_component(component_factory, name, build_dir, *, key=""):
     if (path.exists() and stamp.exists() and stamp.read_text() == key
             and path.stat().st_mtime >= _rtl_mtime()):
         return path
+    # The file is dated with the sources it was made from, read before elaborating: a
+    # source edited during elaboration is then newer, and the next call makes it again.
+    sources = _rtl_mtime()
     write_verilog(component_factory(), name, build_dir)
-    # touch even when the text is unchanged: it is now known to match the newer sources
-    os.utime(path)
+    os.utime(path, (sources, sources))
     _atomic_write(stamp, key)
     return path
 

@@ -13,13 +13,14 @@ import re
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, Edge, First, ReadOnly, ReadWrite, RisingEdge
+from cocotb.triggers import ClockCycles, Edge, Event, First, ReadOnly, ReadWrite, RisingEdge
 from cocotbext.axi import AxiBus, AxiLiteBus, AxiLiteMaster, AxiMaster, AxiProt, AxiRam, AxiResp
 
 from mirrorswap import regmap
 from mirrorswap.geometry import Geometry
 from mirrorswap.regmap import Err, Mode, Op, agent_offset, agent_reg
-from mirrorswap.sim.memory import PipelinedMemory, add_read_latency, check_capacity
+from mirrorswap.sim.memory import (PipelinedMemory, add_read_latency, check_capacity,
+                                   store_poison)
 
 __all__ = ["SECURE", "SlotModel", "TopTB", "WriteCreditWatch", "pauses", "agents_of", "knob",
            "reset_dut"]
@@ -120,13 +121,23 @@ class SlotModel:
     (one beat per cycle on every channel at any latency, :attr:`pipeline`), for the
     performance benches; :attr:`latency` then stays 0.
 
+    The memory stores poison (:class:`sim.memory.Poison`, :attr:`poison`: ``wuser``
+    marks a line, ``ruser`` reports it) unless ``poison`` is False (a memory without
+    poison support: ``ruser`` tied 0, ``wuser`` ignored). Storing it is harmless where no
+    bench asks for it: only a W beat with ``wuser`` = 1 or :meth:`Poison.poison` makes a
+    line poisoned, and with RAS_CTRL = 0 the design never writes ``wuser`` = 1. A module
+    forgets its poison with its data when its power drops or it is replaced.
+
+    :meth:`power_fail` makes the supply fail (``power_good`` drops with ``power_en`` and
+    the module still there) until :meth:`power_restore`.
+
     Members: ``ram`` (the AxiRam; backdoor ``ram.read/write`` at module-local byte
     addresses), ``pins``, ``lines`` (0 when no module is seated), ``capacity``,
-    ``latency``, ``pipeline`` (None unless ``pipelined``).
+    ``latency``, ``pipeline`` (None unless ``pipelined``), ``poison``.
     """
 
     def __init__(self, tb, index, capacity_log2, rng, power_good_delay=20, max_log2=16,
-                 pipelined=False):
+                 pipelined=False, poison=True):
         self.tb = tb
         self.index = index
         self.rng = rng
@@ -138,6 +149,10 @@ class SlotModel:
         self.ram = AxiRam(AxiBus.from_prefix(dut, f"m_axi_mem{index}"), dut.clk,
                           self.pins["power_good"], reset_active_level=False,
                           size=(1 << max_log2) * tb.geometry.line_bytes)
+        # first: poison sits next to the storage, under every other wrapper
+        self.poison = store_poison(self.ram, supported=poison)
+        self.supply_failed = False
+        self._supply_changed = Event()
         self.capacity = check_capacity(self.ram, lambda: self.lines)
         self.latency = add_read_latency(self.ram, dut.clk)
         self.pipeline = PipelinedMemory(self.ram, dut.clk) if pipelined else None
@@ -168,19 +183,35 @@ class SlotModel:
         self.capacity_log2 = None
 
     def garbage(self):
-        """What DRAM holds after power-up, and what an unpowered module keeps: noise."""
+        """What DRAM holds after power-up, and what an unpowered module keeps: noise
+        (and no poison)."""
+        self.poison.clear()
         if self.lines:
             self.ram.write(0, self.rng.randbytes(self.lines * self.tb.geometry.line_bytes))
+
+    def power_fail(self):
+        """The supply fails now: ``power_good`` drops (the module loses its contents)
+        although ``power_en`` is on and the module seated, and stays low until
+        :meth:`power_restore`."""
+        self.supply_failed = True
+        if int(self.pins["power_good"].value):
+            self.pins["power_good"].value = 0
+            self.garbage()
+
+    def power_restore(self):
+        """The supply works again: ``power_good`` follows ``power_en`` as usual."""
+        self.supply_failed = False
+        self._supply_changed.set()      # the supply process sleeps until something changes
 
     async def _supply(self):
         clk = self.tb.dut.clk
         en, good, present = self.pins["power_en"], self.pins["power_good"], self.pins["present"]
         while True:
             await RisingEdge(clk)
-            on = int(en.value) and int(present.value)
+            on = int(en.value) and int(present.value) and not self.supply_failed
             if on and not int(good.value):
                 await ClockCycles(clk, self.power_good_delay)
-                if int(en.value) and int(present.value):
+                if int(en.value) and int(present.value) and not self.supply_failed:
                     good.value = 1
             elif not on and int(good.value):
                 good.value = 0
@@ -189,7 +220,8 @@ class SlotModel:
                 # stable: nothing to do until one of the three pins changes (checked again
                 # at the next rising edge, as before); sleeping here instead of waking on
                 # every edge makes the whole bench about a quarter faster
-                await First(Edge(en), Edge(present), Edge(good))
+                self._supply_changed.clear()
+                await First(Edge(en), Edge(present), Edge(good), self._supply_changed.wait())
 
     async def press_button(self, hold=200, bounces=3, settle=100):
         """A human press: ``bounces`` short random pulses (contact bounce, 0 for a clean
@@ -238,10 +270,14 @@ class TopTB:
         :class:`sim.memory.ReadLatency`; ``"pipelined"``: the same RAM served through
         :class:`sim.memory.PipelinedMemory` (one beat per cycle per channel, fixed read
         and write-response latency), what the performance bench uses.
+    poison : bool or sequence of bool
+        Whether each slot's memory stores poison (:attr:`SlotModel.poison`); one value for
+        every slot or one per slot. Default True: harmless where unused (see
+        :class:`SlotModel`).
     """
 
     def __init__(self, dut, capacities_log2=None, seed=1, power_good_delay=20,
-                 max_capacity_log2=16, memory="axiram"):
+                 max_capacity_log2=16, memory="axiram", poison=True):
         if memory not in ("axiram", "pipelined"):
             raise ValueError(f"Memory model must be 'axiram' or 'pipelined', not {memory!r}")
         self.dut = dut
@@ -254,11 +290,17 @@ class TopTB:
         if len(capacities_log2) != self.agents:
             raise ValueError(f"{self.agents} slots need {self.agents} capacities, not "
                              f"{len(capacities_log2)}: {tuple(capacities_log2)}")
+        poison = ((bool(poison),) * self.agents if isinstance(poison, (bool, int))
+                  else tuple(map(bool, poison)))
+        if len(poison) != self.agents:
+            raise ValueError(f"{self.agents} slots need {self.agents} poison flags, not "
+                             f"{len(poison)}")
         cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
         self.host = AxiMaster(AxiBus.from_prefix(dut, "s_axi"), dut.clk, dut.rst)
         self.regs = AxiLiteMaster(AxiLiteBus.from_prefix(dut, "s_axil"), dut.clk, dut.rst)
         self.slots = [SlotModel(self, i, c, random.Random(self.rng.random()), power_good_delay,
-                                max_capacity_log2, pipelined=memory == "pipelined")
+                                max_capacity_log2, pipelined=memory == "pipelined",
+                                poison=poison[i])
                       for i, c in enumerate(capacities_log2)]
         self.mems = [s.ram for s in self.slots]
         try:

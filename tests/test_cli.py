@@ -8,7 +8,7 @@ import io
 import pytest
 
 from mirrorswap.firmware.cli import ProgressBar, main
-from mirrorswap.regmap import ID_VALUE, Mode, agent_offset, agent_reg, global_reg
+from mirrorswap.regmap import ID_VALUE, Event, Mode, agent_offset, agent_reg, global_reg
 
 
 @pytest.fixture
@@ -147,3 +147,82 @@ def test_regmap_and_verilog(tmp_path, capsys):
     out = tmp_path / "top.v"
     assert main(["verilog", "-o", str(out), "--agents", "2"]) == 0
     assert "module mirrorswap_top" in out.read_text()
+
+
+def _put(board, offset, value):
+    data = bytearray(board.read_bytes())
+    data[4096 + offset:4096 + offset + 4] = value.to_bytes(4, "little")
+    board.write_bytes(bytes(data))
+
+
+def _get(board, offset):
+    return int.from_bytes(board.read_bytes()[4096 + offset:4096 + offset + 4], "little")
+
+
+def test_ras_prints_every_agents_error_registers(board, capsys):
+    ras = agent_reg("RAS_CTRL")
+    _put(board, agent_offset(1, "CE_COUNT"), 12)
+    _put(board, agent_offset(1, "UE_COUNT"), 3)
+    _put(board, agent_offset(1, "ERR_ADDR"), 0x1FF)
+    _put(board, agent_offset(1, "RAS_CTRL"), ras.failover_en.put(0, 1))
+    _put(board, agent_offset(1, "EVENTS"), int(Event.CORRECTED | Event.BUTTON))
+    before = board.read_bytes()
+    assert main(["board", "--device", str(board), "--base", "4096", "ras"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["slot", "mode", "ce_count", "ue_count", "failover_en",
+                              "poison_en", "err_addr", "events"]
+    assert out[2].split() == ["1", "ACTIVE", "12", "3", "1", "0", "511", "corrected"]
+    assert out[1].split() == ["0", "OFF", "0", "0", "0", "0", "0", "-"] and len(out) == 5
+    assert board.read_bytes() == before, "printing writes nothing"
+
+
+def test_ras_sets_one_field_and_keeps_the_other(board, capsys):
+    ras = agent_reg("RAS_CTRL")
+    _put(board, agent_offset(2, "RAS_CTRL"), ras.poison_en.put(0, 1))
+    assert main(["board", "--device", str(board), "--base", "4096", "ras", "--slot", "2",
+                 "--failover-en", "1"]) == 0
+    assert _get(board, agent_offset(2, "RAS_CTRL")) == ras.failover_en.mask | ras.poison_en.mask
+    assert capsys.readouterr().out.splitlines()[3].split()[4:6] == ["1", "1"]
+    assert main(["board", "--device", str(board), "--base", "4096", "ras", "--slot", "2",
+                 "--poison-en", "0", "--failover-en", "0"]) == 0
+    assert _get(board, agent_offset(2, "RAS_CTRL")) == 0
+
+
+def test_ras_clears_the_counters_of_one_slot(board, capsys):
+    for slot in (1, 2):
+        _put(board, agent_offset(slot, "CE_COUNT"), 7)
+        _put(board, agent_offset(slot, "UE_COUNT"), 9)
+    assert main(["board", "--device", str(board), "--base", "4096", "ras", "--slot", "1",
+                 "--clear-counts"]) == 0
+    assert [_get(board, agent_offset(s, n)) for s in (1, 2) for n in ("CE_COUNT", "UE_COUNT")] \
+        == [0, 0, 7, 9]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["ras", "--slot", "1", "--failover-en", "2"],
+     "argument --failover-en: must be 0 or 1, not '2'"),
+    (["ras", "--slot", "1", "--poison-en", "on"], "argument --poison-en: must be 0 or 1, "
+                                                  "not 'on'"),
+    (["ras", "--failover-en", "1"], "board ras: --failover-en, --poison-en and "
+                                    "--clear-counts need --slot"),
+    (["ras", "--clear-counts"], "need --slot"),
+    (["ras", "--slot", "1"], "board ras: --slot needs --failover-en, --poison-en or "
+                             "--clear-counts"),
+    (["ras", "--slot", "x", "--clear-counts"], "argument --slot: not an integer: 'x'"),
+    (["boot", "--mirror", "yes"], "unrecognized arguments: yes"),
+])
+def test_ras_bad_arguments_exit_2_and_touch_nothing(board, argv, message, capsys):
+    before = board.read_bytes()
+    with pytest.raises(SystemExit) as exc:
+        main(["board", "--device", str(board), "--base", "4096"] + argv)
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and message in err, err
+    assert board.read_bytes() == before
+
+
+def test_ras_refuses_a_slot_the_board_does_not_have(board, capsys):
+    before = board.read_bytes()
+    assert main(["board", "--device", str(board), "--base", "4096", "ras", "--slot", "4",
+                 "--failover-en", "1"]) == 1
+    assert "Slot must be an integer from 0 to 3, not 4" in capsys.readouterr().err
+    assert board.read_bytes() == before, "a refused command wrote a register"

@@ -74,9 +74,20 @@ class ControllerTB:
         # sweep engines: lines per progress step, stalled, line a read fails at
         self.stall = [False] * self.agents
         self.fail_at = [None] * self.agents
+        # lines whose read fails: copied as poison by a sweep started with poison_en,
+        # else the first one stops the sweep like ``fail_at``
+        self.bad_lines = [set() for _ in range(self.agents)]
+        self.inject_poison = [[] for _ in range(self.agents)]   # pulsed at the next edge
+        self.cancel_delay = [0] * self.agents     # cycles from a cancel to done
         self.starts = []           # (cycle, agent, start_line, count)
         self.cancels = []          # (cycle, agent)
+        self.dones = []            # (cycle, agent)
         self.events = [[] for _ in range(self.agents)]    # (cycle, event_set) per agent
+        # CE_COUNT / UE_COUNT as the register block would count them from reset, and
+        # every cycle that adds to them: (cycle, agent, ce_inc, ue_inc)
+        self.ce = [0] * self.agents
+        self.ue = [0] * self.agents
+        self.increments = []
         self.freeze_cycles = 0
         self.hold_cycles = 0
         self.cycle = 0
@@ -87,14 +98,15 @@ class ControllerTB:
         dut.ext_events.value = 0
         dut.slots.value = 0
         for rep in ("fwd_err", "wr_err", "rd_err"):
-            for sig in ("valid", "agent", "line"):
+            for sig in ("valid", "agent", "line", "corrected"):
                 getattr(dut, f"{rep}_{sig}").value = 0
         for i in range(self.agents):
             for name in ("base", "size", "sweep_start", "sweep_count", "throttle", "power_en",
                          "power_led", "attn_led", "irq_en", "events", "cmd_valid",
-                         "cmd_opcode", "cmd_peer", "power_refused"):
+                         "cmd_opcode", "cmd_peer", "power_refused", "ras_ctrl"):
                 self.reg(i, name).value = 0
-            for name in ("done", "failed", "err_line", "progress_valid", "progress_end"):
+            for name in ("done", "failed", "err_line", "progress_valid", "progress_end",
+                         "poison_valid", "poison_line"):
                 self.sweep(i, name).value = 0
 
     def reg(self, i, name):
@@ -149,6 +161,11 @@ class ControllerTB:
                 ev = int(self.reg(k, "event_set").value)
                 if ev:
                     self.events[k].append((self.cycle, ev))
+                ce, ue = int(self.reg(k, "ce_inc").value), int(self.reg(k, "ue_inc").value)
+                if ce or ue:
+                    self.ce[k] += ce
+                    self.ue[k] += ue
+                    self.increments.append((self.cycle, k, ce, ue))
 
     def _drive(self, i, **values):
         for name, value in values.items():
@@ -174,51 +191,80 @@ class ControllerTB:
 
     async def _sweep_engine(self, i):
         """Copies ``_STEP`` lines a cycle from SWEEP_START, reports progress, ends with done (or
-        failed at ``fail_at[i]``); ends at once when cancelled; holds while ``stall[i]``."""
+        failed at ``fail_at[i]``); ends ``cancel_delay[i]`` cycles after a cancel; holds
+        while ``stall[i]``. With ``poison_en`` at its start, a line of ``bad_lines[i]``
+        is copied as poison (a ``poison_valid`` pulse, progress passes it); without, the
+        first one fails the sweep. Pulses ``inject_poison[i]`` lines whatever it does."""
         dut = self.dut
         job = None
+        stopping = None            # cycles left until done, after a cancel
         drive = {}
         while True:
             await RisingEdge(dut.clk)
-            for name in ("done", "failed", "progress_valid"):
+            for name in ("done", "failed", "progress_valid", "poison_valid"):
                 self.sweep(i, name).value = drive.get(name, 0)
-            for name in ("progress_end", "err_line"):
+            for name in ("progress_end", "err_line", "poison_line"):
                 if name in drive:
                     self.sweep(i, name).value = drive[name]
             drive = {}
             await ReadOnly()
+            if int(self.sweep(i, "done").value):
+                self.dones.append((self.cycle, i))
+            if self.inject_poison[i]:
+                drive.update(poison_valid=1, poison_line=self.inject_poison[i].pop(0))
             if int(self.sweep(i, "start").value):
-                job = [int(self.sweep(i, "start_line").value), int(self.sweep(i, "count").value)]
-                job[1] += job[0]
-                self.starts.append((self.cycle, i, job[0], job[1] - job[0]))
+                start, count = (int(self.sweep(i, "start_line").value),
+                                int(self.sweep(i, "count").value))
+                job = {"pos": start, "end": start + count,
+                       "poison": int(self.sweep(i, "poison_en").value)}
+                self.starts.append((self.cycle, i, start, count))
                 continue
-            if int(self.sweep(i, "cancel").value):
+            if int(self.sweep(i, "cancel").value) and job is not None:
                 self.cancels.append((self.cycle, i))
                 job = None
-                drive = {"done": 1}
+                stopping = self.cancel_delay[i]
+            if stopping is not None:
+                if stopping == 0:
+                    drive["done"] = 1
+                    stopping = None
+                else:
+                    stopping -= 1
                 continue
-            if job is None or self.stall[i]:
+            if job is None or self.stall[i] or drive:
                 continue
-            pos, end = job
+            pos, end = job["pos"], job["end"]
+            step_end = min(pos + _STEP, end)
+            bad = sorted(line for line in self.bad_lines[i] if pos <= line < step_end)
             fail = self.fail_at[i]
-            if fail is not None and pos <= fail < min(pos + _STEP, end):
+            if not (fail is not None and pos <= fail < step_end):
+                fail = bad[0] if bad and not job["poison"] else None
+            if fail is not None:
                 drive = {"done": 1, "failed": 1, "err_line": fail}
                 if fail > pos:
                     drive.update(progress_valid=1, progress_end=fail)
                 job = None
+            elif bad:
+                job["pos"] = bad[0] + 1
+                drive = {"poison_valid": 1, "poison_line": bad[0],
+                         "progress_valid": 1, "progress_end": bad[0] + 1}
             elif pos >= end:
                 drive = {"done": 1}
                 job = None
             else:
-                job[0] = min(pos + _STEP, end)
-                drive = {"progress_valid": 1, "progress_end": job[0]}
+                job["pos"] = step_end
+                drive = {"progress_valid": 1, "progress_end": step_end}
 
     # ---- slots ------------------------------------------------------------------------
 
     async def set_slot(self, i, present, power_good, capacity_log2):
         """Change slot ``i`` at the next clock edge."""
+        await self.set_slots({i: (present, power_good, capacity_log2)})
+
+    async def set_slots(self, states):
+        """Change the slots ``states`` names (index: (present, power_good, capacity_log2))
+        at the next clock edge, all at once."""
         await RisingEdge(self.dut.clk)
-        self.slot_state[i] = (present, power_good, capacity_log2)
+        self.slot_state = [states.get(k, state) for k, state in enumerate(self.slot_state)]
         value = 0
         for k, (p, g, c) in enumerate(self.slot_state):
             value |= (p | g << 1 | c << 2) << (k * _SLOT_BITS)
@@ -700,6 +746,284 @@ async def power_step(dut):
     await ClockCycles(dut.clk, 5)
     await ReadOnly()
     assert tb.mode(1) == Mode.IDLE and tb.route(0)["mode"] == Mode.OFF
+
+
+async def report(tb, rep, agent, line, corrected=0, poison=None):
+    """One cycle of ``rep`` (fwd_err, wr_err, rd_err); with ``poison``, agent ``agent``'s
+    sweep engine pulses that poison line a cycle later, the cycle the controller sees the
+    report (it registers reports)."""
+    dut = tb.dut
+    await RisingEdge(dut.clk)
+    for name, value in (("valid", 1), ("agent", agent), ("line", line),
+                        ("corrected", corrected)):
+        getattr(dut, f"{rep}_{name}").value = value
+    if poison is not None:
+        tb.inject_poison[agent].append(poison)
+    await RisingEdge(dut.clk)
+    getattr(dut, f"{rep}_valid").value = 0
+    await ClockCycles(dut.clk, 3)
+    await ReadOnly()
+
+
+def adopt_state(tb):
+    """Take the controller's modes, peers and SWEPT_UPTO as expected (after power events,
+    which the reference model of commands does not cover)."""
+    for k in range(tb.agents):
+        s = tb.status(k)
+        tb.expected.mode[k] = Mode(s["mode"])
+        tb.expected.peer[k] = s["peer"]
+        tb.expected.swept_upto[k] = s["swept_upto"]
+
+
+async def set_ras_ctrl(tb, i, value):
+    """RAS_CTRL of agent ``i`` as the register block shows it to the controller, from the
+    next clock edge."""
+    await RisingEdge(tb.dut.clk)
+    tb.reg(i, "ras_ctrl").value = value
+
+
+async def swept_pair(tb, master=0, slave=1, size=4 * A):
+    """``master`` MIRROR_MASTER of [0, size) with ``slave``, swept whole."""
+    await tb.write_regs(master, BASE=0, SIZE=size)
+    assert await tb.run_checked(master, Op.ASSIGN) == Err.OK
+    assert await tb.run_checked(master, Op.ESTABLISH, slave) == Err.OK
+    await tb.write_regs(master, SWEEP_START=0, SWEEP_COUNT=size)
+    assert await tb.run_checked(master, Op.SWEEP) == Err.OK
+    assert tb.status(master)["swept"] == 1
+    assert tb.regs[slave]["BASE"] == 0 and tb.regs[slave]["SIZE"] == size, \
+        "ESTABLISH gave the slave its master's range"
+
+
+@cocotb.test()
+async def error_reports_count_and_raise_events(dut):
+    """A corrected host read report counts in CE_COUNT and raises ``corrected``; an
+    uncorrected one counts in UE_COUNT and raises ``mem_error``; both set ERR_ADDR. A host
+    write error is not counted. A read report and a poison line in one cycle add 2."""
+    tb = await make(dut)
+    await tb.power_all()
+    i = tb.agents - 1
+    await report(tb, "rd_err", i, 0x40, corrected=1)
+    assert (tb.ce[i], tb.ue[i]) == (1, 0)
+    assert tb.status(i)["err_addr"] == 0x40
+    assert tb.event_count(i, Event.CORRECTED) == 1
+    assert tb.event_count(i, Event.MEM_ERROR) == 0
+    await report(tb, "rd_err", i, 0x41)
+    assert (tb.ce[i], tb.ue[i]) == (1, 1)
+    assert tb.status(i)["err_addr"] == 0x41
+    assert tb.event_count(i, Event.CORRECTED) == 1
+    assert tb.event_count(i, Event.MEM_ERROR) == 1
+    await report(tb, "wr_err", i, 0x42)
+    assert (tb.ce[i], tb.ue[i]) == (1, 1), "write errors are not counted"
+    assert tb.status(i)["err_addr"] == 0x42 and tb.event_count(i, Event.MEM_ERROR) == 2
+    # an uncorrected read and a poison line in the same cycle: UE_COUNT + 2 at once
+    await report(tb, "rd_err", i, 0x43, poison=0x99)
+    assert tb.increments[-1][1:] == (i, 0, 2), tb.increments[-3:]
+    # a corrected read and a poison line: one each, in the same cycle
+    await report(tb, "rd_err", i, 0x44, corrected=1, poison=0x9A)
+    assert tb.increments[-1][1:] == (i, 1, 1), tb.increments[-3:]
+    assert (tb.ce[i], tb.ue[i]) == (2, 4)
+    assert all(k == i for _, k, _, _ in tb.increments), "only the named agent counts"
+    assert all(tb.event_count(k, Event.CORRECTED | Event.MEM_ERROR) == 0
+               for k in range(tb.agents) if k != i)
+
+
+@cocotb.test()
+async def poison_copy(dut):
+    """``poison_en`` follows RAS_CTRL[1]; a SWEEP that copies lines as poison ends OK past
+    them, counts each in UE_COUNT, and puts its first one in ERR_ADDR with one
+    ``mem_error``; the next SWEEP reports its own first one."""
+    tb = await make(dut)
+    for i in range(tb.agents):
+        for value, want in ((2, 1), (1, 0), (3, 1), (0, 0)):
+            await set_ras_ctrl(tb, i, value)
+            await ReadOnly()
+            assert int(tb.sweep(i, "poison_en").value) == want, (i, value)
+    await tb.power_all()
+    if tb.agents < 2:
+        return
+    await establish_pair(tb, size=4 * A)
+    await set_ras_ctrl(tb, 0, 2)
+    tb.bad_lines[0] = {5, A + 3, 3 * A + 7}
+    mem_errors = tb.event_count(0, Event.MEM_ERROR)
+    await tb.write_regs(0, SWEEP_START=0, SWEEP_COUNT=4 * A)
+    assert await tb.command(0, Op.SWEEP) == Err.OK
+    s = tb.status(0)
+    assert s["swept_upto"] == 4 * A and s["swept"] == 1
+    assert s["err_addr"] == 5, "the SWEEP's first poisoned line"
+    assert tb.event_count(0, Event.MEM_ERROR) == mem_errors + 1, "one mem_error per SWEEP"
+    assert (tb.ce[0], tb.ue[0]) == (0, 3)
+    # the next SWEEP: its own first poisoned line and mem_error
+    tb.bad_lines[0] = {A + 3, 3 * A + 7}
+    assert await tb.command(0, Op.SWEEP) == Err.OK
+    assert tb.status(0)["err_addr"] == A + 3
+    assert tb.event_count(0, Event.MEM_ERROR) == mem_errors + 2
+    assert tb.ue[0] == 5
+    # poison_en clear at the start: the first bad line stops the SWEEP (MEM_ERROR)
+    await set_ras_ctrl(tb, 0, 1)
+    await tb.write_regs(0, SWEEP_START=A, SWEEP_COUNT=3 * A)
+    assert await tb.command(0, Op.SWEEP) == Err.MEM_ERROR
+    assert tb.status(0)["err_addr"] == A + 3 and tb.ue[0] == 5
+    assert tb.event_count(0, Event.MEM_ERROR) == mem_errors + 3
+
+
+async def fail_slot(tb, i):
+    """Take slot ``i``'s module out; returns the first cycle any agent's mode changed."""
+    before = [tb.mode(k) for k in range(tb.agents)]
+    await tb.set_slot(i, 0, 1, tb.slot_state[i][2])
+    await tb.wait_for(lambda: [tb.mode(k) for k in range(tb.agents)] != before)
+    return tb.cycle
+
+
+async def restore_slot(tb, i):
+    await tb.set_slot(i, 1, 1, tb.max_capacity_log2)
+    await tb.wait_for(lambda: tb.mode(i) == Mode.IDLE)
+
+
+@cocotb.test()
+async def master_failover(dut):
+    """A swept master with failover_en that loses its module: in one cycle its slave is
+    ACTIVE with the range and it is OFF, and its ``failover`` event is raised."""
+    tb = await make(dut)
+    await tb.power_all()
+    if tb.agents < 2:
+        return
+    master, slave = tb.agents - 1, 0      # not the lowest first: peers are not ordered
+    await swept_pair(tb, master, slave)
+    await set_ras_ctrl(tb, master, 1)
+    await set_ras_ctrl(tb, slave, 3)            # a slave's bits have no effect
+    changed = await fail_slot(tb, master)
+    assert tb.mode(master) == Mode.OFF and tb.mode(slave) == Mode.ACTIVE, "in the same cycle"
+    r = tb.route(slave)
+    assert (r["mode"], r["base"], r["size"], r["end"]) == (Mode.ACTIVE, 0, 4 * A, 4 * A)
+    assert tb.route(master)["mode"] == Mode.OFF
+    s = tb.status(slave)
+    assert s["busy"] == 0 and s["range_lock"] == 1 and s["power_protect"] == 1
+    assert tb.status(master)["range_lock"] == 0
+    raised = [cycle for cycle, ev in tb.events[master] if ev & Event.FAILOVER]
+    assert raised == [changed - 1], f"failover event at {raised}, modes changed at {changed}"
+    assert tb.event_count(slave, Event.FAILOVER) == 0
+    assert tb.event_count(master, Event.MEM_ERROR) == 0
+    assert not tb.cancels, "no sweep ran"
+    await ClockCycles(dut.clk, 5)
+    await ReadOnly()
+    assert tb.mode(slave) == Mode.ACTIVE and tb.event_count(master, Event.FAILOVER) == 1
+    # the new owner is a plain ACTIVE agent: the module plugged back is its next mirror
+    await restore_slot(tb, master)
+    adopt_state(tb)
+    assert await tb.run_checked(slave, Op.ESTABLISH, master) == Err.OK
+
+
+@cocotb.test()
+async def master_failover_waits_for_its_sweep(dut):
+    """A sweep running on a pair that fails over is cancelled at once (err POWER); the
+    slave takes the range only once the sweep engine is done."""
+    tb = await make(dut)
+    await tb.power_all()
+    if tb.agents < 2:
+        return
+    await swept_pair(tb)
+    await set_ras_ctrl(tb, 0, 1)
+    tb.stall[0] = True
+    tb.cancel_delay[0] = 12
+    await tb.command(0, Op.SWEEP, wait=False)        # a second pass, SWEEP_START 0
+    await tb.wait_for(lambda: len(tb.starts) == 2)
+    changed = await fail_slot(tb, 0)
+    assert len(tb.cancels) == 1, tb.cancels
+    done = [cycle for cycle, k in tb.dones if k == 0][-1]
+    assert tb.cancels[0][0] < done < changed, (tb.cancels, done, changed)
+    assert tb.mode(0) == Mode.OFF and tb.mode(1) == Mode.ACTIVE
+    s = tb.status(0)
+    assert s["err"] == Err.POWER and s["busy"] == 0
+    assert tb.event_count(0, Event.FAILOVER) == 1
+
+
+@cocotb.test()
+async def no_failover_without_failover_en_or_sweep(dut):
+    """Without failover_en, before the pair is swept, or when the slave is the one lost,
+    power loss does what it does without RAS: the master's range becomes unowned (slave
+    IDLE), or the master is ACTIVE again."""
+    tb = await make(dut)
+    await tb.power_all()
+    if tb.agents < 2:
+        return
+
+    def no_owner():
+        return all(tb.route(k)["mode"] not in (Mode.ACTIVE, Mode.MIRROR_MASTER)
+                   for k in range(tb.agents))
+
+    # failover_en clear (poison_en set: a different bit)
+    await swept_pair(tb)
+    await set_ras_ctrl(tb, 0, 2)
+    await fail_slot(tb, 0)
+    await ClockCycles(dut.clk, 3)
+    await ReadOnly()
+    assert tb.mode(0) == Mode.OFF and tb.mode(1) == Mode.IDLE and no_owner()
+    await restore_slot(tb, 0)
+    adopt_state(tb)
+    # failover_en set, not swept
+    await set_ras_ctrl(tb, 0, 1)
+    await tb.write_regs(0, BASE=0, SIZE=4 * A)
+    assert await tb.run_checked(0, Op.ASSIGN) == Err.OK
+    assert await tb.run_checked(0, Op.ESTABLISH, 1) == Err.OK
+    await tb.write_regs(0, SWEEP_START=0, SWEEP_COUNT=4 * A - 1)
+    assert await tb.run_checked(0, Op.SWEEP) == Err.OK
+    assert tb.status(0)["swept"] == 0
+    await fail_slot(tb, 0)
+    await ClockCycles(dut.clk, 3)
+    await ReadOnly()
+    assert tb.mode(0) == Mode.OFF and tb.mode(1) == Mode.IDLE and no_owner()
+    await restore_slot(tb, 0)
+    adopt_state(tb)
+    # failover_en set on both, swept, and the slave is lost: the master is ACTIVE again
+    await set_ras_ctrl(tb, 1, 1)
+    await swept_pair(tb)
+    await fail_slot(tb, 1)
+    await ClockCycles(dut.clk, 3)
+    await ReadOnly()
+    assert tb.mode(0) == Mode.ACTIVE and tb.mode(1) == Mode.OFF
+    assert tb.status(0)["swept_upto"] == 0 and tb.route(0)["mode"] == Mode.ACTIVE
+    await restore_slot(tb, 1)
+    adopt_state(tb)
+    assert await tb.run_checked(0, Op.UNASSIGN) == Err.OK
+    # both modules lost in the same cycle: nothing to fail over to
+    await swept_pair(tb)
+    await tb.set_slots({0: (0, 1, tb.max_capacity_log2), 1: (0, 1, tb.max_capacity_log2)})
+    await tb.wait_for(lambda: tb.mode(0) == Mode.OFF and tb.mode(1) == Mode.OFF)
+    await ClockCycles(dut.clk, 3)
+    await ReadOnly()
+    assert tb.mode(0) == Mode.OFF and tb.mode(1) == Mode.OFF and no_owner()
+    assert all(tb.event_count(k, Event.FAILOVER) == 0 for k in range(tb.agents))
+
+
+@cocotb.test()
+async def failover_vetoed_at_the_last_moment(dut):
+    """A failed forwarded write reported as the master is lost, or failover_en cleared in
+    the cycle the failover would apply: the slave goes back to IDLE instead (so no write
+    the slave lacks was answered OKAY; see ``MirrorController._step_power``)."""
+    tb = await make(dut)
+    await tb.power_all()
+    if tb.agents < 2:
+        return
+    for veto in ("fwd_err", "failover_en"):
+        await swept_pair(tb)
+        await set_ras_ctrl(tb, 0, 1)
+        await ClockCycles(dut.clk, 2)
+        await tb.set_slot(0, 0, 1, tb.slot_state[0][2])    # slot state changes in cycle D
+        if veto == "fwd_err":
+            dut.fwd_err_valid.value, dut.fwd_err_agent.value, dut.fwd_err_line.value = 1, 0, 9
+            await RisingEdge(dut.clk)
+            dut.fwd_err_valid.value = 0
+        else:
+            # registered in D+1, decided in D+1, applied in D+2: cleared from D+2 on
+            await RisingEdge(dut.clk)
+            await set_ras_ctrl(tb, 0, 0)
+        await tb.wait_for(lambda: tb.mode(0) == Mode.OFF)
+        await ClockCycles(dut.clk, 3)
+        await ReadOnly()
+        assert tb.mode(1) == Mode.IDLE, veto
+        assert tb.event_count(0, Event.FAILOVER) == 0, veto
+        await restore_slot(tb, 0)
+        adopt_state(tb)
 
 
 _LEGAL = {Mode.IDLE: [Op.ASSIGN], Mode.ACTIVE: [Op.ESTABLISH, Op.ESTABLISH, Op.UNASSIGN],

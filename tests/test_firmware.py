@@ -6,6 +6,11 @@ in its own Icarus build (``pytest tests/test_firmware.py``; ``MS_SEED`` picks th
 The TB is :class:`sim.tb.TopTB`: 10 ns clock, reset, AXI4-Lite master on ``s_axil``, one
 AxiRam per ``m_axi_mem<i>``, and slot models that raise power_good 20 cycles after
 power_en. The firmware's own logic against a register model is in test_firmware_unit.py.
+
+The RAS tests (SPEC sections 6 and 7) boot in mirror mode and let the hot-plug loop react to
+what the RTL reports: a pulled master (failover), reads of bad lines served by the mirror
+(corrected errors) and poisoned lines (uncorrected errors, copied as poison), the faults
+made by the memory models of ``sim/memory.py``.
 """
 
 import os
@@ -18,9 +23,11 @@ from cocotbext.axi import AxiResp
 
 from mirrorswap.firmware import errors
 from mirrorswap.firmware.bios import format_slot_table
+from mirrorswap.firmware.hotplug import HotPlug
 from mirrorswap.firmware.memmap import MemoryMap
 from mirrorswap.regmap import LINE_BYTES, Err, Event, Led, Mode, Op, agent_reg
 from mirrorswap.sim.checks import check_all
+from mirrorswap.sim.memory import inject_faults
 from mirrorswap.sim.runner import run_tests, shared_top
 from mirrorswap.sim.scoreboard import ReferenceMemory, Scoreboard
 from mirrorswap.sim.tb import TopTB
@@ -347,6 +354,157 @@ async def migrate_without_fitting_spare_changes_nothing(dut):
         raise AssertionError("migrate with no fitting spare did not raise NoSpareError")
     assert await tb.snapshot() == before
     assert mm.owners[mm.lookup(0)] == 1
+
+
+# ---- RAS (SPEC sections 6 and 7) -----------------------------------------------------------
+
+async def _wait_for(tb, hp, done, what, limit=400_000):
+    """Let the loop run until ``done()``, then until no flow runs."""
+    waited = 0
+    while not done():
+        assert waited < limit, f"{what}: not within {limit} cycles; history {hp.history}"
+        await tb.cycles(64)
+        waited += 64
+    await hp.wait_idle()
+
+
+async def _listen(tb, hp):
+    loop = cocotb.start_soon(hp.run())
+    while not hp.listening:
+        await tb.cycles(16)
+    return loop
+
+
+async def _host_line(tb, line):
+    r = await tb.host.read(line * LINE_BYTES, LINE_BYTES)
+    return r.resp, r.data
+
+
+@cocotb.test()
+async def mirror_mode_boot(dut):
+    """Mirror mode: 2^11, 2^11, 2^11, 2^12 lines pair as (0 master, 3 slave) and (1, 2);
+    each pair is swept, failover_en is set on the masters only, the map is the masters'."""
+    tb = TopTB(dut, capacities_log2=(11, 11, 11, 12), seed=SEED)
+    await tb.reset()
+    bios = tb.bios
+    mm = await bios.boot(mirror=True, chunk_lines=1024)
+    assert bios.mirror_mode and bios.mirror_pairs == {0: 3, 1: 2}, bios.mirror_pairs
+    assert mm.entries() == [(0, 2048, 0), (2048, 2048, 1)] and mm.total_lines == 4096
+    assert (await bios.read_memory_map()).entries() == mm.entries(), "read back from the RTL"
+    for master, slave in bios.mirror_pairs.items():
+        st = await bios.hw.status(master)
+        assert (st.mode, st.peer, st.swept, st.err) == (Mode.MIRROR_MASTER, slave, True,
+                                                         Err.OK), st
+        assert await bios.hw.read_reg(master, "SWEPT_UPTO") == 2048
+        assert (await bios.hw.status(slave)).mode == Mode.MIRROR_SLAVE
+        ras = await bios.hw.ras(master)
+        assert (ras.failover_en, ras.poison_en) == (True, False), ras
+        assert not (await bios.hw.ras(slave)).failover_en
+        assert tb.mems[slave].read(0, 2048 * LINE_BYTES) == \
+            tb.mems[master].read(0, 2048 * LINE_BYTES), "the slave holds the master's copy"
+    data = tb.rng.randbytes(4 * LINE_BYTES)
+    await tb.host.write((2048 + 10) * LINE_BYTES, data)
+    for mem in (tb.mems[1], tb.mems[2]):
+        assert mem.read(10 * LINE_BYTES, len(data)) == data, "a host write reaches both"
+    r = await tb.host.read((2048 + 10) * LINE_BYTES, len(data))
+    assert r.resp == AxiResp.OKAY and r.data == data
+    assert await bios.hw.locked()
+
+
+@cocotb.test()
+async def mirror_master_pulled_fails_over(dut):
+    """Mirror mode with a spare: the master's module is pulled, the slave serves its range
+    (hardware failover); the loop records it, switches the dead slot off with its attention
+    LED on, and pairs the range with the spare again."""
+    tb = TopTB(dut, capacities_log2=(11, 11, 12, None), seed=SEED)
+    await tb.reset()
+    bios = tb.bios
+    mm = await bios.boot(mirror=True, chunk_lines=1024)
+    assert bios.mirror_pairs == {0: 2} and mm.entries() == [(0, 2048, 0)], bios.mirror_pairs
+    data = tb.rng.randbytes(8 * LINE_BYTES)
+    await tb.host.write(100 * LINE_BYTES, data)
+    hp = HotPlug(bios, abort_window_cycles=0, chunk_lines=1024)
+    loop = await _listen(tb, hp)
+    tb.slots[0].remove()
+    await _wait_for(tb, hp, lambda: any(r.kind == "mirror" for r in hp.history), "failover")
+    hp.stop()
+    await loop
+    assert [(r.kind, r.slot, r.outcome, r.moved_to) for r in hp.history] == [
+        ("failover", 0, "done", 2), ("mirror", 2, "done", 1)], hp.history
+    ctrl = await bios.hw.slot(0)
+    assert (ctrl["power_en"], ctrl["attn_led"], ctrl["power_led"]) == (0, Led.ON, Led.OFF)
+    assert (await bios.hw.status(0)).mode == Mode.OFF
+    assert mm.entries() == [(0, 2048, 2)] and bios.mirror_pairs == {2: 1}
+    assert (await bios.hw.ras(2)).failover_en and (await bios.hw.status(2)).swept
+    r = await tb.host.read(100 * LINE_BYTES, len(data))
+    assert r.resp == AxiResp.OKAY and r.data == data, "the former slave serves the range"
+
+
+@cocotb.test()
+async def corrected_errors_replace_a_mirror_master(dut):
+    """Two reads of bad lines of master 1 are served by its slave (CE); at the threshold of
+    2 the loop hands the range over to the slave and switches slot 1 off: replace me."""
+    tb = TopTB(dut, capacities_log2=(11, 11, 11, 12), seed=SEED)
+    await tb.reset()
+    bios = tb.bios
+    await bios.boot(mirror=True, chunk_lines=1024)
+    data = tb.rng.randbytes(2 * LINE_BYTES)
+    await tb.host.write((2048 + 5) * LINE_BYTES, data)
+    faults = inject_faults(tb.mems[1])
+    hp = HotPlug(bios, abort_window_cycles=0, chunk_lines=1024, error_threshold=2)
+    loop = await _listen(tb, hp)
+    faults.fail(5, 6)
+    for k in range(2):
+        resp, got = await _host_line(tb, 2048 + 5 + k)
+        assert resp == AxiResp.OKAY and got == data[k * LINE_BYTES:(k + 1) * LINE_BYTES], k
+    await _wait_for(tb, hp, lambda: any(r.kind == "replace" for r in hp.history), "replace")
+    hp.stop()
+    await loop
+    rec = next(r for r in hp.history if r.kind == "replace")
+    assert (rec.slot, rec.outcome, rec.moved_to) == (1, "done", 2), hp.history
+    assert hp.totals.totals(1)[0] >= 2 and any(e.events & Event.CORRECTED
+                                               for e in hp.error_events)
+    ctrl = await bios.hw.slot(1)
+    assert (ctrl["power_en"], ctrl["attn_led"]) == (0, Led.ON), "replace me"
+    assert (await bios.hw.status(2)).mode == Mode.ACTIVE
+    assert bios.memory_map.slot_of(2048) == 2
+    r = await tb.host.read((2048 + 5) * LINE_BYTES, len(data))
+    assert r.resp == AxiResp.OKAY and r.data == data
+
+
+@cocotb.test()
+async def poisoned_module_is_replaced_with_poison(dut):
+    """Module 1 has two poisoned lines: two host reads answer SLVERR (UE); at the
+    threshold the loop migrates it to the spare, which stores poison, with poison_en: the
+    bad lines stay bad, every other line moves, slot 1 is switched off: replace me."""
+    tb = TopTB(dut, capacities_log2=(11, 11, 11, 12), seed=SEED)
+    await tb.reset()
+    bios = tb.bios
+    bios.poison_slots = frozenset({3})
+    mm = await bios.boot()
+    data = tb.rng.randbytes(2048 * LINE_BYTES)
+    tb.mems[1].write(0, data)
+    bad = (7, 300)
+    tb.slots[1].poison.poison(*bad)
+    hp = HotPlug(bios, abort_window_cycles=0, chunk_lines=1024, error_threshold=2)
+    loop = await _listen(tb, hp)
+    for line in bad:
+        assert (await _host_line(tb, 2048 + line))[0] == AxiResp.SLVERR, line
+    await _wait_for(tb, hp, lambda: any(r.kind == "replace" for r in hp.history), "replace")
+    hp.stop()
+    await loop
+    [rec] = hp.history
+    assert (rec.kind, rec.outcome, rec.moved_to, rec.poison) == ("replace", "done", 3, True), rec
+    assert set(bad) <= tb.slots[3].poison.lines, "the bad lines were copied as poison"
+    assert (await bios.hw.ras(1)).ue >= 2 + len(bad)
+    assert not (await bios.hw.ras(1)).poison_en, "poison_en cleared after the migration"
+    ctrl = await bios.hw.slot(1)
+    assert (ctrl["power_en"], ctrl["attn_led"]) == (0, Led.ON), "replace me"
+    assert mm.slot_of(2048) == 3
+    assert (await _host_line(tb, 2048 + bad[0]))[0] == AxiResp.SLVERR, "still bad"
+    for line in (0, 6, 8, 299, 301, 2047):
+        resp, got = await _host_line(tb, 2048 + line)
+        assert resp == AxiResp.OKAY and got == data[line * LINE_BYTES:(line + 1) * LINE_BYTES]
 
 
 # ---- pytest entry -------------------------------------------------------------------------

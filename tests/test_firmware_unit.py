@@ -4,10 +4,12 @@ What the BIOS and the hot-plug flows do against the real hardware is tested in
 ``tests/test_firmware.py`` and ``tests/test_hotplug.py``. Here the hardware is at most a
 register file: a temporary file behind MemoryMappedBus, :class:`RegisterFile`, whose
 STATUS the test scripts, or :class:`SlotBoard`, a register model just rich enough to
-drive the hot-plug flows down each failure path. Those tests check the firmware's own
-logic (encoding, argument checks, error mapping, polling, timeouts, what every failure
-shows on the LEDs), not what the RTL answers; they take a second where the RTL benches
-take minutes.
+drive the hot-plug flows down each failure path, or :class:`ModelBus`, the register model
+of ``sim/regmodel.py`` with the hardware's RAS side (counts, events, failover) played by
+the test, for mirror mode, predictive replacement and failover. Those tests check the
+firmware's own logic (encoding, argument checks, error mapping, polling, timeouts, what
+every failure shows on the LEDs, the RAS policy), not what the RTL answers; they take a
+second where the RTL benches take minutes.
 """
 
 import asyncio
@@ -18,12 +20,14 @@ import pytest
 
 from mirrorswap.firmware import errors
 from mirrorswap.firmware.bios import Bios, format_slot_table
-from mirrorswap.firmware.hotplug import HotPlug
-from mirrorswap.firmware.hw import AgentStatus, Config, Hardware
+from mirrorswap.firmware.hotplug import RAS_WATCHED, WATCHED, HotPlug
+from mirrorswap.firmware.hw import AgentStatus, Config, Hardware, RasStatus
 from mirrorswap.firmware.memmap import MapEntry, MemoryMap
+from mirrorswap.firmware.ras import COUNT_MAX, ErrorTotals, format_ras_table, pair_modules
 from mirrorswap.firmware.regbus import BusError, MemoryMappedBus, RegisterBus
 from mirrorswap.regmap import (LINE_BYTES, Err, Event, Led, Mode, Op, agent_offset, agent_reg,
                                global_reg)
+from mirrorswap.sim.regmodel import RegisterModel
 
 
 def run(coro):
@@ -677,3 +681,521 @@ def test_flows_called_directly_run_to_the_end():
 def test_hotplug_rejects_bad_parameters(kwargs, message):
     with pytest.raises(ValueError, match=message):
         HotPlug(Bios(RegisterFile()), **kwargs)
+
+
+# ---- RAS: pure policy (firmware/ras.py) ------------------------------------------------------
+
+def test_error_totals_add_what_the_counters_grew_by():
+    t = ErrorTotals()
+    assert t.update(1, 0, 0) == (0, 0)
+    assert t.update(1, 3, 1) == (3, 1)
+    assert t.update(1, 5, 1) == (5, 1) and t.total(1) == 6
+    assert t.update(2, 7, 0) == (7, 0), "slots are counted apart"
+    # someone cleared CE_COUNT and two more came: all of the new reading is new
+    assert t.update(1, 2, 1) == (7, 1)
+    # saturated counters add nothing more
+    assert t.update(1, COUNT_MAX, 1) == (7 + COUNT_MAX - 2, 1)
+    assert t.update(1, COUNT_MAX, 1) == (7 + COUNT_MAX - 2, 1)
+    t.forget(1)
+    assert t.totals(1) == (0, 0)
+    assert t.update(1, COUNT_MAX, 4) == (0, 3), "after forget the readings stay the baseline"
+    assert t.totals(3) == (0, 0) and t.total(3) == 0
+
+
+@pytest.mark.parametrize("ce, ue, message", [
+    (-1, 0, "CE_COUNT must be an integer >= 0, not -1"),
+    (0, "3", "UE_COUNT must be an integer >= 0, not '3'"),
+    (1 << 32, 0, "Counts are 32-bit, not 0x100000000 and 0x0"),
+])
+def test_error_totals_refuse_impossible_readings(ce, ue, message):
+    t = ErrorTotals()
+    with pytest.raises(ValueError, match=message):
+        t.update(0, ce, ue)
+    assert t.totals(0) == (0, 0)
+
+
+@pytest.mark.parametrize("capacities, pairs, spares, total", [
+    # equal modules: neighbours in slot order, the lower slot is the master
+    ({0: 4096, 1: 4096, 2: 4096, 3: 4096}, [(0, 1, 4096), (2, 3, 4096)], (), 8192),
+    # the smaller module of a pair is its master, its range fits the larger slave
+    ({0: 4096, 1: 4096, 2: 4096, 3: 8192}, [(0, 3, 4096), (1, 2, 4096)], (), 8192),
+    # an odd count: the smallest module (ties: the highest slot) stays a spare
+    ({0: 4096, 1: 8192, 2: 4096}, [(0, 1, 4096)], (2,), 4096),
+    ({0: 2048, 1: 8192, 2: 8192, 3: 4096, 4: 4096},
+     [(1, 2, 8192), (3, 4, 4096)], (0,), 12288),
+    ({5: 4096}, [], (5,), 0),
+    ({}, [], (), 0),
+])
+def test_pair_modules(capacities, pairs, spares, total):
+    plan = pair_modules(capacities)
+    assert [tuple(p) for p in plan.pairs] == pairs and plan.spares == spares
+    assert plan.total_lines == total
+    for p in plan.pairs:
+        assert capacities[p.master] <= capacities[p.slave], "the range must fit the slave"
+
+
+def test_pair_modules_maximises_the_published_memory():
+    """Against every pairing of six modules: none publishes more."""
+    caps = {0: 512, 1: 8192, 2: 1024, 3: 4096, 4: 4096, 5: 2048}
+
+    def best(slots):
+        if len(slots) < 2:
+            return 0
+        first, rest = slots[0], slots[1:]
+        options = [best(rest)]          # first left unpaired
+        for other in rest:
+            left = [s for s in rest if s != other]
+            options.append(min(caps[first], caps[other]) + best(left))
+        return max(options)
+
+    assert pair_modules(caps).total_lines == best(sorted(caps)) == 4096 + 2048 + 512
+
+
+def test_pair_modules_refuses_a_bad_capacity():
+    with pytest.raises(ValueError, match="Capacity of slot 2 must be an integer >= 1, not 0"):
+        pair_modules({0: 4096, 2: 0})
+
+
+def test_ras_table_format():
+    rows = [{"slot": 0, "mode": "MIRROR_MASTER",
+             "ras": RasStatus(ce=12, ue=0, failover_en=True, poison_en=False, err_addr=77,
+                              events=Event.CORRECTED | Event.CMD_DONE)},
+            {"slot": 1, "mode": "OFF",
+             "ras": RasStatus(ce=0, ue=4294967295, failover_en=False, poison_en=True,
+                              err_addr=0, events=Event.FAILOVER | Event.MEM_ERROR)},
+            {"slot": 2, "mode": "IDLE",
+             "ras": RasStatus(0, 0, False, False, 0, Event(0))}]
+    text = format_ras_table(rows).splitlines()
+    assert text[0].split() == ["slot", "mode", "ce_count", "ue_count", "failover_en",
+                               "poison_en", "err_addr", "events"]
+    assert text[1].split() == ["0", "MIRROR_MASTER", "12", "0", "1", "0", "77", "corrected"]
+    assert text[2].split() == ["1", "OFF", "0", "4294967295", "0", "1", "0",
+                               "mem_error,failover"]
+    assert text[3].split() == ["2", "IDLE", "0", "0", "0", "0", "0", "-"]
+    assert len({len(line) for line in text}) == 1, "columns are aligned"
+
+
+# ---- RAS flows on the register model (sim/regmodel.py) ---------------------------------------
+
+class ModelBus(RegisterBus):
+    """:class:`sim.regmodel.RegisterModel` (the contract's register port, every slot seated,
+    commands settled at once) behind the register bus, secure accesses; an access the
+    model answers SLVERR raises BusError. The hardware's side of SPEC section 7, which the
+    model does not play, is played by the test: :meth:`count` (errors counted, their
+    events raised, ERR_ADDR), :meth:`fail_over` (a swept master dies, its slave takes the
+    range). ``ras_at_sweep`` records each agent's RAS_CTRL at every SWEEP it is given."""
+
+    def __init__(self, capacities):
+        cfg = global_reg("CONFIG")
+        self.model = RegisterModel(capacities,
+                                   cfg.line_bytes.put(cfg.agents.put(0, len(capacities)),
+                                                      LINE_BYTES))
+        self.err_addr = {}
+        self.ras_at_sweep = []
+        self.writes = []
+        self.cycles = 0
+
+    async def read32(self, offset):
+        self._check(offset)
+        agent, reg = self.model.decode(offset)
+        if reg is not None and reg.name == "ERR_ADDR":
+            return self.err_addr.get(agent, 0)
+        e = self.model.read(offset)
+        if not e.ok:
+            raise BusError("read", offset, "SLVERR")
+        self.model.observe(offset, e.value)
+        return e.value
+
+    async def write32(self, offset, value):
+        self._check(offset, value)
+        agent, reg = self.model.decode(offset)
+        cmd = agent_reg("CMD")
+        if reg is not None and reg.name == "CMD" and cmd.opcode.get(value) == Op.SWEEP:
+            self.ras_at_sweep.append((agent, self.model.regs[agent]["RAS_CTRL"]))
+        if not self.model.write(offset, value).ok:
+            raise BusError("write", offset, "SLVERR")
+        self.writes.append((offset, value))
+
+    async def pause(self, cycles):
+        self.cycles += cycles
+        await asyncio.sleep(0)
+
+    # the hardware's side of SPEC section 7
+    def count(self, agent, ce=0, ue=0, line=0):
+        regs = self.model.regs[agent]
+        regs["CE_COUNT"] = min(regs["CE_COUNT"] + ce, 0xFFFFFFFF)
+        regs["UE_COUNT"] = min(regs["UE_COUNT"] + ue, 0xFFFFFFFF)
+        regs["EVENTS"] |= (Event.CORRECTED if ce else 0) | (Event.MEM_ERROR if ue else 0)
+        self.err_addr[agent] = line
+        return Event((Event.CORRECTED if ce else 0) | (Event.MEM_ERROR if ue else 0))
+
+    def fail_over(self, master):
+        m = self.model
+        assert m.mode[master] == Mode.MIRROR_MASTER
+        assert m.swept_upto[master] >= m.regs[master]["SIZE"]
+        assert agent_reg("RAS_CTRL").failover_en.get(m.regs[master]["RAS_CTRL"])
+        slave = m.peer[master]
+        m.mode[master], m.power_good[master], m.mode[slave] = Mode.OFF, False, Mode.ACTIVE
+        m.regs[master]["EVENTS"] |= Event.FAILOVER
+        return slave
+
+    def mode(self, agent):
+        return self.model.mode[agent]
+
+    def ras_ctrl(self, agent):
+        value = self.model.regs[agent]["RAS_CTRL"]
+        f = agent_reg("RAS_CTRL")
+        return f.failover_en.get(value), f.poison_en.get(value)
+
+    def leds(self, agent):
+        value = self.model.regs[agent]["SLOT_CTRL"]
+        sc = agent_reg("SLOT_CTRL")
+        return Led(sc.power_led.get(value)), Led(sc.attn_led.get(value)), sc.power_en.get(value)
+
+    def wrote(self, name):
+        offsets = {agent_offset(a, name) for a in range(self.model.agents)}
+        return [(o, v) for o, v in self.writes if o in offsets]
+
+
+def _mirror_booted(capacities=(4096,) * 4, **bios_kwargs):
+    bus = ModelBus(capacities)
+    bios = Bios(bus, **bios_kwargs)
+    run(bios.boot(mirror=True, chunk_lines=1024))
+    return bus, bios
+
+
+def test_hardware_ras_registers_by_name():
+    bus = ModelBus((4096,) * 4)
+    hw = Hardware(bus)
+    bus.count(2, ce=5, ue=1, line=300)
+    run(hw.set_ras(2, poison_en=1))
+    run(hw.set_ras(2, failover_en=1))
+    ras = run(hw.ras(2))
+    assert (ras.ce, ras.ue, ras.failover_en, ras.poison_en, ras.err_addr) == (5, 1, True, True,
+                                                                               300)
+    assert ras.events == Event.CORRECTED | Event.MEM_ERROR, "read, not cleared"
+    run(hw.set_ras(2, failover_en=0))
+    assert bus.ras_ctrl(2) == (0, 1), "the other field kept"
+    before = list(bus.writes)
+    with pytest.raises(ValueError, match="poison_en must be 0 or 1, not 2"):
+        run(hw.set_ras(2, failover_en=1, poison_en=2))
+    assert bus.writes == before
+    run(hw.clear_counts(2))
+    assert (run(hw.ras(2)).ce, run(hw.ras(2)).ue) == (0, 0)
+
+
+def test_mirror_boot_pairs_sweeps_and_enables_failover():
+    bus, bios = _mirror_booted((4096, 4096, 4096, 8192))
+    mm = bios.memory_map
+    # pair_modules: (0 master, 3 slave) and (1 master, 2 slave); ranges in master order
+    assert bios.mirror_mode and bios.mirror_pairs == {0: 3, 1: 2}
+    assert mm.entries() == [(0, 4096, 0), (4096, 4096, 1)] and mm.total_lines == 8192
+    assert run(bios.read_memory_map()).entries() == mm.entries()
+    for master, slave in bios.mirror_pairs.items():
+        st = run(bios.hw.status(master))
+        assert (st.mode, st.peer, st.swept) == (Mode.MIRROR_MASTER, slave, True)
+        assert bus.mode(slave) == Mode.MIRROR_SLAVE
+        assert bus.ras_ctrl(master) == (1, 0) and bus.ras_ctrl(slave) == (0, 0)
+    # failover_en only after the full sweep: no SWEEP ran with it set
+    assert all(ras == 0 for _, ras in bus.ras_at_sweep) and len(bus.ras_at_sweep) == 8
+    lock = global_reg("LOCK")
+    assert bus.writes[-1] == (lock.offset, lock.secure_only.put(0, 1)), "LOCK still last"
+
+
+def test_mirror_boot_with_an_odd_count_keeps_a_spare():
+    bus, bios = _mirror_booted((4096, 8192, 4096))
+    assert bios.mirror_pairs == {0: 1}
+    assert bios.memory_map.entries() == [(0, 4096, 0)]
+    assert bus.mode(2) == Mode.IDLE and bus.ras_ctrl(2) == (0, 0)
+
+
+def test_mirror_boot_of_a_single_module_assigns_it():
+    bus, bios = _mirror_booted((4096,))
+    assert bios.mirror_pairs == {} and bios.memory_map.entries() == [(0, 4096, 0)]
+    assert bus.mode(0) == Mode.ACTIVE and bus.wrote("RAS_CTRL") == []
+
+
+def test_plain_boot_never_writes_ras_ctrl():
+    bus = ModelBus((4096, 4096, 4096, 8192))
+    bios = Bios(bus)
+    run(bios.boot())
+    assert not bios.mirror_mode and bios.mirror_pairs == {}
+    assert bus.wrote("RAS_CTRL") == [] and bios.memory_map.total_lines == 12288
+
+
+def test_mirror_boot_leaves_a_pair_that_fails_unmirrored():
+    """The sweep of the pair (2, 3) is refused by the hardware: the pair is ABORTed and the
+    master serves its published range alone; the other pair is mirrored."""
+    class Refusing(ModelBus):
+        async def write32(self, offset, value):
+            if offset == agent_offset(2, "SWEEP_COUNT"):
+                value = 0        # SWEEP_COUNT 0: the SWEEP is refused with BAD_RANGE
+            await super().write32(offset, value)
+    bus = Refusing((4096,) * 4)
+    bios = Bios(bus)
+    mm = run(bios.boot(mirror=True))
+    assert bios.mirror_pairs == {0: 1}
+    assert mm.total_lines == 8192, "both ranges published"
+    assert bus.mode(2) == Mode.ACTIVE and bus.mode(3) == Mode.IDLE
+    assert bus.ras_ctrl(2) == (0, 0)
+
+
+def test_migrate_with_poison_sets_poison_en_for_the_sweeps_only():
+    bus = ModelBus((4096, 4096, 4096, 8192))
+    bios = Bios(bus, poison_slots={3})
+    run(bios.boot())
+    assert run(bios.migrate(1, chunk_lines=1024, poison=True)) == 3
+    assert bus.ras_at_sweep == [(1, agent_reg("RAS_CTRL").poison_en.put(0, 1))] * 4
+    assert bus.ras_ctrl(1) == (0, 0), "cleared once the range moved"
+    # without poison the migration writes no RAS_CTRL at all
+    ras_writes = bus.wrote("RAS_CTRL")
+    assert run(bios.migrate(3, chunk_lines=4096)) == 1
+    assert bus.wrote("RAS_CTRL") == ras_writes and bus.ras_at_sweep[-1] == (3, 0)
+
+
+def test_migrate_with_poison_to_a_spare_without_it_writes_nothing():
+    bus = ModelBus((4096, 4096, 4096, 8192))
+    bios = Bios(bus, poison_slots={0})
+    run(bios.boot())
+    before = list(bus.writes)
+    with pytest.raises(ValueError, match=r"Slot 3 stores no poison \(poison slots: \[0\]\)"):
+        run(bios.migrate(1, poison=True))
+    assert bus.writes == before
+
+
+def test_bios_rejects_a_bad_poison_slot():
+    with pytest.raises(ValueError, match="Poison slot must be an integer >= 0, not -1"):
+        Bios(RegisterFile(), poison_slots=[-1])
+
+
+def test_hotplug_rejects_a_bad_threshold():
+    with pytest.raises(ValueError, match="Error threshold must be an integer >= 1, not 0"):
+        HotPlug(Bios(RegisterFile()), abort_window_cycles=0, error_threshold=0)
+
+
+async def _press(hp, slot):
+    await hp.press(slot)
+    await hp.wait_idle()
+
+
+async def _errors(hp, bus, slot, **kwargs):
+    await hp.handle(slot, bus.count(slot, **kwargs))
+    await hp.wait_idle()
+
+
+def test_enable_asks_for_ras_events_only_with_ras():
+    for threshold, watched in ((None, WATCHED), (5, RAS_WATCHED)):
+        bus = ModelBus((4096,) * 4)
+        hp = HotPlug(Bios(bus), abort_window_cycles=0, error_threshold=threshold)
+        run(hp.enable())
+        assert {v for _, v in bus.wrote("IRQ_EN")} == {int(watched)}
+    assert RAS_WATCHED == WATCHED | Event.FAILOVER | Event.CORRECTED
+
+
+def test_predictive_replacement_at_the_threshold():
+    bus = ModelBus((4096, 4096, 4096, 8192))
+    bios = Bios(bus)
+    mm = run(bios.boot())
+    published = mm.published()
+    hp = HotPlug(bios, abort_window_cycles=10**9, chunk_lines=1024, error_threshold=5)
+    run(_errors(hp, bus, 1, ce=1, ue=1, line=17))
+    run(_errors(hp, bus, 1, ue=2, line=18))
+    assert hp.history == [] and bus.mode(1) == Mode.ACTIVE, "4 errors: below the threshold"
+    run(bios.hw.clear_counts(1))        # someone clears the counters: the totals stay
+    run(_errors(hp, bus, 2, ue=1))      # another slot's error counts for that slot only
+    assert hp.history == []
+    run(_errors(hp, bus, 1, ue=1, line=19))
+    [rec] = hp.history
+    assert (rec.kind, rec.outcome, rec.moved_to, rec.poison) == ("replace", "done", 3, False)
+    assert rec.progress == [(1024, 4096), (2048, 4096), (3072, 4096), (4096, 4096)]
+    assert bus.mode(1) == Mode.OFF and bus.mode(3) == Mode.ACTIVE
+    assert bus.leds(1) == (Led.OFF, Led.ON, 0), "switched off, attention LED: replace me"
+    assert mm.published() == published and mm.slot_of(4096) == 3
+    assert [(e.slot, e.ce, e.ue, e.err_addr, e.total) for e in hp.error_events] == [
+        (1, 1, 1, 17, 2), (1, 1, 3, 18, 4), (2, 0, 1, 0, 1), (1, 0, 1, 19, 5)]
+    assert hp.error_events[0].events == Event.CORRECTED | Event.MEM_ERROR
+    # later errors of the replaced module start nothing
+    run(_errors(hp, bus, 1, ue=3))
+    assert len(hp.history) == 1
+
+
+def test_predictive_replacement_prefers_a_spare_that_stores_poison():
+    """Two spares fit; the smaller one stores poison and is taken, with poison_en set."""
+    bus = ModelBus((8192, 4096, 4096, 8192))
+    bios = Bios(bus, poison_slots={2})
+    run(bios.boot())                         # 0 is the spare (largest, lowest slot)
+    run(bios.command(2, Op.UNASSIGN))        # 2 becomes a second, smaller spare
+    bios.memory_map = run(bios.read_memory_map())
+    hp = HotPlug(bios, abort_window_cycles=0, chunk_lines=2048, error_threshold=1)
+    run(_errors(hp, bus, 1, ue=1))
+    [rec] = hp.history
+    assert (rec.kind, rec.outcome, rec.moved_to, rec.poison) == ("replace", "done", 2, True)
+    assert bus.ras_at_sweep == [(1, agent_reg("RAS_CTRL").poison_en.put(0, 1))] * 2
+    assert bus.ras_ctrl(1) == (0, 0) and bus.mode(0) == Mode.IDLE
+
+
+def test_predictive_replacement_without_spare_waits_for_a_hot_add():
+    bus = ModelBus((4096, 4096, 4096, 8192))
+    bios = Bios(bus)
+    run(bios.boot())
+    hp = HotPlug(bios, abort_window_cycles=0, error_threshold=2)
+    run(hp.remove_spare(3))
+    run(_errors(hp, bus, 0, ce=2))
+    assert [(r.kind, r.outcome) for r in hp.history] == [("remove-spare", "done"),
+                                                         ("replace", "refused")]
+    assert bus.leds(0) == (Led.ON, Led.ON, 1), "still running, the user is told"
+    run(_errors(hp, bus, 0, ce=1))
+    assert len(hp.history) == 2, "one attempt per module until a spare comes"
+    rec = run(hp.hot_add(3))
+    assert rec.outcome == "done"
+    run(hp.wait_idle())
+    assert [(r.kind, r.outcome, r.moved_to) for r in hp.history[2:]] == [
+        ("add", "done", None), ("replace", "done", 3)]
+    assert bus.mode(0) == Mode.OFF and bus.leds(0) == (Led.OFF, Led.ON, 0)
+
+
+def test_errors_of_a_spare_start_nothing():
+    bus = ModelBus((4096, 4096, 4096, 8192))
+    bios = Bios(bus)
+    run(bios.boot())
+    hp = HotPlug(bios, abort_window_cycles=0, error_threshold=1)
+    run(_errors(hp, bus, 3, ue=4))
+    assert hp.history == [] and hp.totals.total(3) == 4
+
+
+def test_failover_is_recorded_and_the_dead_slot_switched_off():
+    bus, bios = _mirror_booted((4096,) * 4)
+    mm = bios.memory_map
+    published = mm.published()
+    hp = HotPlug(bios, abort_window_cycles=0)
+    assert hp.ras, "mirror mode turns RAS on"
+    slave = bus.fail_over(0)
+    run(hp.handle(0, Event.FAILOVER | Event.POWER_FAULT))
+    run(hp.wait_idle())
+    assert [(r.kind, r.slot, r.outcome, r.moved_to) for r in hp.history] == [
+        ("failover", 0, "done", 1),
+        ("mirror", 1, "refused", None)]           # every module is in a pair: no spare
+    assert slave == 1 and bus.leds(0) == (Led.OFF, Led.ON, 0) and bus.ras_ctrl(0) == (0, 0)
+    assert mm.published() == published and mm.slot_of(0) == 1
+    assert bios.mirror_pairs == {2: 3}
+    assert bus.leds(1) == (Led.ON, Led.OFF, 1), "no spare is no failure of slot 1"
+    run(hp.handle(0, Event.PRESENCE_CHANGED))
+    assert len(hp.history) == 2 and not hp.lost, "the same death, and no range was lost"
+
+
+def test_failover_with_a_spare_pairs_the_range_again():
+    bus, bios = _mirror_booted((4096,) * 5)          # pairs (0, 1), (2, 3); spare 4
+    assert bios.mirror_pairs == {0: 1, 2: 3} and bus.mode(4) == Mode.IDLE
+    hp = HotPlug(bios, abort_window_cycles=0, chunk_lines=2048)
+    bus.fail_over(2)
+    run(hp.handle(2, Event.FAILOVER))
+    run(hp.wait_idle())
+    assert [(r.kind, r.slot, r.outcome, r.moved_to) for r in hp.history] == [
+        ("failover", 2, "done", 3), ("mirror", 3, "done", 4)]
+    assert bios.mirror_pairs == {0: 1, 3: 4}
+    assert bus.mode(3) == Mode.MIRROR_MASTER and bus.ras_ctrl(3) == (1, 0)
+    assert run(bios.hw.status(3)).swept
+
+
+def test_button_on_a_mirror_master_hands_its_range_to_the_slave():
+    bus, bios = _mirror_booted((4096,) * 4)
+    mm = bios.memory_map
+    hp = HotPlug(bios, abort_window_cycles=0)
+    run(_press(hp, 2))
+    assert [(r.kind, r.outcome, r.moved_to) for r in hp.history[:1]] == [
+        ("remove-master", "done", 3)]
+    assert bus.mode(2) == Mode.OFF and bus.leds(2) == (Led.OFF, Led.OFF, 0)
+    assert bus.mode(3) == Mode.ACTIVE and mm.slot_of(4096) == 3
+    assert bus.ras_ctrl(2) == (0, 0) and bios.mirror_pairs == {0: 1}
+    assert not bus.wrote("SWEEP_START")[8:], "the slave was swept: RELEASE at once"
+
+
+def test_button_on_a_mirror_slave_ends_the_pair():
+    bus, bios = _mirror_booted((4096,) * 4)
+    hp = HotPlug(bios, abort_window_cycles=0)
+    run(_press(hp, 1))
+    assert (hp.history[0].kind, hp.history[0].outcome) == ("remove-slave", "done")
+    assert bus.mode(1) == Mode.OFF and bus.leds(1) == (Led.OFF, Led.OFF, 0)
+    assert bus.mode(0) == Mode.ACTIVE and bus.ras_ctrl(0) == (0, 0)
+    assert bios.mirror_pairs == {2: 3} and bios.memory_map.slot_of(0) == 0
+
+
+def test_direct_call_refuses_a_pair_it_does_not_know():
+    bus = ModelBus((4096,) * 4)
+    bios = Bios(bus)
+    run(bios.boot())
+    run(bios.command(1, Op.ESTABLISH, 0))          # a migration's pair, not mirror mode
+    hp = HotPlug(bios, abort_window_cycles=0)
+    run(_press(hp, 1))
+    run(_press(hp, 0))
+    assert hp.history == [], "a migration's pair belongs to its flow"
+
+
+def test_predictive_replacement_of_a_mirror_master():
+    bus, bios = _mirror_booted((4096,) * 4)
+    hp = HotPlug(bios, abort_window_cycles=0, error_threshold=3)
+    run(_errors(hp, bus, 0, ce=2, line=5))
+    assert hp.history == []
+    run(_errors(hp, bus, 0, ce=1, line=6))
+    assert [(r.kind, r.outcome, r.moved_to) for r in hp.history] == [
+        ("replace", "done", 1), ("mirror", "refused", None)]
+    assert bus.mode(0) == Mode.OFF and bus.leds(0) == (Led.OFF, Led.ON, 0)
+    assert bus.mode(1) == Mode.ACTIVE and bios.memory_map.slot_of(0) == 1
+
+
+def test_a_mirror_no_longer_swept_is_swept_again():
+    bus, bios = _mirror_booted((4096,) * 4)
+    hp = HotPlug(bios, abort_window_cycles=0, chunk_lines=1024)
+    bus.model.swept_upto[2] = 0       # a forwarded write failed at the slave
+    run(_errors(hp, bus, 2, ue=1))
+    assert [(r.kind, r.outcome) for r in hp.history] == [("resync", "done")]
+    assert run(bios.hw.status(2)).swept and bios.mirror_pairs == {0: 1, 2: 3}
+
+
+def test_run_handles_a_failover_raised_while_it_listens():
+    bus, bios = _mirror_booted((4096,) * 4)
+    hp = HotPlug(bios, abort_window_cycles=0, poll_cycles=16)
+
+    async def scenario():
+        loop = asyncio.ensure_future(hp.run())
+        while not hp.listening:
+            await asyncio.sleep(0)
+        bus.fail_over(0)
+        while not hp.history:
+            await asyncio.sleep(0)
+        await hp.wait_idle()
+        hp.stop()
+        await loop
+
+    run(scenario())
+    assert hp.history[0].kind == "failover" and bus.leds(0) == (Led.OFF, Led.ON, 0)
+    assert not (bus.model.regs[0]["EVENTS"] & Event.FAILOVER), "the loop cleared the event"
+
+
+def test_mirror_flows_called_directly():
+    bus, bios = _mirror_booted((4096,) * 4)
+    hp = HotPlug(bios, abort_window_cycles=10**9)
+    for call, message in [(hp.hand_over(1), "slot 1 is MIRROR_SLAVE: handing a range over "
+                                            "needs the master of a mirror-mode pair"),
+                          (hp.remove_mirror(0), "slot 0 is MIRROR_MASTER: removing a mirror "
+                                                "needs the slave of a mirror-mode pair")]:
+        with pytest.raises(ValueError, match=message):
+            run(call)
+    assert hp.history == []
+
+
+    async def both():
+        first = await hp.hand_over(0)
+        await hp.wait_idle()          # the range of slot 1 looks for a mirror: none
+        second = await hp.remove_mirror(3)
+        await hp.wait_idle()
+        return first, second
+
+    first, second = run(both())
+    assert (first.kind, first.outcome, first.moved_to) == ("remove-master", "done", 1)
+    assert (second.kind, second.outcome) == ("remove-slave", "done")
+    assert [(r.kind, r.slot, r.outcome) for r in hp.history] == [
+        ("remove-master", 0, "done"), ("mirror", 1, "refused"), ("remove-slave", 3, "done"),
+        ("mirror", 1, "refused"), ("mirror", 2, "refused")]   # each range alone looks again
+    assert bios.mirror_pairs == {} and [bus.mode(a) for a in range(4)] == [
+        Mode.OFF, Mode.ACTIVE, Mode.ACTIVE, Mode.OFF]

@@ -37,7 +37,8 @@ class RegsTB:
         for i in range(AGENTS):
             for name in ("mode", "busy", "swept", "peer", "err", "present", "power_good",
                          "capacity", "swept_upto", "err_addr", "event_set", "range_lock",
-                         "range_we", "range_base", "range_size", "power_protect"):
+                         "range_we", "range_base", "range_size", "power_protect",
+                         "ce_inc", "ue_inc"):
                 self.agent(i, name).value = 0
         cocotb.start_soon(self._watch())
 
@@ -79,7 +80,8 @@ class RegsTB:
                   for name in ("debounce", "blink", "irq", "secure_only")}
         for i in range(AGENTS):
             for name in ("base", "size", "sweep_start", "sweep_count", "throttle",
-                         "power_en", "power_led", "attn_led", "irq_en", "events"):
+                         "power_en", "power_led", "attn_led", "irq_en", "events",
+                         "ras_ctrl"):
                 values[(i, name)] = int(self.agent(i, name).value)
         return values
 
@@ -160,17 +162,17 @@ async def refused_writes_change_nothing(dut):
         (agent_offset(1, "SWEPT_UPTO"), 1),
         (agent_offset(1, "ERR_ADDR"), 1),
         (agent_offset(1, "THROTTLE"), 0x10000),
-        (agent_offset(1, "IRQ_EN"), 0x20),
+        (agent_offset(1, "IRQ_EN"), 0x80),
+        (agent_offset(1, "RAS_CTRL"), 4),                   # reserved bit
         (agent_offset(1, "SLOT_CTRL"), agent_reg("SLOT_CTRL").power_led.put(0, 3)),
         (agent_offset(1, "SLOT_CTRL"), agent_reg("SLOT_CTRL").attn_led.put(0, 3)),
         (agent_offset(1, "SLOT_CTRL"), 1 << 1),             # reserved bit
-        (agent_offset(1, "EVENTS"), 1 << 5),                # no such event
-        (agent_offset(0, "STATUS") + 0x34, 1),              # unmapped agent offset
+        (agent_offset(1, "EVENTS"), 1 << 7),                # no such event
         (regmap.AGENT_BASE + regmap.AGENT_STRIDE * AGENTS, 1),  # past the last agent
     ]
     for offset, value in cases:
         assert await tb.write(offset, value) == AxiResp.SLVERR, hex(offset)
-    for offset in (0x18, regmap.AGENT_BASE + regmap.AGENT_STRIDE * AGENTS, 0x134):
+    for offset in (0x18, regmap.AGENT_BASE + regmap.AGENT_STRIDE * AGENTS):
         assert (await tb.read(offset))[1] == AxiResp.SLVERR, hex(offset)
     for key, value in snapshot.items():
         assert (await tb.read(agent_offset(key[0], key[1])))[0] == value, key
@@ -282,6 +284,41 @@ async def events_and_irq(dut):
     assert (await tb.read(global_reg("IRQ_SUMMARY").offset))[0] == 0
 
 
+@cocotb.test()
+async def error_counters(dut):
+    """CE_COUNT and UE_COUNT (SPEC section 3): the core's counts add up, saturate at
+    2**32 - 1, a written value replaces the count (0 clears it), and a count in the cycle
+    of the write adds to the written value, so none is lost."""
+    tb = await make(dut)
+    ce, ue = agent_offset(1, "CE_COUNT"), agent_offset(1, "UE_COUNT")
+
+    async def pulse(name, amount, cycles=1):
+        tb.agent(1, name).value = amount
+        await ClockCycles(dut.clk, cycles)
+        tb.agent(1, name).value = 0
+        await RisingEdge(dut.clk)
+    await pulse("ce_inc", 1, 3)
+    await pulse("ue_inc", 2, 2)
+    await pulse("ue_inc", 1)
+    assert (await tb.read(ce))[0] == 3 and (await tb.read(ue))[0] == 5
+    assert (await tb.read(agent_offset(0, "CE_COUNT")))[0] == 0, "other agents untouched"
+    assert await tb.write(ue, 0xFFFFFFFE) == AxiResp.OKAY
+    await pulse("ue_inc", 2, 3)
+    assert (await tb.read(ue))[0] == 0xFFFFFFFF, "saturates"
+    assert await tb.write(ue, 0) == AxiResp.OKAY
+    assert (await tb.read(ue))[0] == 0, "written 0 clears"
+    # counts that arrive in every cycle of a write are all kept
+    tb.agent(1, "ce_inc").value = 1
+    await RisingEdge(dut.clk)
+    before = tb.outputs()
+    assert await tb.write(ce, 100) == AxiResp.OKAY
+    tb.agent(1, "ce_inc").value = 0
+    await RisingEdge(dut.clk)
+    count = (await tb.read(ce))[0]
+    assert 100 < count < 100 + 20, count
+    assert before == tb.outputs()
+
+
 def _legal_ones(field):
     """The largest value a field accepts (an enum field: its largest code)."""
     if field.enum is not None:
@@ -372,10 +409,11 @@ async def locked_refuses_every_non_secure_write(dut):
     sc = agent_reg("SLOT_CTRL")
     for i in range(AGENTS):
         for name, value in (("BASE", 0x200 * (i + 1)), ("SIZE", 0x200), ("THROTTLE", 3 + i),
-                            ("SWEEP_START", i), ("SWEEP_COUNT", 64), ("IRQ_EN", 0x1F),
+                            ("SWEEP_START", i), ("SWEEP_COUNT", 64), ("IRQ_EN", 0x7F),
+                            ("RAS_CTRL", 3),
                             ("SLOT_CTRL", sc.power_led.put(sc.power_en.put(0, 1), 2))):
             assert await tb.write(agent_offset(i, name), value, secure=True) == AxiResp.OKAY
-        tb.agent(i, "event_set").value = 0x1F
+        tb.agent(i, "event_set").value = 0x7F
     await RisingEdge(dut.clk)
     for i in range(AGENTS):
         tb.agent(i, "event_set").value = 0
@@ -395,7 +433,7 @@ async def locked_refuses_every_non_secure_write(dut):
     # secure writes are served as ever
     assert await tb.write(agent_offset(1, "THROTTLE"), 99, secure=True) == AxiResp.OKAY
     assert int(tb.agent(1, "throttle").value) == 99
-    assert await tb.write(agent_offset(2, "EVENTS"), 0x1F, secure=True) == AxiResp.OKAY
+    assert await tb.write(agent_offset(2, "EVENTS"), 0x7F, secure=True) == AxiResp.OKAY
     assert (await tb.read(agent_offset(2, "EVENTS")))[0] == 0
     await tb.write(agent_offset(3, "CMD"), int(regmap.Op.UNASSIGN), secure=True)
     assert tb.pulses == [("cmd", 3, regmap.Op.UNASSIGN, 0)]

@@ -22,7 +22,13 @@ def test_spec_offsets_and_codes():
         ("STATUS", 0x00), ("CMD", 0x04), ("BASE", 0x08), ("SIZE", 0x0C), ("CAPACITY", 0x10),
         ("SWEEP_START", 0x14), ("SWEEP_COUNT", 0x18), ("SWEPT_UPTO", 0x1C),
         ("THROTTLE", 0x20), ("ERR_ADDR", 0x24), ("SLOT_CTRL", 0x28), ("EVENTS", 0x2C),
-        ("IRQ_EN", 0x30)]
+        ("IRQ_EN", 0x30), ("CE_COUNT", 0x34), ("UE_COUNT", 0x38), ("RAS_CTRL", 0x3C)]
+    assert [(f.name, f.lsb) for f in agent_reg("EVENTS").fields] == [
+        ("cmd_done", 0), ("button", 1), ("presence_changed", 2), ("mem_error", 3),
+        ("power_fault", 4), ("failover", 5), ("corrected", 6)]
+    ras = agent_reg("RAS_CTRL")   # SPEC section 7
+    assert [(f.name, f.lsb, f.width) for f in ras.fields] == [
+        ("failover_en", 0, 1), ("poison_en", 1, 1)] and ras.reset == 0
     assert agent_offset(2, "CMD") == 0x100 + 0x80 + 0x04
     assert [m.name for m in Mode] == ["OFF", "IDLE", "ACTIVE", "MIRROR_MASTER",
                                       "MIRROR_SLAVE"]

@@ -2,7 +2,9 @@
 """SweepEngine (rtl/sweep.py), on its generated Verilog.
 
 The engine reads from one RAM (the master's module) and writes to another (the slave's).
-The bench drives its control port and its host-claim input directly. Run over seeds at the
+The bench drives its control port and its host-claim input directly, answers chosen reads
+with SLVERR (:func:`~sim.memory.inject_faults`) or with ``ruser`` = 1 (:func:`inject_poison`)
+and records every line written to the slave with its ``wuser`` (poison copy, SPEC 7). Run over seeds at the
 default configuration, at the sweep burst and buffer depth of the formal proofs (with the
 default queues, and with the queues of two that the small proof uses), and with write
 sub-bursts of one line (whose next sub-burst is planned combinationally). Unit tests in
@@ -11,6 +13,7 @@ Amaranth's simulator check the line buffer alone, and the constructors' messages
 
 import itertools
 import random
+from collections import Counter
 
 import cocotb
 import pytest
@@ -35,6 +38,31 @@ FORMAL = dict(DEFAULT, burst=2, depth=4)                 # formal/gen.py CONFIG
 # test_line_buffer_takes_a_line_per_cycle)
 SMALL = dict(FORMAL, max_blocks=2, max_sub_bursts=2)
 ONE_LINE_WRITES = dict(DEFAULT, burst=4, depth=8, write_burst=1)
+
+
+def inject_poison(ram):
+    """Answer reads of chosen lines of a cocotbext-axi ``AxiRamRead`` with ``ruser`` = 1
+    (poison) and OKAY; returns the set of those lines (module-local, one beat each).
+
+    The RAM reads a beat's data (``_read``) just before it sends the beat, so the line of
+    the beat being sent is the last one read. Install it after :func:`inject_faults`, so
+    that it sees every read, also the ones that fail.
+    """
+    lines = set()
+    read, send = ram._read, ram.r_channel.send
+    last = [None]
+
+    async def noting_read(address, length):
+        last[0] = address // ram.byte_lanes
+        return await read(address, length)
+
+    async def poisoning_send(beat):
+        beat.ruser = int(last[0] in lines)
+        await send(beat)
+
+    ram._read = noting_read
+    ram.r_channel.send = poisoning_send
+    return lines
 
 
 def config():
@@ -69,13 +97,16 @@ class SweepTB:
             for ch in (self.src.ar_channel, self.src.r_channel, self.dst.aw_channel,
                        self.dst.w_channel, self.dst.b_channel):
                 ch.set_pause_generator(pauses(self.rng, pause))
-        for name in ("start", "start_line", "count", "cancel"):
+        for name in ("start", "start_line", "count", "cancel", "poison_en"):
             getattr(dut, f"ctrl_{name}").value = 0
         for name in ("active", "agent", "lo", "hi"):
             getattr(dut, f"host_{name}").value = 0
         dut.throttle.value = 0
         self.progress = []
         self.reads = []   # (cycle, first line, lines)
+        self.poison_pulses = []   # ctrl.poison_line of each ctrl.poison_valid
+        self.write_bursts = []    # (first line, lines) of each AW to the slave
+        self.w_poison = []        # wuser of each W beat to the slave
         self.cycle = 0
         cocotb.start_soon(self._watch())
 
@@ -90,19 +121,39 @@ class SweepTB:
             if int(d.rd_arvalid.value) and int(d.rd_arready.value):
                 self.reads.append((self.cycle, int(d.rd_araddr.value) // 8,
                                    int(d.rd_arlen.value) + 1))
+            if int(d.ctrl_poison_valid.value):
+                self.poison_pulses.append(int(d.ctrl_poison_line.value))
+            if int(d.wr_awvalid.value) and int(d.wr_awready.value):
+                self.write_bursts.append((int(d.wr_awaddr.value) // 8,
+                                          int(d.wr_awlen.value) + 1))
+            if int(d.wr_wvalid.value) and int(d.wr_wready.value):
+                self.w_poison.append(int(d.wr_wuser.value))
+
+    def written(self):
+        """(line, wuser) of every W beat to the slave so far, in order: one write ID,
+        so the W beats follow the AWs' order (an AW may be accepted after its beats)."""
+        lines = [first + i for first, n in self.write_bursts for i in range(n)]
+        assert len(lines) >= len(self.w_poison), "a W beat without its AW"
+        return list(zip(lines, self.w_poison))
 
     async def reset(self):
         await reset_dut(self.dut)
 
-    async def start(self, start, count):
-        """Pulse ``ctrl.start`` for lines [start, start+count)."""
+    async def start(self, start, count, poison_en=None):
+        """Pulse ``ctrl.start`` for lines [start, start+count). With ``poison_en`` (0 or
+        1), ``ctrl.poison_en`` is that during the pulse and the opposite afterwards: the
+        engine must take it at the start."""
         d = self.dut
         await RisingEdge(d.clk)
         d.ctrl_start_line.value = start
         d.ctrl_count.value = count
         d.ctrl_start.value = 1
+        if poison_en is not None:
+            d.ctrl_poison_en.value = poison_en
         await RisingEdge(d.clk)
         d.ctrl_start.value = 0
+        if poison_en is not None:
+            d.ctrl_poison_en.value = 1 - poison_en
 
     async def wait_done(self, timeout, what="sweep"):
         """Wait for ``ctrl.done`` for at most ``timeout`` cycles; (failed, err_line)."""
@@ -117,8 +168,8 @@ class SweepTB:
             await RisingEdge(d.clk)
         raise AssertionError(f"{what} did not finish")
 
-    async def sweep(self, start, count, timeout=200_000):
-        await self.start(start, count)
+    async def sweep(self, start, count, timeout=200_000, poison_en=None):
+        await self.start(start, count, poison_en)
         t0 = self.cycle
         failed, err_line = await self.wait_done(timeout)
         return self.cycle - t0, failed, err_line
@@ -281,6 +332,125 @@ async def first_failing_line_wins(dut):
     assert all(end <= write_line for end in tb.progress), tb.progress
     if write_line:
         assert tb.progress, "the sub-burst below the failing one was not reported"
+
+
+def _bad_lines(tb):
+    """The source RAM's bad lines: (lines answered SLVERR, lines answered with poison)."""
+    faults = inject_faults(tb.src)
+    return faults.read_lines, inject_poison(tb.src)
+
+
+def _check_poison_copy(tb, start, count, bad):
+    """The sweep of lines [start, start+count) in poison mode: every line written to the
+    slave exactly once, with ``wuser`` = 1 on exactly the ``bad`` lines, one
+    ``poison_valid`` pulse each, every good line copied, and progress up to the end."""
+    written = tb.written()
+    lines = Counter(line for line, _ in written)
+    assert sorted(lines) == list(range(start, start + count)), "lines written"
+    assert set(lines.values()) == {1}, [line for line, n in lines.items() if n > 1]
+    assert sorted(line for line, poison in written if poison) == sorted(bad)
+    assert sorted(tb.poison_pulses) == sorted(bad), tb.poison_pulses
+    src = tb.src.read(0, LINES * 8)
+    dst = tb.dst.read(0, LINES * 8)
+    for line in set(range(start, start + count)) - set(bad):
+        assert dst[line * 8:line * 8 + 8] == src[line * 8:line * 8 + 8], f"line {line}"
+    assert dst[:start * 8] == bytes(start * 8), "wrote before the range"
+    assert dst[(start + count) * 8:] == bytes((LINES - start - count) * 8), "wrote past it"
+    assert tb.progress == sorted(tb.progress) and tb.progress[-1] == start + count
+
+
+@cocotb.test()
+async def poison_copies_a_failed_read(dut):
+    """poison_en: a line read with SLVERR in the middle of a sweep is written with
+    wuser = 1, reported once, and the sweep goes on and succeeds."""
+    tb = await make(dut)
+    slverr, _ = _bad_lines(tb)
+    slverr.add(100)
+    _, failed, _ = await tb.sweep(0, 256, poison_en=1)
+    assert not failed
+    _check_poison_copy(tb, 0, 256, {100})
+
+
+@cocotb.test()
+async def poison_copies_a_poisoned_read(dut):
+    """poison_en: a line read OKAY with ruser = 1 is copied as poison, not as data."""
+    tb = await make(dut)
+    _, poisoned = _bad_lines(tb)
+    poisoned.add(100)
+    _, failed, _ = await tb.sweep(0, 256, poison_en=1)
+    assert not failed
+    _check_poison_copy(tb, 0, 256, {100})
+
+
+@cocotb.test()
+async def poison_copies_many_bad_lines(dut):
+    """poison_en, back-pressure on every channel: bad lines of both kinds (and one both
+    at once), some adjacent, in several blocks, over several sweeps."""
+    seed = knob("seed", 1)
+    tb = await make(dut, seed=seed, pause=0.2)
+    rng = random.Random(seed)
+    slverr, poisoned = _bad_lines(tb)
+    for _ in range(3):
+        tb.dst.write(0, bytes(LINES * 8))
+        for record in (tb.progress, tb.poison_pulses, tb.write_bursts, tb.w_poison):
+            record.clear()
+        start = rng.randrange(0, LINES // 2)
+        count = rng.randrange(64, LINES - start)
+        picks = rng.sample(range(start, start + count - 1), 10)
+        slverr.clear()
+        poisoned.clear()
+        slverr.update(picks[:5])
+        poisoned.update(picks[5:])
+        slverr.add(picks[0] + 1)              # a neighbour of a bad line
+        poisoned.add(picks[0] + 1)            # SLVERR and poison on one beat
+        _, failed, _ = await tb.sweep(start, count, poison_en=1)
+        assert not failed
+        _check_poison_copy(tb, start, count, slverr | poisoned)
+
+
+@cocotb.test()
+async def poison_at_block_edges(dut):
+    """poison_en: bad lines at a block's first and last beat, and at the sweep's first
+    and last line (blocks start at burst multiples in a sweep from line 0)."""
+    tb = await make(dut)
+    burst = tb.config["burst"]
+    slverr, poisoned = _bad_lines(tb)
+    slverr.update({0, burst})
+    poisoned.update({2 * burst - 1, 255})
+    _, failed, _ = await tb.sweep(0, 256, poison_en=1)
+    assert not failed
+    _check_poison_copy(tb, 0, 256, {0, burst, 2 * burst - 1, 255})
+
+
+async def _stops_without_poison_en(dut, kind):
+    tb = await make(dut)
+    bad = _bad_lines(tb)[kind]
+    bad.add(100)
+    _, failed, err_line = await tb.sweep(0, 256, poison_en=0)
+    assert failed and err_line == 100, (failed, err_line)
+    assert tb.progress and all(end <= 100 for end in tb.progress), tb.progress
+    assert not any(poison for _, poison in tb.written()), "wrote poison"
+    assert 100 not in (line for line, _ in tb.written()), "copied the bad line"
+    assert not tb.poison_pulses
+    _check_copy_below(tb, tb.progress[-1])
+
+
+def _check_copy_below(tb, end):
+    assert tb.dst.read(0, end * 8) == tb.src.read(0, end * 8)
+
+
+@cocotb.test()
+async def read_error_stops_without_poison_en(dut):
+    """Without poison_en a read error stops the sweep as before: failed at that line,
+    no progress past it, nothing written as poison."""
+    await _stops_without_poison_en(dut, 0)
+
+
+@cocotb.test()
+async def poisoned_read_stops_without_poison_en(dut):
+    """Without poison_en a read with ruser = 1 and OKAY is a read error too: poison is
+    never copied as good data."""
+    await _stops_without_poison_en(dut, 1)
 
 
 @pytest.mark.parametrize("seed, cfg", [
