@@ -13,7 +13,8 @@ MAX_CAP_LOG2 ?= 16
 GEN_ARGS := --agents $(AGENTS) --data-width $(DATA_WIDTH) --addr-width $(ADDR_WIDTH) --id-width $(ID_WIDTH) \
             --max-capacity-log2 $(MAX_CAP_LOG2)
 
-# make sim options: SCENARIO (migrate, swap, or cpu: the PicoRV32 SoC, docs/soc.md; with OPS),
+# make sim options: SCENARIO (migrate, swap, failing or mirror: RAS, docs/ras.md, failing with
+# THRESHOLD; or cpu: the PicoRV32 SoC, docs/soc.md; with OPS),
 # SEED, SLOT (0-2), LOAD (0..1), MODULE_LINES,
 # BACKPRESSURE (0..1), DATA_WIDTH (64, 128, 256, 512), WAVES=1
 # (not LINES: shells set that to the terminal height)
@@ -21,6 +22,7 @@ SIM_ARGS := $(if $(SEED),--seed $(SEED)) $(if $(SLOT),--slot $(SLOT)) \
             $(if $(LOAD),--load $(LOAD)) $(if $(MODULE_LINES),--lines $(MODULE_LINES)) \
             $(if $(BACKPRESSURE),--backpressure $(BACKPRESSURE)) \
             $(if $(SCENARIO),--scenario $(SCENARIO)) $(if $(OPS),--ops $(OPS)) \
+            $(if $(THRESHOLD),--threshold $(THRESHOLD)) \
             $(if $(filter-out 64,$(DATA_WIDTH)),--data-width $(DATA_WIDTH)) \
             $(if $(filter 1,$(WAVES)),--waves)
 JOBS ?= 2

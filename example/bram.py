@@ -31,7 +31,8 @@ class AxiBlockRam(wiring.Component):
 
     Members
     -------
-    bus : In(AXI4Signature(addr_width, data_width, id_width))
+    bus : In(AXI4Signature(addr_width, data_width, id_width, user=True))
+        The memory port; without poison support (``ruser`` 0, ``wuser`` ignored).
     """
 
     def __init__(self, *, depth=4096, data_width=64, addr_width=32, id_width=4):
@@ -40,8 +41,9 @@ class AxiBlockRam(wiring.Component):
         self._depth = depth
         self._geometry = Geometry(data_width)
         super().__init__({
+            # a memory without poison support: ruser stays 0, wuser is not stored
             "bus": In(AXI4Signature(addr_width=addr_width, data_width=data_width,
-                                    id_width=id_width)),
+                                    id_width=id_width, user=True)),
         })
 
     def elaborate(self, platform):

@@ -204,6 +204,9 @@ class HotPlug:
         self.totals = ErrorTotals()
         self.error_events = collections.deque(maxlen=256)
         self.replace_tried = set()   # modules whose replacement was started
+        # modules that received lines copied as poison: reads of those lines raise their
+        # UE_COUNT without any fault of theirs, so only their corrected errors count
+        self.inherited_poison = set()
         self.dead = set()            # slots failed over and not yet given a new module
         self._watched = WATCHED
         self._picking = False
@@ -284,11 +287,13 @@ class HotPlug:
         ce = await self.hw.read_reg(slot, "CE_COUNT")
         ue = await self.hw.read_reg(slot, "UE_COUNT")
         err_addr = await self.hw.read_reg(slot, "ERR_ADDR")
-        total = sum(self.totals.update(slot, ce, ue))
+        self.totals.update(slot, ce, ue)
+        total = self.counted(slot)
         event = ErrorEvent(slot, Event(events & RAS_EVENTS), ce, ue, err_addr, total)
         self.error_events.append(event)
+        names = "+".join(e.name.lower() for e in Event if e & events & RAS_EVENTS) or "poll"
         log.warning("slot %d: %s at line %d; %d errors counted (CE_COUNT %d, UE_COUNT %d)",
-                    slot, event.events, err_addr, total, ce, ue)
+                    slot, names, err_addr, total, ce, ue)
         if self.error_threshold is not None and total >= self.error_threshold:
             await self._replace_if_due(slot)
         if (events & Event.MEM_ERROR and slot in self.bios.mirror_pairs
@@ -297,6 +302,12 @@ class HotPlug:
             if status.mode == Mode.MIRROR_MASTER and not status.swept and not status.busy:
                 self._start(slot, "resync", window=False)
         return event
+
+    def counted(self, slot):
+        """The errors of ``slot`` that count towards the threshold: corrected and
+        uncorrected, or only corrected on a module that received poisoned lines."""
+        ce, ue = self.totals.totals(slot)
+        return ce if slot in self.inherited_poison else ce + ue
 
     async def _replace_if_due(self, slot):
         if slot in self.flows or slot in self.reserved or slot in self.replace_tried:
@@ -307,7 +318,7 @@ class HotPlug:
             return      # a spare, a slave or a module on its way out: nothing to move
         self.replace_tried.add(slot)
         log.warning("slot %d: %d errors reach the threshold of %d, replacing the module",
-                    slot, self.totals.total(slot), self.error_threshold)
+                    slot, self.counted(slot), self.error_threshold)
         self._start(slot, "replace", window=False)
 
     async def _has_failed_over(self, slot):
@@ -535,10 +546,11 @@ class HotPlug:
         self.totals.forget(rec.slot)
         self.dead.discard(rec.slot)
         self.replace_tried.discard(rec.slot)
+        self.inherited_poison.discard(rec.slot)
         await self._restore_redundancy()
         for slot in sorted(self.replace_tried):
             if (self.error_threshold is not None
-                    and self.totals.total(slot) >= self.error_threshold):
+                    and self.counted(slot) >= self.error_threshold):
                 self.replace_tried.discard(slot)
                 await self._replace_if_due(slot)
 
@@ -614,6 +626,8 @@ class HotPlug:
         await self.bios.power_off(slot, timeout_cycles=self.power_timeout_cycles)
         await self.hw.set_slot(slot, attn_led=Led.ON)     # replace me
         rec.outcome = "done"
+        if rec.poison:
+            self.inherited_poison.add(rec.moved_to)
         log.warning("slot %d: replaced by slot %d%s; the module can be pulled", slot,
                     rec.moved_to, " (unreadable lines copied as poison)" if rec.poison else "")
         await self._restore_redundancy()

@@ -459,11 +459,12 @@ class MirrorController(wiring.Component):
           as poison or otherwise (:class:`rtl.sweep.SweepEngine` discards every block it
           takes once cancelled).
         - A forwarded write that fails at the slave leaves the slave without it. Reported
-          two cycles or more before the decision, it has cleared SWEPT_UPTO; one cycle
-          before, it vetoes the decision (``fwd_err`` is registered). In the decision's
+          three cycles or more before the decision, it has cleared SWEPT_UPTO and the
+          registered ``swept`` flag; one or two cycles before, it vetoes the decision
+          (``fwd_err`` is registered). In the decision's
           cycle or later the host has it answered SLVERR: the host write engine answers a
           forwarded write whose slave failed SLVERR while its master's ``mirror.failover``
-          is set or the master is no longer a MIRROR_MASTER, and failover_en is set in the
+          is set or the master is OFF, and failover_en is set in the
           decision's cycle and, for a failover that applies, in the next.
 
         So every host write answered OKAY is on the new owner, and every read it answers
@@ -486,6 +487,15 @@ class MirrorController(wiring.Component):
         lost_slot = [(a.mode != Mode.OFF) & ~alive[a.index] for a in agents]
         gained = [(a.mode == Mode.OFF) & alive[a.index] for a in agents]
         fwd = reports.fwd
+        # Whether each pair is swept, a cycle old (a register: the 32-bit compare stays off
+        # the decision). A failed forwarded write clears SWEPT_UPTO the cycle after its
+        # report, so the flag may still be set one cycle more: the report vetoes the
+        # decision in its own cycle and the next (``fwd_prev``).
+        swept = [Signal(name=f"swept_q{i}") for i in range(n)]
+        m.d.sync += [swept[a.index].eq(a.swept) for a in agents]
+        fwd_prev = SimpleNamespace(valid=Signal(name="fwd_prev_valid"),
+                                   agent=Signal(4, name="fwd_prev_agent"))
+        m.d.sync += [fwd_prev.valid.eq(fwd.valid), fwd_prev.agent.eq(fwd.agent)]
         may_fail_over = [Signal(name=f"may_fail_over{i}") for i in range(n)]
         lost = [Signal(name=f"slot_lost{i}") for i in range(n)]   # decided now, if allowed
         for agent in agents:
@@ -493,8 +503,9 @@ class MirrorController(wiring.Component):
             peer_lost = _any(lost_slot[other.index] & (agent.peer == other.index)
                              for other in agents if other is not agent)
             m.d.comb += may_fail_over[k].eq(
-                (agent.mode == Mode.MIRROR_MASTER) & agent.regs.ras_ctrl[0] & agent.swept &
-                ~peer_lost & ~(fwd.valid & (fwd.agent == k)))
+                (agent.mode == Mode.MIRROR_MASTER) & agent.regs.ras_ctrl[0] & swept[k] &
+                ~peer_lost & ~(fwd.valid & (fwd.agent == k)) &
+                ~(fwd_prev.valid & (fwd_prev.agent == k)))
             # a master that may fail over waits for its sweep to end, cancelled at once
             waits = may_fail_over[k] & agent.sweeping
             m.d.comb += lost[k].eq(lost_slot[k] & ~waits)

@@ -115,7 +115,11 @@ class HostWriteEngine(wiring.Component):
     broadcast to both (a host beat is taken once every target has taken it); the host's B
     waits for both and carries the master's response. A failed forwarded write is reported
     on ``fwd_err`` (the controller clears SWEPT_UPTO); a failed write at the master answers
-    SLVERR and is reported on ``wr_err``. Both reports name the master and the burst's
+    SLVERR and is reported on ``wr_err``. A forwarded write that failed at the slave also
+    answers SLVERR while its master may fail over (``mirror`` failover set) or is OFF (it
+    failed over, or died, meanwhile): the slave, which may own the range now or soon, does
+    not hold it, so it must not be reported done (SPEC section 7). (A master back to ACTIVE
+    because its slave died keeps the write: OKAY, as SPEC section 5.4 says.) Both reports name the master and the burst's
     first module-local line.
 
     **Pipeline.** Three parts, each busy with a different burst: the *front* accepts an AW
@@ -170,6 +174,8 @@ class HostWriteEngine(wiring.Component):
     routes : In(ArrayLayout(ROUTE_LAYOUT, agents))
         Every agent's mode, peer and range; changes only while ``hold`` is high and
         ``idle``.
+    mirror : In(ArrayLayout(MIRROR_LAYOUT, agents))
+        Every agent's failover state (only ``failover`` is used here).
     hold : In(1)
         Accept no new burst.
     idle : Out(1)
@@ -201,6 +207,7 @@ class HostWriteEngine(wiring.Component):
         members = {
             "s": In(AXI4Signature(**half, read=False)),
             "routes": In(data.ArrayLayout(ROUTE_LAYOUT, agents)),
+            "mirror": In(data.ArrayLayout(MIRROR_LAYOUT, agents)),
             "hold": In(1), "idle": Out(1),
             "claim": Out(HostClaimSignature()),
             "fwd_err": Out(ErrorReportSignature()), "wr_err": Out(ErrorReportSignature()),
@@ -469,6 +476,13 @@ class HostWriteEngine(wiring.Component):
                 with m.Else():
                     m.d.sync += p_resp.eq(mem.bresp)
         all_in = head.drained | (b_done | ~head.targets).all()
+        # the slave missed the write while its master may fail over, or already has
+        exposed = Signal()
+        for i in range(n):
+            with m.If(head.agent == i):
+                m.d.comb += exposed.eq(self.mirror[i].failover |
+                                       (self.routes[i].mode == Mode.OFF))
+        lost = head.forward & (p_resp != Resp.OKAY) & exposed
         finish = done.r_rdy & all_in & (~b_valid | s.bready)
         with m.If(s.bvalid & s.bready):
             m.d.sync += b_valid.eq(0)
@@ -485,7 +499,8 @@ class HostWriteEngine(wiring.Component):
             m.d.sync += [
                 b_valid.eq(1), b_id.eq(head.id),
                 b_resp.eq(Mux(head.drained, head.resp,
-                              Mux(m_resp == Resp.OKAY, Resp.OKAY, Resp.SLVERR))),
+                              Mux((m_resp == Resp.OKAY) & ~lost, Resp.OKAY,
+                                  Resp.SLVERR))),
                 b_done.eq(0), m_resp.eq(Resp.OKAY), p_resp.eq(Resp.OKAY),
             ]
         return ~b_valid

@@ -151,6 +151,7 @@ class MirrorswapTop(wiring.Component):
         m.d.comb += [
             self.irq.eq(regs.irq),
             wr.routes.eq(ctrl.routes), rd.routes.eq(ctrl.routes), rd.mirror.eq(ctrl.mirror),
+            wr.mirror.eq(ctrl.mirror),
             wr.hold.eq(ctrl.hold), rd.hold.eq(ctrl.hold),
             ctrl.quiet.eq(wr.idle & rd.idle),
         ]

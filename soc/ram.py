@@ -130,7 +130,8 @@ class ModuleRam(wiring.Component):
 
     Members
     -------
-    bus : In(AXI4Signature(addr_width, data_width, id_width))
+    bus : In(AXI4Signature(addr_width, data_width, id_width, user=True))
+        The memory port; without poison support (``ruser`` 0, ``wuser`` ignored).
     wipe : In(1)
     wiping : Out(1)
     """
@@ -145,8 +146,9 @@ class ModuleRam(wiring.Component):
         self._depth = depth
         self._data_width = data_width
         super().__init__({
+            # a memory without poison support: ruser stays 0, wuser is not stored
             "bus": In(AXI4Signature(addr_width=addr_width, data_width=data_width,
-                                    id_width=id_width)),
+                                    id_width=id_width, user=True)),
             "wipe": In(1),
             "wiping": Out(1),
         })

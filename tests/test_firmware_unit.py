@@ -1034,6 +1034,24 @@ def test_predictive_replacement_prefers_a_spare_that_stores_poison():
     assert bus.ras_ctrl(1) == (0, 0) and bus.mode(0) == Mode.IDLE
 
 
+def test_inherited_poison_does_not_count_against_the_new_module():
+    """After a migration with poison, reads of the copied poison raise the new module's
+    UE_COUNT: only its corrected errors count towards the threshold then."""
+    bus = ModelBus((8192, 4096, 4096, 8192))
+    bios = Bios(bus, poison_slots={2})
+    run(bios.boot())
+    run(bios.command(2, Op.UNASSIGN))
+    bios.memory_map = run(bios.read_memory_map())
+    hp = HotPlug(bios, abort_window_cycles=0, chunk_lines=2048, error_threshold=2)
+    run(_errors(hp, bus, 1, ue=2))
+    [rec] = hp.history
+    assert (rec.moved_to, rec.poison) == (2, True)
+    run(_errors(hp, bus, 2, ue=5))           # the old module's bad lines, read again
+    assert len(hp.history) == 1 and hp.counted(2) == 0 and bus.mode(2) == Mode.ACTIVE
+    run(_errors(hp, bus, 2, ce=2))           # its own corrected errors still count
+    assert hp.counted(2) == 2
+
+
 def test_predictive_replacement_without_spare_waits_for_a_hot_add():
     bus = ModelBus((4096, 4096, 4096, 8192))
     bios = Bios(bus)

@@ -52,6 +52,9 @@ def test_spec_ports_present(default_top):
         for s in sigs:
             expected[f"s_axil_{ch}{s}"] = None
     for i in range(4):
+        # poison on the memory ports only (SPEC section 1, section 7)
+        expected[f"m_axi_mem{i}_wuser"] = ("output", 1)
+        expected[f"m_axi_mem{i}_ruser"] = ("input", 1)
         expected.update({
             f"slot{i}_present": ("input", 1), f"slot{i}_capacity_log2": ("input", 5),
             f"slot{i}_power_good": ("input", 1), f"slot{i}_button": ("input", 1),
@@ -81,7 +84,10 @@ def test_spec_port_widths(default_top):
 
 
 def test_no_region_or_user_signals(default_top):
-    assert not re.search(r"\b\w+_(aw|ar)region\b|\b\w+_(aw|ar|w|b|r)user\b", default_top)
+    """No *region, no user bits but the memory ports' 1-bit wuser/ruser (poison)."""
+    assert not re.search(r"\b\w+_(aw|ar)region\b", default_top)
+    users = {name for name in _ports(default_top) if re.search(r"user$", name)}
+    assert users == {f"m_axi_mem{i}_{c}user" for i in range(4) for c in "wr"}
 
 
 def test_no_combinational_always_blocks(default_top):

@@ -93,6 +93,7 @@ class WriteEngineTB:
             self.set_claim(i, False)
         self.routes = [Route(Mode.OFF, 0, 0, 0)] * AGENTS
         dut.routes.value = 0
+        dut.mirror.value = 0             # no agent may fail over
         self.cycle = 0
         self.pending = collections.defaultdict(dict)       # awid -> {addr: data}
         self.expect = collections.defaultdict(collections.deque)   # awid -> responses due
@@ -405,8 +406,9 @@ async def bad_bursts_answer_slverr(dut):
 @cocotb.test(timeout_time=500, timeout_unit="us")
 async def memory_errors_are_reported(dut):
     """A failed write at a master answers SLVERR and pulses ``wr_err``; one at its slave
-    leaves the host's OKAY and pulses ``fwd_err``; both name the master and the burst's
-    first local line. (One agent: its own module's errors only.)"""
+    leaves the host's OKAY (SLVERR while the master may fail over) and pulses ``fwd_err``;
+    both name the master and the burst's first local line. (One agent: its own module's
+    errors only.)"""
     tb = await make(dut)
     pair = AGENTS >= 2
     routes = [Route(Mode.MIRROR_MASTER if pair else Mode.ACTIVE, 1 if pair else 0,
@@ -425,6 +427,13 @@ async def memory_errors_are_reported(dut):
         faults[1].write_lines.add(40)
         await tb.write(base + 38 * 8, bytes(range(24)), awid=1)      # OKAY for the host
         assert tb.reports == [("fwd_err", 0, 38)]
+        tb.reports.clear()
+        # while the master may fail over (SPEC section 7), the slave must hold every write
+        # answered OKAY: one it missed answers SLVERR (the master has it all the same)
+        dut.mirror.value = 1             # agent 0: failover
+        await tb.write(base + 38 * 8, bytes(range(24)), awid=1, resp=AxiResp.SLVERR)
+        assert tb.reports == [("fwd_err", 0, 38)]
+        dut.mirror.value = 0
         faults[1].clear()
         tb.reports.clear()
     await tb.write(base + 60 * 8, bytes(range(16)), awid=2)
