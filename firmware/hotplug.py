@@ -487,12 +487,20 @@ class HotPlug:
             record.detail += f"; its LEDs could not be set either: {led_error}"
         log.error("slot %d: %s flow %s: %s", slot, record.kind, record.outcome, record.detail)
 
+    async def _cancelled(self, rec, window):
+        """Blink both LEDs (command received, flow running) and, with ``window``, give the
+        abort window: True when a second press cancelled the flow (LEDs back, outcome
+        ``"cancelled"``)."""
+        await self.hw.set_slot(rec.slot, attn_led=Led.BLINK, power_led=Led.BLINK)
+        if window and await self._abort_window(rec.slot):
+            await self.hw.set_slot(rec.slot, attn_led=Led.OFF, power_led=Led.ON)
+            rec.outcome = "cancelled"
+            return True
+        return False
+
     async def _hot_remove(self, rec, window):
         slot = rec.slot
-        await self.hw.set_slot(slot, attn_led=Led.BLINK, power_led=Led.BLINK)
-        if window and await self._abort_window(slot):
-            await self.hw.set_slot(slot, attn_led=Led.OFF, power_led=Led.ON)
-            rec.outcome = "cancelled"
+        if await self._cancelled(rec, window):
             return
         size = await self.hw.read_reg(slot, "SIZE")
         spare = await self._reserve_spare(slot, size)
@@ -572,10 +580,7 @@ class HotPlug:
         # a press on the slave while its master leaves is ignored
         self.reserved.add(slave)
         try:
-            await self.hw.set_slot(slot, attn_led=Led.BLINK, power_led=Led.BLINK)
-            if window and await self._abort_window(slot):
-                await self.hw.set_slot(slot, attn_led=Led.OFF, power_led=Led.ON)
-                rec.outcome = "cancelled"
+            if await self._cancelled(rec, window):
                 return
             rec.moved_to = await self.bios.hand_over(slot, chunk_lines=self.chunk_lines)
         finally:
@@ -589,10 +594,7 @@ class HotPlug:
         master = next(m for m, s in self.bios.mirror_pairs.items() if s == slot)
         self.reserved.add(master)
         try:
-            await self.hw.set_slot(slot, attn_led=Led.BLINK, power_led=Led.BLINK)
-            if window and await self._abort_window(slot):
-                await self.hw.set_slot(slot, attn_led=Led.OFF, power_led=Led.ON)
-                rec.outcome = "cancelled"
+            if await self._cancelled(rec, window):
                 return
             await self.bios.unmirror(master)
         finally:

@@ -373,14 +373,7 @@ async def failing_module_replaced(dut):
     preload(tb, sb, mm)
     traffic = HostTraffic(tb, sb, mm, seed=seed, load=load)
     traffic.start()
-    last = {}
-
-    def progress(s, done, total):
-        pct = 100 * done // total
-        if pct // 25 != last.get(s, -1):
-            last[s] = pct // 25
-            timeline.note(f"sweep {pct}%", s)
-            _say(f"cycle {timeline.cycle:>7}: slot {s}: sweep {pct}%")
+    progress = timeline.sweep_progress(_say, "cycle {cycle:>7}: slot {slot}: sweep {pct}%")
 
     hp = HotPlug(bios, abort_window_cycles=0, chunk_lines=max(failing.size_lines // 16, 64),
                  on_progress=progress, error_threshold=threshold)
@@ -574,14 +567,8 @@ async def mirror_failover(dut):
     sb.write_error_ok = lambda addr: dying["now"]
     traffic = HostTraffic(tb, sb, mm, seed=seed, load=load,
                           read_error_ok=lambda addr: dying["now"])
-    last = {}
-
-    def progress(s, done, total):
-        pct = 100 * done // total
-        if pct // 25 != last.get(s, -1):
-            last[s] = pct // 25
-            timeline.note(f"sweep {pct}%", s)
-            _say(f"cycle {timeline.cycle:>7}: slot {s}: re-mirror sweep {pct}%")
+    progress = timeline.sweep_progress(
+        _say, "cycle {cycle:>7}: slot {slot}: re-mirror sweep {pct}%")
 
     hp = HotPlug(bios, abort_window_cycles=0, chunk_lines=chunk, on_progress=progress)
     loop = cocotb.start_soon(hp.run())

@@ -167,15 +167,7 @@ async def hot_swap_walkthrough(dut):
     traffic = HostTraffic(tb, sb, mm, seed=seed, load=load)
     traffic.start()
 
-    last = {}
-
-    def progress(slot, done, total):
-        pct = 100 * done // total
-        if pct // 25 != last.get(slot, -1):
-            last[slot] = pct // 25
-            timeline.note(f"sweep {pct}%", slot)
-            _say(f"  slot {slot}: sweep {pct}%")
-
+    progress = timeline.sweep_progress(_say)
     hp = HotPlug(bios, abort_window_cycles=window, chunk_lines=1024, on_progress=progress)
     cocotb.start_soon(hp.run())
 

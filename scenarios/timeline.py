@@ -70,6 +70,20 @@ class Timeline:
         """Add the point (this cycle, ``value``) to the series ``name``."""
         self.series.setdefault(name, []).append((self.cycle, value))
 
+    def sweep_progress(self, say, text="  slot {slot}: sweep {pct}%"):
+        """A BIOS progress callback (``progress(slot, done, total)``) that notes each
+        quarter of a slot's sweep on the timeline and tells it with ``say(text)``, where
+        ``text`` may name ``slot``, ``pct`` and ``cycle``."""
+        last = {}
+
+        def progress(slot, done, total):
+            pct = 100 * done // total
+            if pct // 25 != last.get(slot, -1):
+                last[slot] = pct // 25
+                self.note(f"sweep {pct}%", slot)
+                say(text.format(slot=slot, pct=pct, cycle=self.cycle))
+        return progress
+
     def phase(self, name):
         """End the running phase here and start ``name`` (None: start none)."""
         if self.phases and self.phases[-1][1] is None:

@@ -45,7 +45,8 @@ def test_bad_arguments_exit_2_with_a_message(argv, message, capsys):
 
 
 # slot 0 migrates in test_waveform_picture_of_a_migration
-@pytest.mark.parametrize("seed, slot, load, backpressure", [(3, 2, 0.8, 0.3), (4, 1, 1.0, 0.1)])
+@pytest.mark.parametrize("seed, slot, load, backpressure", [
+    pytest.param(3, 2, 0.8, 0.3, marks=pytest.mark.slow), (4, 1, 1.0, 0.1)])
 def test_scenario(seed, slot, load, backpressure):
     """Both scenarios (a migration by firmware call, the walk-through by buttons)."""
     run_tests(__file__, "mirrorswap_top", sources=[shared_top()],

@@ -359,27 +359,25 @@ def _check_poison_copy(tb, start, count, bad):
     assert tb.progress == sorted(tb.progress) and tb.progress[-1] == start + count
 
 
+async def _poison_copies_one_line(dut, kind):
+    tb = await make(dut)
+    _bad_lines(tb)[kind].add(100)
+    _, failed, _ = await tb.sweep(0, 256, poison_en=1)
+    assert not failed
+    _check_poison_copy(tb, 0, 256, {100})
+
+
 @cocotb.test()
 async def poison_copies_a_failed_read(dut):
     """poison_en: a line read with SLVERR in the middle of a sweep is written with
     wuser = 1, reported once, and the sweep goes on and succeeds."""
-    tb = await make(dut)
-    slverr, _ = _bad_lines(tb)
-    slverr.add(100)
-    _, failed, _ = await tb.sweep(0, 256, poison_en=1)
-    assert not failed
-    _check_poison_copy(tb, 0, 256, {100})
+    await _poison_copies_one_line(dut, 0)
 
 
 @cocotb.test()
 async def poison_copies_a_poisoned_read(dut):
     """poison_en: a line read OKAY with ruser = 1 is copied as poison, not as data."""
-    tb = await make(dut)
-    _, poisoned = _bad_lines(tb)
-    poisoned.add(100)
-    _, failed, _ = await tb.sweep(0, 256, poison_en=1)
-    assert not failed
-    _check_poison_copy(tb, 0, 256, {100})
+    await _poison_copies_one_line(dut, 1)
 
 
 @cocotb.test()

@@ -546,8 +546,10 @@ def test_top(config):
 
 
 @pytest.mark.parametrize("config", [pytest.param(CONFIGS[name], id=name)
-                                    for name in ("agents1", "agents4", "formal")] +
-                         [pytest.param(WIDE, id="wide", marks=pytest.mark.slow)])
+                                    for name in ("agents1", "formal")] +
+                         [pytest.param(CONFIGS["agents4"], id="agents4",
+                                       marks=pytest.mark.slow),
+                          pytest.param(WIDE, id="wide", marks=pytest.mark.slow)])
 def test_every_command_in_every_mode(config):
     _run(config, "every_command_in_every_mode")
 
