@@ -14,6 +14,8 @@
 //     (neither)     the same firmware with the real sweep engines, checking the slave's
 //                   copy after the sweep: kept for manual runs, too deep for `make formal`
 //                   (the no-lost-write proof runs on formal_core instead).
+//   formal_read   reads of a failing mirror master (failover, poison) on `read_core`
+//                 (formal/read_core.py), see the module at the end.
 //   formal_refuse (formal/refuse.sv) refused commands change nothing, on `control_core`.
 //
 // With AXI_CHECKS, the AXI rules are asserted on every output channel of the DUT (host
@@ -27,24 +29,33 @@
 // other line reads as arbitrary data. One read burst and one write burst open at a time,
 // every ready/valid it drives is arbitrary but never withheld more than K cycles in a row.
 // A write beat is applied when accepted; a read beat samples the memory when it is raised.
-// Responses are always OKAY (no memory errors are modelled).
+// Write responses are always OKAY. Read responses are OKAY without poison, unless:
+//   RERR    any read beat of the tracked line may be bad, the solver's choice per beat:
+//           SLVERR, or OKAY with poison (`ruser` = 1), or both (a failing module; the
+//           read RAS proofs; other lines' beats are only timing to them).
+//   POISON  the tracked line stores poison (`pois`, free initial value): a W beat with
+//           `wuser` = 1 poisons it, a full-line beat (every strobe) with `wuser` = 0
+//           clears it (SPEC section 7); its read beats carry `ruser` = 1 while it is set.
+// A bad beat (error or poison) carries arbitrary data, never the line's.
 // Asserts the AXI rules on the port's manager side (the DUT's outputs).
 // ---------------------------------------------------------------------------------------
-module ms_mem_model #(parameter K = 2, parameter IDW = 2, parameter DW = 64) (
+module ms_mem_model #(parameter K = 2, parameter IDW = 2, parameter DW = 64,
+                      parameter RERR = 0, parameter POISON = 0) (
     input  wire clk, input wire rst,
     input  wire [IDW-1:0] awid, input wire [31:0] awaddr, input wire [7:0] awlen,
     input  wire [2:0] awsize, input wire [1:0] awburst, input wire awvalid,
     output wire awready,
     input  wire [DW-1:0] wdata, input wire [DW/8-1:0] wstrb, input wire wlast,
-    input  wire wvalid, output wire wready,
+    input  wire wvalid, output wire wready, input wire wuser,
     output reg  [IDW-1:0] bid, output wire [1:0] bresp, output reg bvalid, input wire bready,
     input  wire [IDW-1:0] arid, input wire [31:0] araddr, input wire [7:0] arlen,
     input  wire [2:0] arsize, input wire [1:0] arburst, input wire arvalid,
     output wire arready,
     output reg  [IDW-1:0] rid, output reg [DW-1:0] rdata, output wire [1:0] rresp,
-    output wire rlast, output reg rvalid, input wire rready,
+    output wire rlast, output reg rvalid, input wire rready, output reg ruser,
     input  wire [31:0] track,       // tracked line (module-local)
     output reg  [DW-1:0] val,       // the tracked line's content (free initial value)
+    output wire pois,               // the tracked line is poisoned (POISON; free initially)
     output wire wr_busy,            // a write burst is open or its response not yet taken
     output wire any_req             // some request is presented (for "nothing reaches me")
 );
@@ -52,7 +63,10 @@ module ms_mem_model #(parameter K = 2, parameter IDW = 2, parameter DW = 64) (
     always @(posedge clk) past <= 1;
 
     wire s_aw = $anyseq, s_w = $anyseq, s_b = $anyseq, s_ar = $anyseq, s_r = $anyseq;
+    wire s_err = $anyseq, s_psn = $anyseq;     // RERR: this beat answers SLVERR / poison
     wire [DW-1:0] junk = $anyseq;
+    reg pois_q;
+    assign pois = POISON ? pois_q : 1'b0;
     reg [3:0] c_aw = 0, c_w = 0, c_b = 0, c_ar = 0, c_r = 0;
 
     // ---- write side ----
@@ -78,9 +92,12 @@ module ms_mem_model #(parameter K = 2, parameter IDW = 2, parameter DW = 64) (
             w_id <= awid;
         end
         if (w_hs) begin
-            if ((w_addr >> 3) == track)
+            if ((w_addr >> 3) == track) begin
                 for (i = 0; i < DW/8; i = i + 1)
                     if (wstrb[i]) val[8*i +: 8] <= wdata[8*i +: 8];
+                if (wuser) pois_q <= 1;
+                else if (&wstrb) pois_q <= 0;
+            end
             w_addr <= w_aligned + (32'd1 << w_size);
             w_cnt <= w_cnt + 1;
             if (wlast) begin aw_open <= 0; b_pend <= 1; end
@@ -98,11 +115,14 @@ module ms_mem_model #(parameter K = 2, parameter IDW = 2, parameter DW = 64) (
     reg [7:0] r_len, r_cnt;
     reg [2:0] r_size;
     assign arready = ~rst & ~ar_open & (s_ar | c_ar >= K);
-    assign rresp = 2'b00;
+    reg r_err;
+    assign rresp = r_err ? 2'b10 : 2'b00;
     assign rlast = r_cnt == r_len;
+    wire r_hit = (r_addr >> 3) == track;
+    wire r_bad_err = RERR && r_hit && s_err, r_bad_psn = r_hit && ((RERR && s_psn) || pois);
     wire ar_hs = arvalid & arready, r_hs = rvalid & rready;
     wire [31:0] r_aligned = (r_addr >> r_size) << r_size;
-    initial rvalid = 0;
+    initial begin rvalid = 0; r_err = 0; ruser = 0; end
     always @(posedge clk) begin
         c_ar <= (arvalid & ~arready & ~ar_open) ? c_ar + 1 : 0;
         c_r <= (ar_open & ~rvalid) ? c_r + 1 : 0;
@@ -112,7 +132,9 @@ module ms_mem_model #(parameter K = 2, parameter IDW = 2, parameter DW = 64) (
         end
         if (ar_open & ~rvalid & (s_r | c_r >= K)) begin
             rvalid <= 1;
-            rdata <= ((r_addr >> 3) == track) ? val : junk;
+            rdata <= (r_hit && !r_bad_err && !r_bad_psn) ? val : junk;
+            r_err <= r_bad_err;
+            ruser <= r_bad_psn;
         end
         if (r_hs) begin
             rvalid <= 0;
@@ -179,7 +201,9 @@ module ms_host #(parameter IDW = 2, parameter MAXLEN = 1, parameter ADDR_LIMIT =
     output reg  wrote_track,          // a host write to the tracked line completed OKAY
     output reg  read_track_ok,        // a checked read of the tracked line returned data
     output wire read_track_now,       // ... in this cycle
-    output wire write_track_now       // a W beat to the tracked line is taken now
+    output wire write_track_now,      // a W beat to the tracked line is taken now
+    output wire read_track_beat       // an R beat of the tracked line is shown now, of a
+                                      // read no host write overlapped (any response)
 );
     reg past = 0;
     always @(posedge clk) past <= 1;
@@ -260,6 +284,7 @@ module ms_host #(parameter IDW = 2, parameter MAXLEN = 1, parameter ADDR_LIMIT =
     wire nw = aw_hs | wo;               // a host write is under way this cycle
     assign read_track_now = r_hs && rk && rresp == 2'b00 && (ra >> 3) == track_host &&
                             check_reads;
+    assign read_track_beat = rvalid && (hit0 || hit1) && rk && (ra >> 3) == track_host;
     always @(posedge clk) begin
         age0 <= v0 ? age0 + 1 : 0; age1 <= v1 ? age1 + 1 : 0;
         if (nw) begin k0 <= 0; k1 <= 0; end
@@ -333,7 +358,7 @@ module ms_host #(parameter IDW = 2, parameter MAXLEN = 1, parameter ADDR_LIMIT =
 `endif
         // host reads of the tracked line return the last completed write
         if (rvalid && rk && rresp == 2'b00 && (ra >> 3) == track_host && check_reads)
-            assert (rdata == shadow);
+            read_last_write: assert (rdata == shadow);
         if (LIVE) assert (wage < LIVE && age0 < LIVE && age1 < LIVE);
     end
 endmodule
@@ -463,10 +488,10 @@ module formal_top (input wire clk);
     .arsize(p``_arsize), .arburst(p``_arburst), .arvalid(p``_arvalid), \
     .arready(p``_arready), .rid(p``_rid), .rdata(p``_rdata), .rresp(p``_rresp), \
     .rlast(p``_rlast), .rvalid(p``_rvalid), .rready(p``_rready)
-    ms_mem_model #(.IDW(IDW)) mem0 (.clk(clk), .rst(rst), `MEM_PORTS(m0), .track(track),
-        .val(val0), .wr_busy(m0_busy), .any_req(m0_req));
-    ms_mem_model #(.IDW(IDW)) mem1 (.clk(clk), .rst(rst), `MEM_PORTS(m1), .track(track),
-        .val(val1), .wr_busy(m1_busy), .any_req(m1_req));
+    ms_mem_model #(.IDW(IDW)) mem0 (.clk(clk), .rst(rst), `MEM_PORTS(m0), .wuser(1'b0),
+        .track(track), .val(val0), .wr_busy(m0_busy), .any_req(m0_req));
+    ms_mem_model #(.IDW(IDW)) mem1 (.clk(clk), .rst(rst), `MEM_PORTS(m1), .wuser(1'b0),
+        .track(track), .val(val1), .wr_busy(m1_busy), .any_req(m1_req));
     always @* if (!past) assume (val0 == init0 && val1 == init1);
 
     // ---- register port ----
@@ -746,10 +771,10 @@ module formal_core (input wire clk);
 
     wire [DW-1:0] val0, val1;
     wire m0_busy, m1_busy, m0_req, m1_req;
-    ms_mem_model #(.IDW(IDW), .DW(DW)) mem0 (.clk(clk), .rst(rst), `MEM_PORTS(m0), .track(track),
-        .val(val0), .wr_busy(m0_busy), .any_req(m0_req));
-    ms_mem_model #(.IDW(IDW), .DW(DW)) mem1 (.clk(clk), .rst(rst), `MEM_PORTS(m1), .track(track),
-        .val(val1), .wr_busy(m1_busy), .any_req(m1_req));
+    ms_mem_model #(.IDW(IDW), .DW(DW)) mem0 (.clk(clk), .rst(rst), `MEM_PORTS(m0),
+        .wuser(1'b0), .track(track), .val(val0), .wr_busy(m0_busy), .any_req(m0_req));
+    ms_mem_model #(.IDW(IDW), .DW(DW)) mem1 (.clk(clk), .rst(rst), `MEM_PORTS(m1),
+        .wuser(1'b0), .track(track), .val(val1), .wr_busy(m1_busy), .any_req(m1_req));
     always @* if (!past) assume (val0 == init0 && val1 == init1);
 
     wire [DW-1:0] shadow;
@@ -776,5 +801,120 @@ module formal_core (input wire clk);
 `endif
         if (past && !rst)
             cover (finished && wrote_during && !wr_out && val0 != init0 && init0 != init1);
+    end
+endmodule
+
+// ---------------------------------------------------------------------------------------
+// Reads of a failing mirror master, on `read_core` (formal/read_core.py): host read and
+// write engines and the home agents of one mirror pair (agent 0 master of [0, 512), agent
+// 1 its slave), no sweep. The host reads and writes anything below HOST_LIMIT (up to two
+// read bursts and one write burst outstanding). Both memories may answer any read beat of
+// the tracked line with SLVERR or poison (the solver's choice, arbitrary data then), and
+// each stores that line's poison (free initially). The firmware's part, as the controller would
+// drive it: RAS_CTRL.failover_en changes at any cycle; SWEPT_UPTO starts anywhere and may
+// grow at any cycle, by any amount. The slave holds the tracked line (its data, unless
+// its copy is poisoned) wherever SWEPT_UPTO says so: at the start, and when SWEPT_UPTO
+// grows past it, as a sweep leaves it (the no-lost-write proof's guarantee; a master
+// line that is poisoned is copied as poison). Checked on every host R beat of the tracked
+// line of a read no host write overlapped:
+//   READ_DATA    read_last_write: answered OKAY, it carries the last completed host write
+//                (ms_host), whether the master or, after an error, the slave served it;
+//   READ_POISON  poison_never_okay: answered OKAY while the master's copy is poisoned
+//                only if the slave served it: failover was on, the line is below
+//                SWEPT_UPTO and the slave's copy is not poisoned.
+// ---------------------------------------------------------------------------------------
+module formal_read (input wire clk);
+    localparam IDW = `CORE_IDW, DW = `CORE_DW;
+    reg past = 0;
+    always @(posedge clk) past <= 1;
+    wire rst = ~past;
+
+    // the tracked line, any line the host can reach (HOST_LIMIT/8 lines, TRACK_BITS wide)
+    wire [`TRACK_BITS-1:0] track_choice = $anyconst;
+    wire [31:0] track = track_choice;
+    wire [DW-1:0] init = $anyconst, init1 = $anyconst;   // the line; the slave's if invalid
+    wire p0_init = $anyconst, p1_init = $anyconst;
+    `AXI_WIRES(h)
+    `AXI_WIRES(m0)
+    `AXI_WIRES(m1)
+    wire m0_wuser, m1_wuser, m0_ruser, m1_ruser;
+    wire err_valid, err_corrected;
+    wire [3:0] err_agent;
+    wire [31:0] err_line;
+
+    // RAS_CTRL.failover_en and SWEPT_UPTO of the master
+    wire failover = $anyseq;
+    reg fo_ever = 0;
+    always @(posedge clk) if (failover) fo_ever <= 1;
+    // (4 bits: 8 lines, all the host reaches, is as good as any larger value)
+    wire [3:0] upto_init = $anyconst, upto_next = $anyseq;
+    reg [3:0] upto;
+    always @(posedge clk) upto <= upto_next;
+
+    read_core dut (
+        .clk(clk), .rst(rst),
+        `AXI_PORTS(s_axi, h),
+        .s_axi_awlock(1'b0), .s_axi_awcache(4'd0), .s_axi_awprot(3'd0), .s_axi_awqos(4'd0),
+        .s_axi_arlock(1'b0), .s_axi_arcache(4'd0), .s_axi_arprot(3'd0), .s_axi_arqos(4'd0),
+        `AXI_PORTS(m_axi_mem0, m0),
+        `AXI_PORTS(m_axi_mem1, m1),
+        .m_axi_mem0_wuser(m0_wuser), .m_axi_mem0_ruser(m0_ruser),
+        .m_axi_mem1_wuser(m1_wuser), .m_axi_mem1_ruser(m1_ruser),
+        .failover(failover), .swept_upto({28'd0, upto}),
+        .rd_err_valid(err_valid), .rd_err_agent(err_agent), .rd_err_line(err_line),
+        .rd_err_corrected(err_corrected)
+    );
+
+    wire [DW-1:0] val0, val1;
+    wire pois0, pois1;
+    wire m0_busy, m1_busy, m0_req, m1_req;
+    ms_mem_model #(.IDW(IDW), .DW(DW), .RERR(1), .POISON(1)) mem0 (.clk(clk), .rst(rst),
+        `MEM_PORTS(m0), .wuser(m0_wuser), .ruser(m0_ruser), .track(track), .val(val0),
+        .pois(pois0), .wr_busy(m0_busy), .any_req(m0_req));
+    ms_mem_model #(.IDW(IDW), .DW(DW), .RERR(1), .POISON(1)) mem1 (.clk(clk), .rst(rst),
+        `MEM_PORTS(m1), .wuser(m1_wuser), .ruser(m1_ruser), .track(track), .val(val1),
+        .pois(pois1), .wr_busy(m1_busy), .any_req(m1_req));
+
+    wire [DW-1:0] shadow;
+    wire wr_out, wrote_track, read_track_ok, read_track_now, write_track_now, read_track_beat;
+`ifdef READ_DATA
+    wire check_data = 1'b1;
+`else
+    wire check_data = 1'b0;
+`endif
+    ms_host #(.IDW(IDW), .DW(DW), .ADDR_LIMIT(`HOST_LIMIT)) host (.clk(clk), .rst(rst),
+        .enable(1'b1), `MEM_PORTS(h), .track_host(track), .shadow_init(init),
+        .check_reads(check_data), .shadow(shadow), .wr_out(wr_out),
+        .wrote_track(wrote_track), .read_track_ok(read_track_ok),
+        .read_track_now(read_track_now), .write_track_now(write_track_now),
+        .read_track_beat(read_track_beat));
+
+    always @* begin
+        assume (track < `HOST_LIMIT / 8);
+        assume (upto <= `HOST_LIMIT / 8 && upto_next >= upto && upto_next <= `HOST_LIMIT / 8);
+        if (!past) begin
+            // the master holds the line (unless poisoned); the slave too if it is swept
+            assume (val0 == init && pois0 == p0_init && pois1 == p1_init && upto == upto_init);
+            assume (val1 == ((track < upto_init && !p1_init) ? init : init1));
+        end
+        // SWEPT_UPTO passes the line only when the slave has it, or has it as poison
+        if (upto <= track && upto_next > track)
+            assume (pois1 || (val1 == val0 && !pois0));
+    end
+
+    always @* if (past && !rst) begin
+`ifdef READ_POISON
+        if (read_track_beat && h_rresp == 2'b00)
+            poison_never_okay: assert (!pois0 || (fo_ever && track < upto && !pois1));
+`endif
+`ifdef READ_COVER
+        // a failover served after a host write to the line, with the written data
+        cover (read_track_beat && h_rready && h_rresp == 2'b00 && h_rdata == shadow &&
+               err_valid && err_corrected && err_line == track && wrote_track &&
+               shadow != init);
+        // poison at the master answered SLVERR; poison at the master served by the slave
+        cover (read_track_beat && h_rready && h_rresp == 2'b10 && pois0 && !failover);
+        cover (read_track_beat && h_rready && h_rresp == 2'b00 && pois0);
+`endif
     end
 endmodule

@@ -38,7 +38,7 @@ class Property:
     name: str
     what: str
     top: str                 # harness top module
-    design: str              # "core", "core_broken", "control", "top", "top_stub"
+    design: str              # "core", "core_broken", "control", "top", "top_stub", "read"
     mode: str                # "bmc", "cover", "prove"
     depth: int
     defines: dict = field(default_factory=dict)
@@ -47,7 +47,7 @@ class Property:
     must_fail: str = ""      # broken variant: label prefix of the assertion it must fail
     quick_depth: int = 0     # depth used by tests/test_formal.py
     engine: str = ""         # "" = smtbmc with the solver; "abc pdr" = IC3/PDR (unbounded)
-    core: dict = field(default_factory=dict)   # MirrorCore arguments over gen.CONFIG's
+    core: dict = field(default_factory=dict)   # MirrorCore / ReadCore arguments
     timeout: float = 0       # seconds; 0 = the runner's default (--timeout overrides both)
 
 
@@ -68,6 +68,14 @@ PDR_ENGINE = "abc scorr; pdr"
 # AXI checks are a property of their own: with the data checks in one run, the depth that
 # covers a whole sweep took minutes
 _CORE_AXI = dict(_CORE_DEFS, AXI_CHECKS=None, AXI_ONLY=None)
+# The read RAS proofs (formal_read on read_core): one byte lane and 6-bit addresses as the
+# small configuration, the host's lines 0..7 (any of them tracked), and queues of two: the
+# read engine's bursts in flight (one in the head register, one queued), the write
+# engine's, and the home agents' per source; more bursts in flight than the host model's
+# two reads and one write add nothing but depth.
+_READ_DEFS = {"HOST_LIMIT": "32'h40", "TRACK_BITS": "3"}
+_READ_CORE = {"data_width": 8, "addr_width": 6, "outstanding": 2, "max_reads": 2,
+              "max_writes": 2}
 
 PROPERTIES = [
     Property("no_lost_write",
@@ -108,6 +116,39 @@ PROPERTIES = [
              "small configuration, hazard_check=False: must FAIL no_lost_write with a trace",
              "formal_core", "core_broken", "bmc", 20, _CORE_DEFS, expect="fail",
              broken=True, must_fail="nolost_", core=_CORE_SMALL),
+    Property("failover_read",
+             "read_core, master reads may fail (SLVERR / poison): a host read beat of the "
+             "tracked line answered OKAY, by the master or by failover, carries the last "
+             "completed write",
+             "formal_read", "read", "bmc", 19, dict(_READ_DEFS, READ_DATA=None),
+             quick_depth=14, core=_READ_CORE),
+    Property("failover_read_cover",
+             "cover: a read of the tracked line served by failover after a host write to "
+             "it; poison at the master answered SLVERR, and served by the slave",
+             "formal_read", "read", "cover", 22, dict(_READ_DEFS, READ_COVER=None),
+             quick_depth=22, core=_READ_CORE),
+    Property("failover_read_broken_swept",
+             "failover ignoring SWEPT_UPTO (serves lines the slave does not hold): must "
+             "FAIL failover_read",
+             "formal_read", "read", "bmc", 19, dict(_READ_DEFS, READ_DATA=None),
+             expect="fail", broken=True, must_fail="read_last_write", quick_depth=12,
+             core=dict(_READ_CORE, mutation="ignore_swept")),
+    Property("failover_read_broken_slave_error",
+             "a bad beat of the slave served OKAY: must FAIL failover_read",
+             "formal_read", "read", "bmc", 19, dict(_READ_DEFS, READ_DATA=None),
+             expect="fail", broken=True, must_fail="read_last_write", quick_depth=12,
+             core=dict(_READ_CORE, mutation="slave_error_ok")),
+    Property("poison_read",
+             "read_core, the tracked line's poison stored by the memories: a host read "
+             "beat of it answered OKAY while the master's copy is poisoned only when "
+             "failover served it from an unpoisoned, swept slave copy",
+             "formal_read", "read", "bmc", 19, dict(_READ_DEFS, READ_POISON=None),
+             quick_depth=14, core=_READ_CORE),
+    Property("poison_read_broken",
+             "the read engine ignoring poison (ruser): must FAIL poison_read",
+             "formal_read", "read", "bmc", 19, dict(_READ_DEFS, READ_POISON=None),
+             expect="fail", broken=True, must_fail="poison_never_okay", quick_depth=12,
+             core=dict(_READ_CORE, mutation="ignore_poison")),
     Property("refused_commands",
              "control_core (registers + controller): a refused command (any opcode, any "
              "mode) changes no mode, peer, BASE/SIZE or SWEPT_UPTO",
@@ -153,6 +194,7 @@ PROPERTIES = [
 
 
 _DESIGN_FILE = {"core": "mirror_core.v", "core_broken": "mirror_core.v",
+                "read": "read_core.v",
                 "control": "control_core.v", "top": "mirrorswap_top.v",
                 "top_stub": "mirrorswap_top.v"}
 
@@ -168,6 +210,12 @@ def _design(kind, path, core=None):
         args.update(core or {})
         comp = MirrorCore(**args, hazard_check=(kind == "core"))
         path.write_text(to_verilog(comp, "mirror_core"))
+        return path
+    if kind == "read":
+        from .read_core import ReadCore
+        args = dict(id_width=gen.CONFIG["id_width"])
+        args.update(core or {})
+        path.write_text(to_verilog(ReadCore(**args), "read_core"))
         return path
     if kind == "control":
         from .control import ControlCore

@@ -75,6 +75,54 @@ def test_small_configuration_broken_variant_loses_a_write():
 
 
 @needs_tools
+def test_failover_read():
+    """A host read of the tracked line answered OKAY, by a failing master or by its slave
+    after an error or poison, carries the last completed write (``formal_read``)."""
+    r = _run("failover_read")
+    assert r.status == "PASS", f"failover_read: {r.status} {r.failed}, trace {r.trace}"
+
+
+@needs_tools
+def test_failover_read_cover_reached():
+    """Not vacuous: a read served by failover after a host write to the line, poison at
+    the master answered SLVERR, and poison at the master served by the slave."""
+    r = _run("failover_read_cover")
+    assert r.status == "PASS", f"failover_read_cover not reached: {r.status}"
+
+
+@needs_tools
+@pytest.mark.parametrize("name, label", [
+    ("failover_read_broken_swept", "read_last_write"),
+    ("failover_read_broken_slave_error", "read_last_write"),
+    ("poison_read_broken", "poison_never_okay"),
+])
+def test_read_ras_broken_variants_fail(name, label):
+    """Failover that ignores SWEPT_UPTO, a slave's bad beat answered OKAY and a read
+    engine blind to poison each fail their property with a counterexample."""
+    r = _run(name)
+    assert r.status == "FAIL", f"{name} was not caught: {r.status}"
+    assert r.trace and Path(r.trace).exists(), "no counterexample trace written"
+    assert r.failed and all(n.rsplit(".", 1)[-1].startswith(label) for n in r.failed), \
+        f"failed for another reason than {label}: {r.failed}"
+    assert r.ok
+
+
+@needs_tools
+def test_poison_read():
+    """A host read beat of a line poisoned at the master is answered OKAY only when the
+    slave served it (failover on, line swept, slave copy not poisoned)."""
+    r = _run("poison_read")
+    assert r.status == "PASS", f"poison_read: {r.status} {r.failed}, trace {r.trace}"
+
+
+def test_read_core_rejects_unknown_mutation():
+    from mirrorswap.formal.read_core import ReadCore
+    with pytest.raises(ValueError, match="^Mutation must be one of ignore_swept, "
+                                         "slave_error_ok, ignore_poison or None, not 'x'$"):
+        ReadCore(mutation="x")
+
+
+@needs_tools
 def test_refused_commands_proved():
     """k-induction: a complete proof, not bounded."""
     r = _run("refused_commands")
