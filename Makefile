@@ -27,7 +27,7 @@ SIM_ARGS := $(if $(SEED),--seed $(SEED)) $(if $(SLOT),--slot $(SLOT)) \
             $(if $(filter 1,$(WAVES)),--waves)
 JOBS ?= 2
 
-.PHONY: all setup verilog board lint synth regs sim soak bench formal test test-slow clean firmware \
+.PHONY: all setup verilog board lint synth regs sim soak soak-long bench formal test test-slow clean firmware \
         bitstream
 
 all: test
@@ -73,10 +73,19 @@ firmware: $(STAMP)
 sim: $(STAMP)
 	$(PY) -m mirrorswap.scenarios.run $(SIM_ARGS)
 
-# make soak options: SEED, MINUTES (default 3); reproduces exactly from the two
+# make soak options: SEED, MINUTES (default 3) or EPISODES, SIM (icarus, the default, or
+# verilator), SEEDS (e.g. 101-172: one soak per seed, JOBS at once, and their totals),
+# LOAD, WORKERS, POLL (docs/reliability.md); reproduces exactly from these
 soak: $(STAMP)
-	$(PY) -m mirrorswap.scenarios.soak $(if $(SEED),--seed $(SEED)) $(if $(MINUTES),--minutes $(MINUTES)) \
-	    $(if $(filter-out 64,$(DATA_WIDTH)),--data-width $(DATA_WIDTH))
+	$(PY) -m mirrorswap.scenarios.soak $(if $(SEEDS),--seeds $(SEEDS) --jobs $(JOBS),$(if $(SEED),--seed $(SEED))) \
+	    $(if $(MINUTES),--minutes $(MINUTES)) $(if $(EPISODES),--episodes $(EPISODES)) \
+	    $(if $(SIM),--sim $(SIM)) $(if $(LOAD),--load $(LOAD)) $(if $(WORKERS),--workers $(WORKERS)) \
+	    $(if $(POLL),--poll $(POLL)) $(if $(filter-out 64,$(DATA_WIDTH)),--data-width $(DATA_WIDTH))
+
+# the long soak of docs/reliability.md (Verilator, JOBS seeds at once)
+soak-long: $(STAMP)
+	$(PY) -m mirrorswap.scenarios.soak --seeds 101-172 --episodes 70 --load 1.0 --workers 8 \
+	    --poll 16 --sim verilator --jobs $(JOBS)
 
 # make bench options: SIM (icarus, the default, or verilator), DATA_WIDTH (64, 128, 256,
 # 512), QUICK=1 (a smoke run into build/bench only; otherwise docs/performance.md and the
