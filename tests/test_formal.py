@@ -55,6 +55,7 @@ def test_broken_variant_loses_a_write():
 
 
 @needs_tools
+@pytest.mark.slow
 def test_small_configuration_cover_reached():
     """The small configuration of the unbounded no-lost-write proof (``make formal``,
     ``no_lost_write_small``) is not vacuous: a sweep completes with a host write to the
@@ -75,6 +76,7 @@ def test_small_configuration_broken_variant_loses_a_write():
 
 
 @needs_tools
+@pytest.mark.slow
 def test_failover_read():
     """A host read of the tracked line answered OKAY, by a failing master or by its slave
     after an error or poison, carries the last completed write (``formal_read``)."""
@@ -108,6 +110,7 @@ def test_read_ras_broken_variants_fail(name, label):
 
 
 @needs_tools
+@pytest.mark.slow
 def test_poison_read():
     """A host read beat of a line poisoned at the master is answered OKAY only when the
     slave served it (failover on, line swept, slave copy not poisoned)."""

@@ -95,14 +95,6 @@ def test_no_combinational_always_blocks(default_top):
     assert "always @*" not in default_top and "always_comb" not in default_top
 
 
-def test_parameters_change_ports():
-    text = to_verilog(MirrorswapTop(agents=8, id_width=6), "mirrorswap_top")
-    ports = _ports(text)
-    assert "m_axi_mem7_awvalid" in ports and "slot7_button" in ports
-    assert "m_axi_mem8_awvalid" not in ports
-    assert ports["s_axi_awid"] == ("input", 6)
-
-
 @pytest.mark.parametrize("kwargs, message", [
     (dict(agents=0), "Agent count must be an integer from 1 to 16, not 0"),
     (dict(agents=17), "Agent count must be an integer from 1 to 16, not 17"),
@@ -152,9 +144,13 @@ def test_verilator_lint_clean(default_top, tmp_path):
 
 
 
-def test_make_verilog_writes_a_parameter_report(tmp_path):
+def test_parameters_change_ports_and_the_report(tmp_path):
     out = tmp_path / "mirrorswap_top.v"
-    gen_main(["--agents", "8", "--max-capacity-log2", "14", "-o", str(out)])
+    gen_main(["--agents", "8", "--id-width", "6", "--max-capacity-log2", "14", "-o", str(out)])
+    ports = _ports(out.read_text())
+    assert "m_axi_mem7_awvalid" in ports and "slot7_button" in ports
+    assert "m_axi_mem8_awvalid" not in ports
+    assert ports["s_axi_awid"] == ("input", 6)
     report = (tmp_path / "mirrorswap_top.params.txt").read_text()
     assert "AGENTS" in report and " 8\n" in report
     assert "2^14 lines (131072 bytes)" in report

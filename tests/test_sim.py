@@ -74,6 +74,7 @@ def test_hot_swap_walkthrough(tmp_path):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_waveform_picture_of_a_migration(tmp_path):
     """WAVES=1 writes an FST; mirrorswap.scenarios.waves finds the migration in it and
     renders it."""
