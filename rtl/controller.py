@@ -480,7 +480,6 @@ class MirrorController(wiring.Component):
         master_lost = [Signal(name=f"master_lost{i}") for i in range(n)]   # slave -> IDLE
         slave_lost = [Signal(name=f"slave_lost{i}") for i in range(n)]   # master -> ACTIVE
         fails_over = [Signal(name=f"fails_over{i}") for i in range(n)]   # master, decided
-        confirmed = [Signal(name=f"failover_confirmed{i}") for i in range(n)]   # ... applied
         applying = Signal(name="power_applying")
         decide = Signal(name="power_decide")
         m.d.comb += decide.eq(~self.freeze & ~seq.freeze_next & ~applying)
@@ -493,9 +492,7 @@ class MirrorController(wiring.Component):
         # decision in its own cycle and the next (``fwd_prev``).
         swept = [Signal(name=f"swept_q{i}") for i in range(n)]
         m.d.sync += [swept[a.index].eq(a.swept) for a in agents]
-        fwd_prev = SimpleNamespace(valid=Signal(name="fwd_prev_valid"),
-                                   agent=Signal(4, name="fwd_prev_agent"))
-        m.d.sync += [fwd_prev.valid.eq(fwd.valid), fwd_prev.agent.eq(fwd.agent)]
+        fwd_prev = _registered(m, fwd, "fwd_prev")
         may_fail_over = [Signal(name=f"may_fail_over{i}") for i in range(n)]
         lost = [Signal(name=f"slot_lost{i}") for i in range(n)]   # decided now, if allowed
         for agent in agents:
@@ -530,12 +527,12 @@ class MirrorController(wiring.Component):
         m.d.sync += applying.eq(decide & _any(lost + gained))
         for agent in agents:
             k = agent.index
-            m.d.comb += [confirmed[k].eq(fails_over[k] & agent.regs.ras_ctrl[0]),
-                         agent.failover.eq(confirmed[k])]
+            # applied: the slave takes the range (``failover`` is also the event strobe)
+            m.d.comb += agent.failover.eq(fails_over[k] & agent.regs.ras_ctrl[0])
         for agent in agents:
             k = agent.index
             # its master (the agent whose peer it is; peers hold still since the decision)
-            promoted = _any(confirmed[other.index] & (other.peer == k)
+            promoted = _any(other.failover & (other.peer == k)
                             for other in agents if other is not agent)
             with m.If(master_lost[k]):
                 m.d.sync += agent.mode.eq(Mux(promoted, Mode.ACTIVE, Mode.IDLE))
@@ -796,7 +793,8 @@ def _owns_range(mode):
 
 
 def _registered(m, report, name):
-    """``report`` (an ErrorReportSignature) one cycle late, with the same member names."""
+    """``report`` (an ErrorReportSignature, or what this returns) one cycle late, with the
+    same member names."""
     q = SimpleNamespace(valid=Signal(name=f"{name}_valid"),
                         agent=Signal(4, name=f"{name}_agent"),
                         line=Signal(32, name=f"{name}_line"),
