@@ -39,7 +39,8 @@ def blocks():
     from mirrorswap.rtl.controller import MirrorController
     from mirrorswap.rtl.decoder import AddressDecoder
     from mirrorswap.rtl.home_agent import HomeAgent
-    from mirrorswap.rtl.host_port import HostReadEngine, HostWriteEngine
+    from mirrorswap.rtl.host_read import HostReadEngine
+    from mirrorswap.rtl.host_write import HostWriteEngine
     from mirrorswap.rtl.registers import ControlRegisters
     from mirrorswap.rtl.signatures import claim_bits
     from mirrorswap.rtl.sweep import SweepEngine

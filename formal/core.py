@@ -25,7 +25,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out, connect
 
 from mirrorswap.rtl.home_agent import HomeAgent
-from mirrorswap.rtl.host_port import HostWriteEngine
+from mirrorswap.rtl.host_write import HostWriteEngine
 from mirrorswap.regmap import Mode
 from mirrorswap.rtl.signatures import AXI4Signature, claim_bits
 from mirrorswap.rtl.sweep import SweepEngine

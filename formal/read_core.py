@@ -34,7 +34,8 @@ from types import SimpleNamespace
 
 from mirrorswap.regmap import Mode
 from mirrorswap.rtl.home_agent import HomeAgent
-from mirrorswap.rtl.host_port import HostReadEngine, HostWriteEngine
+from mirrorswap.rtl.host_read import HostReadEngine
+from mirrorswap.rtl.host_write import HostWriteEngine
 from mirrorswap.rtl.signatures import AXI4Signature, ErrorReportSignature
 from mirrorswap.rtl.top import connect_data_path
 

@@ -15,7 +15,8 @@ from mirrorswap.geometry import DEFAULT as DEFAULT_GEOMETRY, Geometry
 __all__ = [
     "Burst", "Resp", "AXI_CHANNELS", "AXI4Signature", "AXI4LiteSignature", "SlotSignature",
     "ROUTE_LAYOUT", "MIRROR_LAYOUT", "SLOT_STATE_LAYOUT", "ErrorReportSignature", "SweepControlSignature",
-    "HostClaimSignature", "SweepClaimSignature", "HOST_ID", "SWEEP_ID", "check_int",
+    "HostClaimSignature", "SweepClaimSignature", "AddressChannelSignature", "HOST_CLAIMS",
+    "HOST_ID", "SWEEP_ID", "check_int",
     "claim_bits", "check_claim_bits", "line_geometry",
 ]
 
@@ -348,9 +349,29 @@ def check_claim_bits(value):
         raise ValueError(f"Claim bits must be at most 32, not {value!r}")
 
 
+class AddressChannelSignature(wiring.Signature):
+    """One AXI4 address channel (AW or AR) as a request front takes it, members without
+    their channel prefix: ``valid``, ``ready`` and the fields the host port looks at
+    (``id``, ``addr``, ``len``, ``size``, ``burst``)."""
+
+    def __init__(self, *, addr_width, id_width):
+        _check_width("Address width", addr_width)
+        _check_width("ID width", id_width)
+        super().__init__({"valid": Out(1), "ready": In(1), "id": Out(id_width),
+                          "addr": Out(addr_width), "len": Out(8), "size": Out(3),
+                          "burst": Out(2)})
+
+
+#: Forwarded host writes in flight at once, by default: the entries of the host write
+#: engine's ``claim`` and of each sweep engine's ``host``.
+HOST_CLAIMS = 4
+
+
 class HostClaimSignature(wiring.Signature):
     """Lines a host write is writing right now: ``[lo, hi]`` (module-local, inclusive) of
-    ``agent``, from memory AW issue until both B responses are back."""
+    ``agent``, from memory AW issue until both B responses are back. The host write
+    engine has several (one per forwarded write in flight), each sweep engine sees them
+    all."""
 
     def __init__(self):
         super().__init__({"active": Out(1), "agent": Out(4), "lo": Out(32), "hi": Out(32)})

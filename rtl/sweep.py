@@ -8,7 +8,7 @@ from amaranth.lib.fifo import SyncFIFO, SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from .signatures import (AXI4Signature, Burst, Resp, SweepControlSignature,
-                         HostClaimSignature, SweepClaimSignature, check_int,
+                         HostClaimSignature, SweepClaimSignature, HOST_CLAIMS, check_int,
                          check_claim_bits, line_geometry)
 
 __all__ = ["SweepEngine", "SweepLineBuffer", "line_layout"]
@@ -161,14 +161,15 @@ class SweepEngine(wiring.Component):
     overlap in time. The engine *claims* lines ``[lo, next+2*burst)``: every line from the
     oldest write burst not yet acknowledged by the slave up to the two blocks it may issue
     next. The host write path does not start a write (memory AW) to a master's lines that
-    overlap its engine's claim, and the engine does not issue a block read while the host
-    write in progress (``host``: from memory AW until both B responses) overlaps
-    ``[next, next+burst)``. So a line is copied either wholly before a host write to it
+    overlap its engine's claim, and the engine does not issue a block read while a host
+    write in progress (each entry of ``host``: from memory AW until both B responses)
+    overlaps ``[next, next+burst)``. So a line is copied either wholly before a host write to it
     begins (and the forwarded write then overwrites the copy at the slave) or wholly after
     it has completed on both modules (and the copy carries the new data): the slave never
     ends up with data older than the master's. Both sides progress: the engine waits for
-    at most one host write, the host write waits only until the engine has moved past its
-    lines.
+    at most the ``host_claims`` host writes in flight when it got there (a new one to its
+    next block waits for the claim), the host write waits only until the engine has moved
+    past its lines.
 
     **Both checks registered.** Each check compares registers of an engine with registers
     of the host port; a register on each side keeps those compares off the paths into the
@@ -252,13 +253,15 @@ class SweepEngine(wiring.Component):
         Low bits of the module-local line numbers that the claim compares look at; every
         line number and claim bound must be below ``2**claim_bits``. Default 32, all of
         them; the top passes :func:`rtl.signatures.claim_bits`.
+    host_claims : int
+        Entries of ``host``: the host write engine's ``claims`` (default ``HOST_CLAIMS``).
 
     Members
     -------
     ctrl : In(SweepControlSignature())
     throttle : In(16)
     claim : Out(SweepClaimSignature())
-    host : In(HostClaimSignature())
+    host : In(HostClaimSignature()) per host claim (``host_claims``)
     rd : Out(AXI4Signature(read half, user))   to the master's home agent; ``ruser``: poison
     wr : Out(AXI4Signature(write half, user))  to the slave's home agent; ``wuser``: poison
 
@@ -271,7 +274,7 @@ class SweepEngine(wiring.Component):
     def __init__(self, *, agent, burst=32, depth=128, write_burst=8, addr_width=32,
                  data_width=64, id_width=4, max_blocks=_MAX_BLOCKS,
                  max_sub_bursts=_MAX_SUB_BURSTS, hazard_check=True, claim_bits=32,
-                 claim_ahead=2):
+                 claim_ahead=2, host_claims=HOST_CLAIMS):
         if not isinstance(burst, int) or not 1 <= burst <= 256:
             raise ValueError(f"Burst must be an integer from 1 to 256 lines, not {burst!r}")
         if not isinstance(depth, int) or depth < burst:
@@ -279,6 +282,7 @@ class SweepEngine(wiring.Component):
                              f"not {depth!r}")
         check_int("Max blocks", max_blocks, 1)
         check_int("Max sub-bursts", max_sub_bursts, 2)
+        check_int("Host claims", host_claims, 1)
         self._max_blocks = max_blocks
         self._max_sub_bursts = max_sub_bursts
         self._agent = agent
@@ -304,7 +308,7 @@ class SweepEngine(wiring.Component):
             "ctrl": In(SweepControlSignature()),
             "throttle": In(16),
             "claim": Out(SweepClaimSignature()),
-            "host": In(HostClaimSignature()),
+            "host": In(HostClaimSignature()).array(host_claims),
             "rd": Out(AXI4Signature(**half, write=False, user=True)),
             "wr": Out(AXI4Signature(**half, read=False, user=True)),
         })
@@ -398,9 +402,10 @@ class SweepEngine(wiring.Component):
                                    lines_upto_burst))),
             lines_remain.eq(lines_left != 0),
             buffer_room.eq(status.inflight <= self._depth - burst),
-            host_overlap.eq(self.host.active & (self.host.agent == self._agent) &
-                            (self.host.lo[:cb] < next_burst_end[:cb]) &
-                            (self.host.hi[:cb] >= next_line[:cb])),
+            host_overlap.eq(Cat(host.active & (host.agent == self._agent) &
+                                (host.lo[:cb] < next_burst_end[:cb]) &
+                                (host.hi[:cb] >= next_line[:cb])
+                                for host in self.host).any()),
             settle.eq(settle_start), settle_start.eq(0),
         ]
         if not self._hazard_check:

@@ -9,7 +9,8 @@ from mirrorswap.geometry import Geometry
 from .controller import MirrorController
 from .axi_slice import slice_between
 from .home_agent import HomeAgent
-from .host_port import HostReadEngine, HostWriteEngine
+from .host_read import HostReadEngine
+from .host_write import HostWriteEngine
 from .registers import ControlRegisters
 from .signatures import AXI4Signature, AXI4LiteSignature, SlotSignature, claim_bits
 from .slot import SlotController
@@ -255,7 +256,8 @@ def connect_data_path(m, *, wr, rd, agents, sweeps, routes, mems, slices=True):
         if sw is not None:
             join(f"ha{i}_sweep_rd", sw.rd, ha.sweep_rd)
             connect(m, sweep=sw.claim, wr=wr.sweep_claim[i])
-            connect(m, wr=wr.claim, sweep=sw.host)
+            for k, claim in enumerate(wr.claim):
+                connect(m, wr=claim, sweep=sw.host[k])
             if slices:
                 slice_between(m, f"sweep{i}_wr", sw.wr, router.sweep[i],
                               channels=("aw", "w", "b"))

@@ -1,4 +1,4 @@
-"""The host port's burst geometry (rtl/host_port.py ``_burst_geometry``), proved for every input.
+"""The host port's burst geometry (rtl/host_front.py ``burst_geometry``), proved for every input.
 
 The RTL computes a burst's span (lines after the first) and its 4 KiB crossing from the
 beat index within the first line; the AXI definition is byte arithmetic on the aligned
@@ -17,7 +17,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from mirrorswap.geometry import DATA_WIDTHS, Geometry
-from mirrorswap.rtl.host_port import _burst_geometry
+from mirrorswap.rtl.host_front import burst_geometry
 from mirrorswap.rtl.signatures import Burst
 from mirrorswap.flows.tools import find_tool
 
@@ -39,7 +39,7 @@ class _Geometry(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         shift = self._shift
-        bad, span = _burst_geometry(m, self.addr, self.length, self.size, self.burst, shift)
+        bad, span = burst_geometry(m, self.addr, self.length, self.size, self.burst, shift)
         if self._mutate:
             span = span ^ (self.length == 7)
         # the AXI definition: last byte = aligned start + bytes - 1

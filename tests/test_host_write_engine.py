@@ -1,5 +1,5 @@
 # amaranth: UnusedElaboratable=no
-"""HostWriteEngine (rtl/host_port.py), on its generated Verilog.
+"""HostWriteEngine (rtl/host_write.py), on its generated Verilog.
 
 A cocotbext-axi ``AxiMasterWrite`` on the host side ``s`` and an ``AxiRamWrite`` on every
 ``mem<i>`` port, under random layouts of the route table (ACTIVE agents, mirror pairs,
@@ -8,9 +8,9 @@ the route table (:func:`owner`, :func:`targets`) says which agents and which mod
 address each write must reach; the bench checks every memory AW against it, the RAMs'
 contents at the end (writes applied in the order the engine accepted them), the response
 of every write, B in order per ID, no more bursts open than the engine's pipeline holds
-(``outstanding`` awaiting responses, one being written, one decoded, one answered),
-``idle``, and that the engine publishes its claim over every memory AW and B of a
-forwarded write (to a mirror master and its slave).
+(``outstanding`` awaiting responses, ``w_ahead`` awaiting their data, three decoded, one
+answered), ``idle``, and that the engine publishes a claim over every memory AW and B of
+a forwarded write (to a mirror master and its slave).
 
 Then: writes to unowned lines answer DECERR and write nothing; bursts that are not INCR,
 wider than the bus or crossing 4 KiB answer SLVERR and write nothing; memory errors at a
@@ -34,7 +34,8 @@ from cocotb.triggers import ClockCycles, ReadOnly, ReadWrite, RisingEdge
 from cocotbext.axi import AxiBurstType, AxiMasterWrite, AxiRamWrite, AxiResp, AxiWriteBus
 
 from mirrorswap.regmap import LINE_BYTES, Mode, RANGE_ALIGN
-from mirrorswap.rtl.host_port import HostWriteEngine
+from mirrorswap.rtl.host_write import HostWriteEngine
+from mirrorswap.rtl.signatures import HOST_CLAIMS
 from mirrorswap.rtl.sweep import SweepEngine
 from mirrorswap.sim.memory import inject_faults
 from mirrorswap.sim.routes import (PAGE, RAM_BYTES, Route, local, owner, pack_routes,
@@ -46,6 +47,9 @@ AGENTS = int(os.environ.get("MS_AGENTS", "2"))
 OUTSTANDING = int(os.environ.get("MS_OUTSTANDING", "8"))
 SEED = int(os.environ.get("MS_SEED", "1"))
 HAZARD_CHECK = os.environ.get("MS_HAZARD_CHECK", "1") == "1"
+#: Bursts the engine holds at most: ``outstanding`` awaiting responses, ``w_ahead`` (4)
+#: whose AW went out before their data, three in the request front, one answered.
+OPEN_MAX = OUTSTANDING + 4 + 3 + 1
 
 # ---- the bench -----------------------------------------------------------------------------
 
@@ -166,9 +170,10 @@ class WriteEngineTB:
             if self._sample("idle") != (self.open == 0):
                 self.errors.append(f"cycle {self.cycle}: idle is {self._sample('idle')} "
                                    f"with {self.open} bursts open")
-            claim = (self._sample("claim_active"), self._sample("claim_agent"),
-                     self._sample("claim_lo"), self._sample("claim_hi"))
-            if self.open == 0 and claim[0]:
+            claims = [(self._sample(f"claim{k}_agent"), self._sample(f"claim{k}_lo"),
+                       self._sample(f"claim{k}_hi")) for k in range(HOST_CLAIMS)
+                      if self._sample(f"claim{k}_active")]
+            if self.open == 0 and claims:
                 self.errors.append(f"cycle {self.cycle}: claim active with nothing open")
             for i in range(AGENTS):
                 m = lambda name: self._sample(f"mem{i}_{name}")   # noqa: E731
@@ -178,13 +183,13 @@ class WriteEngineTB:
                     if m("awburst") != AxiBurstType.INCR:
                         self.errors.append(f"cycle {self.cycle}: mem{i} AW not INCR")
                     last = (aw[0] + (aw[1] << aw[2]) - aw[0] % (1 << aw[2])) // LINE_BYTES
-                    want = (1, aw[0] // LINE_BYTES, last)
-                    if self._mirrored(i) and (claim[0], claim[2], claim[3]) != want:
+                    want = (aw[0] // LINE_BYTES, last)
+                    if self._mirrored(i) and want not in [c[1:] for c in claims]:
                         self.errors.append(f"cycle {self.cycle}: mem{i} AW {aw} under "
-                                           f"claim {claim}, want {want}")
+                                           f"claims {claims}, want {want}")
                 if m("wvalid") and m("wready"):
                     self.w_beats[i] += 1
-                if m("bvalid") and m("bready") and self._mirrored(i) and not claim[0]:
+                if m("bvalid") and m("bready") and self._mirrored(i) and not claims:
                     self.errors.append(f"cycle {self.cycle}: mem{i} B outside the claim")
             for kind in ("fwd_err", "wr_err"):
                 if self._sample(f"{kind}_valid"):
@@ -208,7 +213,7 @@ class WriteEngineTB:
                                            f"{AxiResp(bresp).name}, want {want.name} "
                                            f"(B out of order within the ID?)")
             self.peak_open = max(self.peak_open, self.open)
-            if self.open > OUTSTANDING + 3:
+            if self.open > OPEN_MAX:
                 self.errors.append(f"cycle {self.cycle}: {self.open} host bursts open")
 
     def check(self, memories=True):
@@ -484,7 +489,8 @@ async def forwarded_write_waits_for_the_sweep_claim(dut):
             assert await start(first, lines), f"write to lines {first}+{lines} waited"
             continue
         assert not await start(first, lines), f"write to lines {first}+{lines} did not wait"
-        assert dut.claim_active.value == 0, "a waiting write claims its lines"
+        assert not any(getattr(dut, f"claim{k}_active").value for k in range(HOST_CLAIMS)), \
+            "a waiting write claims its lines"
         tb.set_claim(0, True, first + lines, first + lines + 100)   # the sweep moves on
         await waiting
         assert tb.aws[0][-1] == (first * LINE_BYTES, lines - 1, 3)

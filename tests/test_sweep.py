@@ -22,6 +22,7 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge, ReadOnly
 from cocotbext.axi import AxiRamRead, AxiRamWrite, AxiReadBus, AxiWriteBus
 
+from mirrorswap.rtl.signatures import HOST_CLAIMS
 from mirrorswap.rtl.sweep import _MAX_BLOCKS, _MAX_SUB_BURSTS, SweepEngine, SweepLineBuffer
 from mirrorswap.sim.memory import inject_faults
 from mirrorswap.sim.runner import run_tests
@@ -99,8 +100,9 @@ class SweepTB:
                 ch.set_pause_generator(pauses(self.rng, pause))
         for name in ("start", "start_line", "count", "cancel", "poison_en"):
             getattr(dut, f"ctrl_{name}").value = 0
-        for name in ("active", "agent", "lo", "hi"):
-            getattr(dut, f"host_{name}").value = 0
+        for k in range(HOST_CLAIMS):
+            for name in ("active", "agent", "lo", "hi"):
+                getattr(dut, f"host{k}_{name}").value = 0
         dut.throttle.value = 0
         self.progress = []
         self.reads = []   # (cycle, first line, lines)
@@ -236,22 +238,24 @@ async def throttle_spaces_line_copies(dut):
 
 @cocotb.test()
 async def waits_for_host_write_and_claims_lines(dut):
-    """No read of lines under a host write; the claim covers lines in flight."""
+    """No read of lines under a host write (any of the host's claims, here the last); the
+    claim covers lines in flight."""
     tb = await make(dut)
     d = dut
-    d.host_active.value = 1
-    d.host_agent.value = AGENT
-    d.host_lo.value = 70
-    d.host_hi.value = 71
+    host = f"host{HOST_CLAIMS - 1}"
+    getattr(d, f"{host}_active").value = 1
+    getattr(d, f"{host}_agent").value = AGENT
+    getattr(d, f"{host}_lo").value = 70
+    getattr(d, f"{host}_hi").value = 71
     await tb.start(0, 256)
     await ClockCycles(d.clk, 1000)
     assert max(first + lines for _, first, lines in tb.reads) <= 70, tb.reads
     assert int(d.claim_active.value) == 1
     assert int(d.claim_lo.value) <= 70 < int(d.claim_hi.value)
     # a host write to another agent's lines does not hold this sweep
-    d.host_agent.value = AGENT + 1
+    getattr(d, f"{host}_agent").value = AGENT + 1
     await tb.wait_done(2000)
-    d.host_active.value = 0
+    getattr(d, f"{host}_active").value = 0
     _check_copy(tb, 0, 256)
 
 

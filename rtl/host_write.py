@@ -1,0 +1,340 @@
+"""The host port's write half: routing, mirror forwarding, error responses (SPEC sections 1, 5, 7)."""
+
+from types import SimpleNamespace
+
+from amaranth.hdl import Module, Signal, Mux, Cat
+from amaranth.lib import data, wiring
+from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.wiring import In, Out
+
+from mirrorswap.regmap import Mode
+from .host_front import RequestFront
+from .signatures import (AXI4Signature, Burst, Resp, ROUTE_LAYOUT, MIRROR_LAYOUT,
+                         ErrorReportSignature, HostClaimSignature, SweepClaimSignature,
+                         HOST_CLAIMS, check_claim_bits, check_int)
+
+__all__ = ["HostWriteEngine"]
+
+
+class HostWriteEngine(wiring.Component):
+    """Serves host writes, many bursts in flight, and forwards them to a mirror slave.
+
+    A write to an ACTIVE agent goes to its module; a write to a MIRROR_MASTER goes to the
+    master's module and, at the same module-local address, to its slave's, W beats
+    broadcast to both (a host beat is taken once every target has taken it); the host's B
+    waits for both and carries the master's response. A failed forwarded write is reported
+    on ``fwd_err`` (the controller clears SWEPT_UPTO); a failed write at the master answers
+    SLVERR and is reported on ``wr_err``. A forwarded write that failed at the slave also
+    answers SLVERR while its master may fail over (``mirror`` failover set) or is OFF (it
+    failed over, or died, meanwhile): the slave, which may own the range now or soon, does
+    not hold it, so it must not be reported done (SPEC section 7). (A master back to ACTIVE
+    because its slave died keeps the write: OKAY, as SPEC section 5.4 says.) Both reports
+    name the master and the burst's first module-local line.
+
+    **Pipeline.** Four parts, each busy with different bursts, each taking one burst per
+    cycle: the *front* (:class:`RequestFront`) accepts AWs and decodes them; the *AW side*
+    shows the decoded burst's AW to every target and queues the burst for its data
+    (``wq``, up to ``w_ahead`` bursts whose AW went out before their data); the *W side*
+    broadcasts the host's W beats to the targets of the oldest burst in ``wq`` and, with
+    its last beat, moves it to the bursts awaiting their responses (``done``, up to
+    ``outstanding``); the *completion* side collects the memories' B responses for the
+    oldest of those and answers the host. So a burst of one beat is written per cycle,
+    AW and W of consecutive bursts overlapping. Writes reach each module in the order the
+    AWs were accepted (AW and W alike: AXI4 orders W data as its AWs), and B responses go
+    to the host in that order too (in order per ID, as AXI requires, and across IDs).
+
+    **Atomicity with the sweep** (see :class:`rtl.sweep.SweepEngine`): a write to a master
+    starts (memory AW) only when its lines are outside the master's sweep claim, and it
+    publishes its lines on one of the ``claims`` entries of ``claim`` from then until both
+    B responses are back. Up to ``claims`` forwarded writes are in flight at once, to one
+    master or several; a forwarded write waits at the AW side while every entry is in
+    use. Writes to ACTIVE agents are not checked (no sweep reads an ACTIVE agent's lines).
+    The check is a register (see :meth:`_claim_check`), so a forwarded write spends a
+    cycle at the AW side before it may go, and a cycle more to take its claim entry.
+
+    Unowned start address: the W beats are taken, nothing is written, DECERR. A burst that
+    is not INCR, wider than a line per beat or crossing 4 KiB: likewise, SLVERR. Either
+    keeps its place in the order of responses. While ``hold`` is high no new burst is
+    accepted; ``idle`` says none is accepted and unanswered.
+
+    Parameters
+    ----------
+    agents : int
+        Number of agents (memory ports and sweep claims).
+    addr_width, data_width, id_width : int
+        Widths of the AXI4 ports (byte address, data: one line per beat, ID); host and
+        memory ports alike.
+    outstanding : int
+        Bursts whose data has gone out and whose responses are awaited, at most; at least
+        1 (default 8).
+    w_ahead : int
+        Bursts whose AW has gone out and whose data has not, at most; at least 1
+        (default 4).
+    claims : int
+        Forwarded writes in flight at most (entries of ``claim``); at least 1 (default
+        ``HOST_CLAIMS``, 4).
+    hazard_check : bool
+        Wait for the sweep claim (default True). False only for tests that show what
+        the check prevents.
+    claim_bits : int
+        Low bits of the module-local line numbers that the claim compares look at
+        (default 32); every line number and claim bound must be below ``2**claim_bits``
+        (the top passes :func:`rtl.signatures.claim_bits`).
+
+    Raises
+    ------
+    ValueError
+        ``claim_bits`` not an integer from 1 to 32; ``outstanding``, ``w_ahead`` or
+        ``claims`` below 1.
+
+    Members
+    -------
+    s : In(AXI4Signature(read=False))
+        The host's write half (subordinate side).
+    routes : In(ArrayLayout(ROUTE_LAYOUT, agents))
+        Every agent's mode, peer and range; changes only while ``hold`` is high and
+        ``idle``.
+    mirror : In(ArrayLayout(MIRROR_LAYOUT, agents))
+        Every agent's failover state (only ``failover`` is used here).
+    hold : In(1)
+        Accept no new burst.
+    idle : Out(1)
+        No burst accepted and unanswered.
+    claim : Out(HostClaimSignature()) per entry (``claims``)
+        The lines of each forwarded write in flight, from its memory AW until both B
+        responses; entries are taken and released in the order of the writes.
+    fwd_err, wr_err : Out(ErrorReportSignature())
+        One-cycle reports of a failed write at the slave and at the master.
+    sweep_claim : In(SweepClaimSignature()) per agent
+        Each agent's sweep engine's claim (module-local lines).
+    mem : Out(AXI4Signature(read=False)) per agent
+        The write port to each agent's home agent (``mem<i>_*`` in Verilog), module-local
+        addresses, always INCR.
+    """
+
+    def __init__(self, *, agents, addr_width=32, data_width=64, id_width=4, outstanding=8,
+                 w_ahead=4, claims=HOST_CLAIMS, hazard_check=True, claim_bits=32):
+        check_claim_bits(claim_bits)
+        check_int("Outstanding bursts", outstanding, 1)
+        check_int("Bursts ahead of their data", w_ahead, 1)
+        check_int("Claims", claims, 1)
+        self._claim_bits = claim_bits
+        self._agents = agents
+        self._addr_width = addr_width
+        self._data_width = data_width
+        self._id_width = id_width
+        self._outstanding = outstanding
+        self._w_ahead = w_ahead
+        self._claims = claims
+        self._hazard_check = hazard_check
+        half = dict(addr_width=addr_width, data_width=data_width, id_width=id_width)
+        members = {
+            "s": In(AXI4Signature(**half, read=False)),
+            "routes": In(data.ArrayLayout(ROUTE_LAYOUT, agents)),
+            "mirror": In(data.ArrayLayout(MIRROR_LAYOUT, agents)),
+            "hold": In(1), "idle": Out(1),
+            "fwd_err": Out(ErrorReportSignature()), "wr_err": Out(ErrorReportSignature()),
+        }
+        members["claim"] = Out(HostClaimSignature()).array(claims)
+        members["sweep_claim"] = In(SweepClaimSignature()).array(agents)
+        members["mem"] = Out(AXI4Signature(**half, read=False, user=True)).array(agents)
+        super().__init__(members)
+
+    def _entry_layout(self):
+        """A burst from its AW until its host B: its ID, the agents it is written to, its
+        agent and first line (for the reports), whether it is forwarded, and, for a burst
+        that goes nowhere (``drained``), its error answer."""
+        return data.StructLayout({
+            "id": self._id_width, "targets": self._agents, "agent": 4, "lo": 32,
+            "forward": 1, "drained": 1, "resp": 2,
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        entry = self._entry_layout()
+        m.submodules.wq = wq = SyncFIFO(width=entry.size, depth=self._w_ahead)
+        m.submodules.done = done = SyncFIFO(width=entry.size, depth=self._outstanding)
+        m.submodules.front = front = RequestFront(
+            agents=self._agents, addr_width=self._addr_width, data_width=self._data_width,
+            id_width=self._id_width, forwarding=True)
+        s = self.s
+        m.d.comb += [front.routes.eq(self.routes), front.hold.eq(self.hold),
+                     front.a.valid.eq(s.awvalid), s.awready.eq(front.a.ready),
+                     front.a.id.eq(s.awid), front.a.addr.eq(s.awaddr),
+                     front.a.len.eq(s.awlen), front.a.size.eq(s.awsize),
+                     front.a.burst.eq(s.awburst)]
+        claims = self._claim_table(m)
+        self._aw_side(m, front, claims, wq, entry)
+        self._w_side(m, wq, done, entry)
+        answered = self._complete(m, done, entry, claims)
+        m.d.comb += self.idle.eq(~front.busy & ~wq.r_rdy & ~done.r_rdy & answered)
+        return m
+
+    def _claim_table(self, m):
+        """The ``claims`` entries of ``claim`` as a ring: ``take`` (driven by the AW side)
+        fills the entry at ``alloc`` with ``agent``, ``lo`` and ``hi`` for the next cycle;
+        ``free`` (driven by the completion side) empties the entry at ``oldest``, at once
+        (the entry drops in the cycle the write completes, not a cycle later: the sweep's
+        check of it is registered already). ``full``: no entry to take."""
+        k = self._claims
+        valid = Signal(k)
+        table = SimpleNamespace(
+            take=Signal(name="claim_take"), free=Signal(name="claim_free"),
+            agent=Signal(4, name="claim_agent"), lo=Signal(32, name="claim_lo"),
+            hi=Signal(32, name="claim_hi"), alloc=Signal(range(k), name="claim_alloc"),
+            oldest=Signal(range(k), name="claim_oldest"), full=Signal(name="claim_full"))
+        m.d.comb += table.full.eq(valid.bit_select(table.alloc, 1))
+        for i, c in enumerate(self.claim):
+            freeing = table.free & (table.oldest == i)
+            m.d.comb += c.active.eq(valid[i] & ~freeing)
+            with m.If(table.take & (table.alloc == i)):
+                m.d.sync += [valid[i].eq(1), c.agent.eq(table.agent), c.lo.eq(table.lo),
+                             c.hi.eq(table.hi)]
+            with m.Elif(freeing):
+                m.d.sync += valid[i].eq(0)
+        with m.If(table.take):
+            m.d.sync += table.alloc.eq(Mux(table.alloc == k - 1, 0, table.alloc + 1))
+        with m.If(table.free):
+            m.d.sync += table.oldest.eq(Mux(table.oldest == k - 1, 0, table.oldest + 1))
+        return table
+
+    def _claim_check(self, m, req):
+        """Whether the decoded burst's lines meet its master's sweep claim, as a register.
+
+        Registered, because it joins the claim registers of every sweep engine, placed far
+        apart, with this engine's; so it is a cycle old, and the sweep claims two blocks
+        ahead to make up for it (see SweepEngine, *Both checks registered*). Only a
+        forwarded write (to a MIRROR_MASTER) can hit; with ``hazard_check`` off nothing
+        does.
+        """
+        cb = self._claim_bits
+        lo, hi = req.lo, req.hi
+        claim_hit = Signal()
+        hits = [req.sel[i] & req.forward & c.active & (lo[:cb] < c.hi[:cb]) &
+                (c.lo[:cb] <= hi[:cb])
+                for i, c in enumerate(list(self.sweep_claim)[:self._agents
+                                                            if self._hazard_check else 0])]
+        m.d.sync += claim_hit.eq(Cat(*hits).any() if hits else 0)
+        return claim_hit
+
+    def _aw_side(self, m, front, claims, wq, entry):
+        """The AW side, on the front's decoded burst (``req``): a plain burst shows its AW
+        to its agent at once; a forwarded one first waits a cycle for the claim check
+        (``checked``), then while its lines meet the sweep claim or no claim entry is
+        free, then takes an entry (``granted``) and shows its AW to both targets from the
+        next cycle. Once every target has taken it (``aw_done`` remembers the early ones)
+        the burst moves to ``wq``; an error burst moves there at once, to be drained."""
+        req, n = front.out.payload, self._agents
+        claim_hit = self._claim_check(m, req)
+        checked = Signal()       # the burst was here last cycle: ``claim_hit`` is its own
+        granted = Signal()       # the forwarded burst holds its claim entry
+        aw_done = Signal(n)      # per agent: AW taken
+        ok = req.resp == Resp.OKAY
+        show = Signal()
+        m.d.comb += show.eq(front.out.valid & ok & (~req.forward | granted) & wq.w_rdy)
+        fired = Signal(n)
+        for i, mem in enumerate(self.mem):
+            m.d.comb += [
+                mem.awaddr.eq(req.local), mem.awlen.eq(req.len), mem.awsize.eq(req.size),
+                mem.awburst.eq(Burst.INCR),
+                mem.awvalid.eq(show & req.targets[i] & ~aw_done[i]),
+                fired[i].eq(mem.awvalid & mem.awready),
+            ]
+        all_aw = (aw_done | fired | ~req.targets).all()
+        go = front.out.valid & wq.w_rdy & (~ok | (show & all_aw))
+        push = data.View(entry, wq.w_data)
+        m.d.comb += [
+            front.out.ready.eq(go), wq.w_en.eq(go),
+            push.id.eq(req.id), push.targets.eq(req.targets),
+            push.agent.eq(req.agent), push.lo.eq(req.lo), push.forward.eq(req.forward),
+            push.drained.eq(~ok), push.resp.eq(req.resp),
+            claims.agent.eq(req.agent), claims.lo.eq(req.lo), claims.hi.eq(req.hi),
+        ]
+        with m.If(front.out.valid & ok & req.forward & checked & ~granted & ~claim_hit &
+                  ~claims.full):
+            m.d.comb += claims.take.eq(1)
+            m.d.sync += granted.eq(1)
+        with m.If(go):
+            m.d.sync += [checked.eq(0), granted.eq(0), aw_done.eq(0)]
+        with m.Else():
+            m.d.sync += [checked.eq(front.out.valid), aw_done.eq(aw_done | fired)]
+
+    def _w_side(self, m, wq, done, entry):
+        """The W side: each host beat to every target of the oldest burst in ``wq``; the
+        host's beat is taken once every target has taken it (``w_done`` remembers the
+        targets that took it early). A drained burst's beats are taken and dropped. The
+        burst moves to ``done`` with its last beat; beats wait while ``done`` is full."""
+        s, n = self.s, self._agents
+        head = data.View(entry, wq.r_data)
+        w_done = Signal(n)
+        go = wq.r_rdy & done.w_rdy
+        taken = Signal(n)
+        for i, mem in enumerate(self.mem):
+            m.d.comb += [mem.wdata.eq(s.wdata), mem.wstrb.eq(s.wstrb), mem.wlast.eq(s.wlast),
+                         mem.wvalid.eq(go & s.wvalid & head.targets[i] & ~w_done[i]),
+                         taken[i].eq(w_done[i] | ~head.targets[i] | mem.wready)]
+        m.d.comb += s.wready.eq(go & taken.all())
+        beat = s.wvalid & s.wready
+        with m.If(beat):
+            m.d.sync += w_done.eq(0)
+        with m.Else():
+            for i, mem in enumerate(self.mem):
+                with m.If(mem.wvalid & mem.wready):
+                    m.d.sync += w_done[i].eq(1)
+        last = beat & s.wlast
+        m.d.comb += [done.w_data.eq(wq.r_data), done.w_en.eq(last), wq.r_en.eq(last)]
+
+    def _complete(self, m, done, entry, claims):
+        """The completion side: the oldest burst in ``done`` collects a B from every target
+        (each target answers its bursts in order, so its next B is the oldest burst's),
+        the master's response kept in ``m_resp`` and the slave's in ``p_resp``; once all
+        are in, the host's B is loaded (a register, shown until taken), the reports pulse,
+        a forwarded burst frees its claim entry, and the burst leaves the queue. Returns
+        whether no host B is pending."""
+        s, n = self.s, self._agents
+        head = data.View(entry, done.r_data)
+        b_done = Signal(n)               # per agent: the oldest burst's B received
+        m_resp = Signal(2)
+        p_resp = Signal(2)
+        b_valid = Signal()
+        b_id = Signal(self._id_width)
+        b_resp = Signal(2)
+        m.d.comb += [s.bvalid.eq(b_valid), s.bid.eq(b_id), s.bresp.eq(b_resp)]
+        collecting = done.r_rdy & ~head.drained
+        for i, mem in enumerate(self.mem):
+            m.d.comb += mem.bready.eq(collecting & head.targets[i] & ~b_done[i])
+            with m.If(mem.bvalid & mem.bready):
+                m.d.sync += b_done[i].eq(1)
+                with m.If(head.agent == i):
+                    m.d.sync += m_resp.eq(mem.bresp)
+                with m.Else():
+                    m.d.sync += p_resp.eq(mem.bresp)
+        all_in = head.drained | (b_done | ~head.targets).all()
+        # the slave missed the write while its master may fail over, or already has
+        exposed = Signal()
+        for i in range(n):
+            with m.If(head.agent == i):
+                m.d.comb += exposed.eq(self.mirror[i].failover |
+                                       (self.routes[i].mode == Mode.OFF))
+        lost = head.forward & (p_resp != Resp.OKAY) & exposed
+        finish = done.r_rdy & all_in & (~b_valid | s.bready)
+        with m.If(s.bvalid & s.bready):
+            m.d.sync += b_valid.eq(0)
+        m.d.comb += [
+            self.fwd_err.agent.eq(head.agent), self.fwd_err.line.eq(head.lo),
+            self.wr_err.agent.eq(head.agent), self.wr_err.line.eq(head.lo),
+        ]
+        with m.If(finish):
+            m.d.comb += [
+                done.r_en.eq(1), claims.free.eq(head.forward),
+                self.fwd_err.valid.eq(~head.drained & head.forward & (p_resp != Resp.OKAY)),
+                self.wr_err.valid.eq(~head.drained & (m_resp != Resp.OKAY)),
+            ]
+            m.d.sync += [
+                b_valid.eq(1), b_id.eq(head.id),
+                b_resp.eq(Mux(head.drained, head.resp,
+                              Mux((m_resp == Resp.OKAY) & ~lost, Resp.OKAY,
+                                  Resp.SLVERR))),
+                b_done.eq(0), m_resp.eq(Resp.OKAY), p_resp.eq(Resp.OKAY),
+            ]
+        return ~b_valid
