@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 from amaranth.hdl import Module, Signal, Mux, Cat
 from amaranth.lib import data, wiring
-from amaranth.lib.fifo import SyncFIFO
+from amaranth.lib.fifo import SyncFIFO, SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from mirrorswap.regmap import Mode
@@ -113,11 +113,14 @@ class HostWriteEngine(wiring.Component):
     """
 
     def __init__(self, *, agents, addr_width=32, data_width=64, id_width=4, outstanding=8,
-                 w_ahead=4, claims=HOST_CLAIMS, hazard_check=True, claim_bits=32):
+                 w_ahead=4, claims=HOST_CLAIMS, park_beats=16, hazard_check=True,
+                 claim_bits=32):
         check_claim_bits(claim_bits)
         check_int("Outstanding bursts", outstanding, 1)
         check_int("Bursts ahead of their data", w_ahead, 1)
         check_int("Claims", claims, 1)
+        check_int("Park beats", park_beats, 0)
+        self._park_beats = park_beats
         self._claim_bits = claim_bits
         self._agents = agents
         self._addr_width = addr_width
@@ -141,12 +144,14 @@ class HostWriteEngine(wiring.Component):
         super().__init__(members)
 
     def _entry_layout(self):
-        """A burst from its AW until its host B: its ID, the agents it is written to, its
-        agent and first line (for the reports), whether it is forwarded, and, for a burst
-        that goes nowhere (``drained``), its error answer."""
+        """A burst in ``wq`` and ``done``: its ID, the agents it is written to, its agent
+        and first line (for the reports), whether it is forwarded, and, for a burst that
+        goes nowhere (``drained``), its error answer. In ``wq`` only: ``park``, its data
+        goes into the park buffer (the burst is parked, see the class docstring), and
+        ``from_park``, its data comes from there (the parked burst, its AW gone out)."""
         return data.StructLayout({
             "id": self._id_width, "targets": self._agents, "agent": 4, "lo": 32,
-            "forward": 1, "drained": 1, "resp": 2,
+            "forward": 1, "drained": 1, "resp": 2, "park": 1, "from_park": 1,
         })
 
     def elaborate(self, platform):
@@ -163,11 +168,15 @@ class HostWriteEngine(wiring.Component):
                      front.a.id.eq(s.awid), front.a.addr.eq(s.awaddr),
                      front.a.len.eq(s.awlen), front.a.size.eq(s.awsize),
                      front.a.burst.eq(s.awburst)]
+        w_fields = len(s.wdata) + len(s.wstrb) + 1
+        m.submodules.park_buf = park_buf = SyncFIFOBuffered(width=w_fields,
+                                                            depth=max(self._park_beats, 1))
         claims = self._claim_table(m)
-        self._aw_side(m, front, claims, wq, entry)
-        self._w_side(m, wq, done, entry)
+        park = self._aw_side(m, front, claims, wq, entry)
+        self._w_side(m, wq, done, entry, park_buf)
         answered = self._complete(m, done, entry, claims)
-        m.d.comb += self.idle.eq(~front.busy & ~wq.r_rdy & ~done.r_rdy & answered)
+        m.d.comb += self.idle.eq(~front.busy & ~park.busy & ~wq.r_rdy & ~done.r_rdy &
+                                 answered)
         return m
 
     def _claim_table(self, m):
@@ -198,8 +207,9 @@ class HostWriteEngine(wiring.Component):
             m.d.sync += table.oldest.eq(Mux(table.oldest == k - 1, 0, table.oldest + 1))
         return table
 
-    def _claim_check(self, m, req):
-        """Whether the decoded burst's lines meet its master's sweep claim, as a register.
+    def _claim_check(self, m, req, name):
+        """Whether the burst ``req`` (a :func:`request_layout` value) is forwarded and its
+        lines meet its master's sweep claim, as a register.
 
         Registered, because it joins the claim registers of every sweep engine, placed far
         apart, with this engine's; so it is a cycle old, and the sweep claims two blocks
@@ -209,7 +219,7 @@ class HostWriteEngine(wiring.Component):
         """
         cb = self._claim_bits
         lo, hi = req.lo, req.hi
-        claim_hit = Signal()
+        claim_hit = Signal(name=name)
         hits = [req.sel[i] & req.forward & c.active & (lo[:cb] < c.hi[:cb]) &
                 (c.lo[:cb] <= hi[:cb])
                 for i, c in enumerate(list(self.sweep_claim)[:self._agents
@@ -218,71 +228,145 @@ class HostWriteEngine(wiring.Component):
         return claim_hit
 
     def _aw_side(self, m, front, claims, wq, entry):
-        """The AW side, on the front's decoded burst (``req``): a plain burst shows its AW
-        to its agent at once; a forwarded one first waits a cycle for the claim check
-        (``checked``), then while its lines meet the sweep claim or no claim entry is
-        free, then takes an entry (``granted``) and shows its AW to both targets from the
-        next cycle. Once every target has taken it (``aw_done`` remembers the early ones)
-        the burst moves to ``wq``; an error burst moves there at once, to be drained."""
+        """The AW side. It serves the front's decoded burst (``req``), or the parked one:
+
+        - a plain burst shows its AW to its agent at once;
+        - a forwarded one first waits a cycle for the claim check (``checked``); then, if
+          its lines meet the sweep claim and the park is free and fits it, it is *parked*
+          (it leaves the front, and ``wq`` gets an entry that steers its data into the
+          park buffer); else it waits until its lines are clear and a claim entry is
+          free, takes the entry (``granted``) and shows its AW to both targets from the
+          next cycle;
+        - while a burst is parked, a burst with its ID or lines of its agent that meet its
+          lines waits at the front (a cycle of check first, ``checked``): it must not
+          overtake it;
+        - the parked burst, once its lines are clear (its own registered check) and a
+          claim entry is free, takes the entry while the front's burst has shown no AW
+          (``serving`` from the next cycle: the AW side shows the parked burst's AW) and
+          goes to ``wq`` as ``from_park``.
+
+        Once every target has taken the AW (``aw_done`` remembers the early ones) the
+        burst moves to ``wq``; an error burst moves there at once, to be drained. Returns
+        the park (``busy``: a burst is parked or being served from there).
+        """
         req, n = front.out.payload, self._agents
-        claim_hit = self._claim_check(m, req)
-        checked = Signal()       # the burst was here last cycle: ``claim_hit`` is its own
+        checked = Signal()       # the burst was here last cycle: the checks are its own
         granted = Signal()       # the forwarded burst holds its claim entry
+        serving = Signal()       # the parked burst holds its claim entry: its AW is shown
         aw_done = Signal(n)      # per agent: AW taken
+        park = SimpleNamespace(busy=Signal(name="park_busy"),
+                               req=Signal(front.layout, name="parked"))
+        claim_hit = self._claim_check(m, req, "claim_hit")
+        park_hit = self._claim_check(m, park.req, "park_claim_hit")
+        park_checked = Signal()  # ``park_hit`` is the parked burst's own
+        m.d.sync += park_checked.eq(park.busy)
+        # a burst that must not overtake the parked one (registered, as ``claim_hit``)
+        behind = Signal()
+        cb = self._claim_bits
+        meets = (req.sel & park.req.sel).any() & (req.lo[:cb] <= park.req.hi[:cb]) & \
+            (park.req.lo[:cb] <= req.hi[:cb])
+        m.d.sync += behind.eq((req.id == park.req.id) | meets)
+        blocked = park.busy & ~serving & (~checked | behind)
+
+        # the parked burst goes first once it may (its lines clear, a claim entry free),
+        # as soon as the front's burst has not begun its AW (shown, granted or partly
+        # taken: an AW once shown stays until taken)
+        shown = Signal()         # the front's burst showed its AW last cycle, not all taken
+        front_mid = granted | shown | aw_done.any()
+        park_go = Signal()
+        m.d.comb += park_go.eq(park.busy & ~serving & park_checked & ~park_hit &
+                               ~claims.full & ~front_mid)
+        cur = Signal(front.layout, name="aw_burst")   # the burst whose AW is shown
+        m.d.comb += cur.eq(Mux(serving, park.req, req))
         ok = req.resp == Resp.OKAY
-        show = Signal()
-        m.d.comb += show.eq(front.out.valid & ok & (~req.forward | granted) & wq.w_rdy)
+        show_front = Signal()
+        m.d.comb += show_front.eq(~serving & ~park_go & front.out.valid & ok &
+                                  (~req.forward | granted) & ~blocked & wq.w_rdy)
+        show = serving | show_front
         fired = Signal(n)
         for i, mem in enumerate(self.mem):
             m.d.comb += [
-                mem.awaddr.eq(req.local), mem.awlen.eq(req.len), mem.awsize.eq(req.size),
+                mem.awaddr.eq(cur.local), mem.awlen.eq(cur.len), mem.awsize.eq(cur.size),
                 mem.awburst.eq(Burst.INCR),
-                mem.awvalid.eq(show & req.targets[i] & ~aw_done[i]),
+                mem.awvalid.eq(show & cur.targets[i] & ~aw_done[i]),
                 fired[i].eq(mem.awvalid & mem.awready),
             ]
-        all_aw = (aw_done | fired | ~req.targets).all()
-        go = front.out.valid & wq.w_rdy & (~ok | (show & all_aw))
+        # ``wq`` has room while an AW is shown: only these pushes fill it
+        all_aw = show & wq.w_rdy & (aw_done | fired | ~cur.targets).all()
+        parking = Signal()
+        m.d.comb += parking.eq(~serving & front.out.valid & ok & req.forward & checked &
+                               claim_hit & ~park.busy & (req.len < self._park_beats) &
+                               wq.w_rdy)
+        drain = ~serving & front.out.valid & ~ok & ~blocked & wq.w_rdy
+        leave = Signal()         # the front's burst leaves this cycle
+        m.d.comb += leave.eq(drain | parking | (show_front & all_aw))
         push = data.View(entry, wq.w_data)
         m.d.comb += [
-            front.out.ready.eq(go), wq.w_en.eq(go),
-            push.id.eq(req.id), push.targets.eq(req.targets),
-            push.agent.eq(req.agent), push.lo.eq(req.lo), push.forward.eq(req.forward),
-            push.drained.eq(~ok), push.resp.eq(req.resp),
-            claims.agent.eq(req.agent), claims.lo.eq(req.lo), claims.hi.eq(req.hi),
+            front.out.ready.eq(leave), wq.w_en.eq(leave | (serving & all_aw)),
+            push.id.eq(cur.id), push.targets.eq(cur.targets), push.agent.eq(cur.agent),
+            push.lo.eq(cur.lo), push.forward.eq(cur.forward), push.drained.eq(drain),
+            push.resp.eq(Mux(serving, Resp.OKAY, req.resp)), push.park.eq(parking),
+            push.from_park.eq(serving),
         ]
-        with m.If(front.out.valid & ok & req.forward & checked & ~granted & ~claim_hit &
-                  ~claims.full):
-            m.d.comb += claims.take.eq(1)
+        front_go = (~serving & ~park_go & front.out.valid & ok & req.forward & checked &
+                    ~granted & ~claim_hit & ~claims.full & ~blocked)
+        m.d.comb += [claims.take.eq(park_go | front_go),
+                     claims.agent.eq(Mux(park_go, park.req.agent, req.agent)),
+                     claims.lo.eq(Mux(park_go, park.req.lo, req.lo)),
+                     claims.hi.eq(Mux(park_go, park.req.hi, req.hi))]
+        with m.If(park_go):
+            m.d.sync += serving.eq(1)
+        with m.If(front_go):
             m.d.sync += granted.eq(1)
-        with m.If(go):
-            m.d.sync += [checked.eq(0), granted.eq(0), aw_done.eq(0)]
+        with m.If(parking):
+            m.d.sync += [park.busy.eq(1), park.req.eq(req)]
+        with m.If(serving & all_aw):
+            m.d.sync += [park.busy.eq(0), serving.eq(0), aw_done.eq(0)]
+        with m.Elif(leave):
+            m.d.sync += [checked.eq(0), granted.eq(0), aw_done.eq(0), shown.eq(0)]
         with m.Else():
-            m.d.sync += [checked.eq(front.out.valid), aw_done.eq(aw_done | fired)]
+            m.d.sync += [checked.eq(front.out.valid), aw_done.eq(aw_done | fired),
+                         shown.eq(show_front)]
+        return park
 
-    def _w_side(self, m, wq, done, entry):
-        """The W side: each host beat to every target of the oldest burst in ``wq``; the
-        host's beat is taken once every target has taken it (``w_done`` remembers the
-        targets that took it early). A drained burst's beats are taken and dropped. The
-        burst moves to ``done`` with its last beat; beats wait while ``done`` is full."""
+    def _w_side(self, m, wq, done, entry, park_buf):
+        """The W side, on the oldest burst in ``wq``: its beats, from the host or, for the
+        parked burst, from the park buffer, to every target; a beat is taken once every
+        target has taken it (``w_done`` remembers the targets that took it early). A
+        drained burst's beats are taken and dropped; a parking burst's go into the park
+        buffer. With its last beat the burst moves to ``done`` (beats wait while ``done``
+        is full), or, parking, just leaves ``wq``."""
         s, n = self.s, self._agents
         head = data.View(entry, wq.r_data)
         w_done = Signal(n)
-        go = wq.r_rdy & done.w_rdy
+        buf = data.View(data.StructLayout({"data": len(s.wdata), "strb": len(s.wstrb),
+                                           "last": 1}), park_buf.r_data)
+        m.d.comb += park_buf.w_data.eq(Cat(s.wdata, s.wstrb, s.wlast))
+        valid = Mux(head.from_park, park_buf.r_rdy, s.wvalid)
+        last = Mux(head.from_park, buf.last, s.wlast)
+        go = wq.r_rdy & (done.w_rdy | head.park)
         taken = Signal(n)
         for i, mem in enumerate(self.mem):
-            m.d.comb += [mem.wdata.eq(s.wdata), mem.wstrb.eq(s.wstrb), mem.wlast.eq(s.wlast),
-                         mem.wvalid.eq(go & s.wvalid & head.targets[i] & ~w_done[i]),
+            m.d.comb += [mem.wdata.eq(Mux(head.from_park, buf.data, s.wdata)),
+                         mem.wstrb.eq(Mux(head.from_park, buf.strb, s.wstrb)),
+                         mem.wlast.eq(last),
+                         mem.wvalid.eq(go & valid & head.targets[i] & ~w_done[i] &
+                                       ~head.park),
                          taken[i].eq(w_done[i] | ~head.targets[i] | mem.wready)]
-        m.d.comb += s.wready.eq(go & taken.all())
-        beat = s.wvalid & s.wready
+        ready = go & Mux(head.park, park_buf.w_rdy, taken.all())
+        m.d.comb += [s.wready.eq(ready & ~head.from_park),
+                     park_buf.w_en.eq(go & head.park & s.wvalid),
+                     park_buf.r_en.eq(ready & head.from_park)]
+        beat = valid & ready
         with m.If(beat):
             m.d.sync += w_done.eq(0)
         with m.Else():
             for i, mem in enumerate(self.mem):
                 with m.If(mem.wvalid & mem.wready):
                     m.d.sync += w_done[i].eq(1)
-        last = beat & s.wlast
-        m.d.comb += [done.w_data.eq(wq.r_data), done.w_en.eq(last), wq.r_en.eq(last)]
+        end = beat & last
+        m.d.comb += [done.w_data.eq(wq.r_data), done.w_en.eq(end & ~head.park),
+                     wq.r_en.eq(end)]
 
     def _complete(self, m, done, entry, claims):
         """The completion side: the oldest burst in ``done`` collects a B from every target
