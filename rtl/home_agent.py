@@ -2,7 +2,7 @@
 
 from types import SimpleNamespace
 
-from amaranth.hdl import Module, Signal, Mux
+from amaranth.hdl import Cat, Module, Signal, Mux
 from amaranth.lib import wiring
 from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
@@ -40,6 +40,11 @@ SWEEP_LEAD = 2
 LATENCY_INIT = 16
 #: Contested grants the host may win in a row before a waiting sweep request goes first.
 SWEEP_AGE = 4
+#: Write bursts whose AW the agent may have shown to the memory ahead of their last W beat
+#: (the depth of its W-order queue). Back-to-back 1-beat writes go at one per cycle while
+#: each W beat comes at most W_AHEAD - 1 cycles after its AW: 4 covers the register slices
+#: in front of the agent (W a cycle or two behind) with room, in four flip-flops a side.
+W_AHEAD = 4
 
 
 class HomeAgent(wiring.Component):
@@ -52,14 +57,14 @@ class HomeAgent(wiring.Component):
     ``SWEEP_ID``) and routes R and B back by that ID, so read data of the two sources may
     interleave as AXI allows.
 
-    **The host goes first; the sweep uses what is left.** On the read address channel and
-    on the write channel (a write burst holds AW and W from its grant to its WLAST) a host
-    request wins over a sweep request presented in the same cycle. (The read grant is
-    registered: it is decided a cycle ahead and rests with the host, so a sweep read
-    waits a cycle for it and a host read arriving just then waits behind that one.)
-    Arbitration alone does not protect host reads, though: a memory serves the reads it
-    has accepted in order, so a host read waits behind every sweep beat already queued
-    there. So the sweep's reads follow what the host has read lately:
+    **The host goes first; the sweep uses what is left.** On the read and the write
+    address channels a host request wins over a sweep request presented in the same
+    cycle. (The read grant is registered: it is decided a cycle ahead and rests with the
+    host, so a sweep read waits a cycle for it and a host read arriving just then waits
+    behind that one.) Arbitration alone does not protect host reads, though: a memory
+    serves the reads it has accepted in order, so a host read waits behind every sweep
+    beat already queued there. So the sweep's reads follow what the host has read
+    lately:
 
     - *Host quiet* (no host read presented for ``HOST_RECENT`` cycles): the sweep's
       bursts go whole, as many as its engine keeps in flight (about the memory latency's
@@ -76,31 +81,44 @@ class HomeAgent(wiring.Component):
     - *Host reading heavily*: the sweep keeps one burst at the memory at a time.
 
     The sweep's burst is accepted with its first piece, which the ledger counts; the
-    sweep's RLAST is the ledger's last beat of that burst. On the write side the sweep's
-    bursts are short (see :class:`rtl.sweep.SweepEngine`), so a host write waits at most
-    that long for the channel. These are throughput heuristics; the guarantees are the
-    next paragraph's.
+    sweep's RLAST is the ledger's last beat of that burst.
+
+    **Writes: AW and W apart, as an AXI interconnect's.** A write burst's AW goes to the
+    memory as soon as it wins the write address channel; the burst then joins the
+    *W-order queue* (up to ``W_AHEAD`` bursts, by source, in AW order), and the memory's
+    W channel serves the oldest burst in it, whole, from its source. So the next AW
+    need not wait for the last burst's data: 1-beat writes go at one per cycle whether
+    each W beat comes with its AW or up to ``W_AHEAD - 1`` cycles after it (or before
+    it). The W beats of the two sources never interleave, and a host write's W waits at
+    most behind the W of the bursts whose AW went first; the sweep's write bursts are
+    short (see :class:`rtl.sweep.SweepEngine`). These are throughput heuristics; the
+    guarantees are the next paragraph's.
 
     **Neither side starves.** A sweep request that may go (for reads: always when the
     memory owes the sweep nothing) and has lost ``SWEEP_AGE`` contested grants in a row
     to the host wins the next one. So under any host load the sweep gets at least one
-    grant in ``SWEEP_AGE + 1`` on each channel and always gets a read burst in flight,
-    and when both keep asking the host gets at least ``SWEEP_AGE`` grants in
+    grant in ``SWEEP_AGE + 1`` on each address channel and always gets a read burst in
+    flight, and when both keep asking the host gets at least ``SWEEP_AGE`` grants in
     ``SWEEP_AGE + 1``.
 
     **A module that disappears never hangs a source.** The agent counts what it owes each
     source (the length of every read burst accepted, write bursts whose data or response
     is due). While ``alive`` is low (the slot lost presence or power) it stops talking to
     the memory and answers everything owed or newly asked itself: read beats and write
-    responses with SLVERR, write data accepted and dropped. It talks to the memory again
+    responses with SLVERR, write data accepted and dropped (the W-order queue is
+    emptied: the ledger says whose data is still due). It talks to the memory again
     once ``alive`` is back and nothing is owed any more. This assumes what a slot without
     power implies: the memory controller behind ``mem`` is reset with its module and
     drops what it had in flight (a burst it had half received, responses it still owed).
 
-    Invariants: an address or write burst once presented to the memory keeps its payload
-    until accepted (the grant is locked; whether a sweep burst is cut changes only while
-    the sweep holds no read grant); a write burst's W beats follow its AW with no
-    other burst in between (the write channel is locked from AW grant to WLAST); responses
+    Invariants: an address once presented to the memory keeps its payload until accepted
+    (the read grant is locked, and the write address grant too while its AW is shown:
+    ``aw_shown``; whether a sweep burst is cut changes only while the sweep holds no read
+    grant); W bursts reach the memory whole, each from the source of its AW, in the
+    order of their AWs (the W-order queue; AXI orders W data by AW on a port); a burst's
+    W beats never reach the memory before its AW is shown, may before it is accepted (W
+    never waits for the memory's AW ready, which a subordinate may withhold until it sees
+    W), and at most ``W_AHEAD`` bursts are shown and not through their WLAST; responses
     reach only the source that issued the request, in the order it issued them.
 
     Parameters
@@ -124,8 +142,9 @@ class HomeAgent(wiring.Component):
     Members
     -------
     host_rd, host_wr, sweep_rd, sweep_wr : In(AXI4Signature(read/write half, user=True))
-        Request sources (subordinate side); ``wuser`` / ``ruser`` (poison) pass through. Their ID fields are ignored and responses
-        carry ID 0: each source relies on the in-order return of its own requests.
+        Request sources (subordinate side); ``wuser`` / ``ruser`` (poison) pass
+        through. Their ID fields are ignored and responses carry ID 0: each source
+        relies on the in-order return of its own requests.
     mem : Out(AXI4Signature(user=True))
         The memory controller port (manager side).
     alive : In(1)
@@ -255,7 +274,8 @@ class HomeAgent(wiring.Component):
         m.d.sync += [mem_pending.eq(Mux(ar_fire, Mux(rd_gnt, sweep_beats, host_beats), 0)),
                      sweep_pending.eq(Mux(ar_fire & rd_gnt, sweep_beats, 0)),
                      sweep_fired.eq(ar_fire & rd_gnt)]
-        m.d.comb += sweep_next.eq(sweep_out + sweep_pending - r_sweep)
+        sweep_sum = sweep_out + sweep_pending   # from flip-flops only
+        m.d.comb += sweep_next.eq(sweep_sum - r_sweep)
         m.d.sync += [mem_out.eq(mem_out + mem_pending - r_fire),
                      sweep_out.eq(sweep_next)]
         with m.If(dead):
@@ -307,9 +327,13 @@ class HomeAgent(wiring.Component):
         # memory may reach its latency plus SWEEP_LEAD before a piece joins them: a piece
         # arrives as the last one drains, so the sweep streams, and a host read waits for
         # at most a piece and SWEEP_LEAD beats more than the latency it pays anyway.
+        # (Compared as ``sweep_next`` is, but on the sum of the flip-flops, both ways: the
+        # R handshake, which comes late from the memory's port, only picks one; timing.)
         room = Signal()
-        m.d.sync += room.eq(Mux(host_heavy, sweep_next == 0,
-                                sweep_next <= latency + SWEEP_LEAD))
+        lead = latency + SWEEP_LEAD
+        m.d.sync += room.eq(Mux(host_heavy,
+                                Mux(r_sweep, sweep_sum == 1, sweep_sum == 0),
+                                Mux(r_sweep, sweep_sum <= lead + 1, sweep_sum <= lead)))
         return SimpleNamespace(quiet=quiet, split=split, room=room & ~sweep_fired)
 
     def _sweep_pieces(self, m, split, rd_gnt, room, dead):
@@ -419,15 +443,17 @@ class HomeAgent(wiring.Component):
         with m.Else():
             m.d.sync += rd_gnt.eq(0)
 
-    def _write_grant(self, m, ledger, burst, dead):
-        """Which source the write channel serves: the owner of the burst in progress
-        (``burst.busy``), else host first, as for reads, the sweep after ``SWEEP_AGE``
-        contested losses. Room for a burst is part of being eligible, so that a source
-        with no room does not hold the channel from the other; with no eligible request
-        the channel shows the sweep's AW if there is one, else the host's.
+    def _write_grant(self, m, ledger, order, dead):
+        """Which source's AW the write address channel shows: the source of the AW shown
+        and not yet accepted (``order.aw_shown``, its source in ``order.aw_sel``), else
+        host first, as for reads, the sweep after ``SWEEP_AGE`` contested losses. Room for
+        a burst is part of being eligible, so that a source with no room does not hold
+        the channel from the other; with no eligible request the channel shows the
+        sweep's AW if there is one, else the host's.
 
         Returns ``sel`` (1: the sweep), ``awvalid`` (the selected source's AW valid) and
-        ``room`` (the selected source may start a burst, or its AW is already shown).
+        ``room`` (the selected source may start a burst and the W-order queue has room
+        for it, or its AW is already shown).
         """
         max_writes = self._max_writes
         wr_age = Signal(range(SWEEP_AGE + 1))   # contested write grants the host won in a row
@@ -442,8 +468,8 @@ class HomeAgent(wiring.Component):
             m.d.sync += bp_room[k].eq(ledger.bpend[k] < max_writes - 1)
         wr_host_ok = self.host_wr.awvalid & bp_room[0]
         wr_sweep_ok = self.sweep_wr.awvalid & bp_room[1]
-        with m.If(burst.busy):
-            m.d.comb += wr_sel.eq(burst.sel_q)
+        with m.If(order.aw_shown):
+            m.d.comb += wr_sel.eq(order.aw_sel)
         with m.Elif(wr_host_ok & wr_sweep_ok):
             m.d.comb += wr_sel.eq(wr_age == SWEEP_AGE)
         with m.Elif(wr_host_ok | wr_sweep_ok):
@@ -451,62 +477,82 @@ class HomeAgent(wiring.Component):
         with m.Else():
             m.d.comb += wr_sel.eq(self.sweep_wr.awvalid)
         src_awvalid = Mux(wr_sel, self.sweep_wr.awvalid, self.host_wr.awvalid)
-        # the age is counted at the grant: the first cycle of a burst, its AW shown
-        with m.If(~dead & ~burst.busy & src_awvalid):
+        room = (Mux(wr_sel, bp_room[1], bp_room[0]) & order.room) | order.aw_shown
+        # the age is counted at the grant: the cycle a burst's AW is first shown
+        with m.If(~dead & ~order.aw_shown & src_awvalid & room):
             with m.If(wr_sel):
                 m.d.sync += wr_age.eq(0)
             with m.Elif(wr_sweep_ok & (wr_age != SWEEP_AGE)):
                 m.d.sync += wr_age.eq(wr_age + 1)
-        room = Mux(wr_sel, bp_room[1], bp_room[0]) | burst.aw_shown
         return SimpleNamespace(sel=wr_sel, awvalid=src_awvalid, room=room)
 
     def _write_channel(self, m, ledger, dead):
-        """The write channel: a burst owns AW and W from its grant until both are through
-        (its AW accepted and its WLAST taken, in either order); AW and W payload, ID and
-        handshakes to the memory from the owner only. While ``dead`` no burst holds the
-        channel and nothing reaches the memory.
+        """The write channels, AW and W apart: AW goes to the memory from the granted
+        source (held, once shown, until accepted), and each burst whose AW has been shown
+        joins the W-order queue (``wq``, ``W_AHEAD`` bursts at most, their sources in AW
+        order); W is served from the source of the queue's oldest burst until its WLAST,
+        or, with the queue empty, from the source whose AW is shown for the first time
+        this very cycle (so a burst's AW and W may go together). AW and W payload, ID
+        and handshakes to the memory. While ``dead`` the queue is emptied, no AW is held
+        and nothing reaches the memory.
+
+        A burst joins the queue when its AW is first shown, not when it is accepted, so
+        that W never waits for the memory's AW ready (a subordinate may wait for W before
+        it takes an AW); its W beats may reach the memory before its AW is accepted,
+        which AXI allows. A burst whose WLAST goes in the cycle its AW is first shown
+        does not join the queue.
         """
         mem = self.mem
-        burst = SimpleNamespace(
-            busy=Signal(name="wr_busy"),       # a burst holds the channel
-            sel_q=Signal(name="wr_sel_q"),     # its source while ``busy`` (1: the sweep)
-            aw_done=Signal(name="aw_done"),    # its AW is accepted
-            w_done=Signal(name="w_done"),      # its WLAST is taken
-            aw_shown=Signal(name="aw_shown"),  # an AW shown to the memory, not accepted
+        depth = W_AHEAD
+        # The queue as a thermometer of entries (``wq_valid``: bit i holds an entry, the
+        # oldest in bit 0) and their sources (``wq_src``, 1: the sweep), so that the head
+        # and the room are each one flip-flop, not a compare of a level.
+        wq_valid = Signal(depth, name="wq_valid")
+        wq_src = Signal(depth, name="wq_src")
+        order = SimpleNamespace(
+            aw_shown=Signal(name="aw_shown"),   # an AW shown to the memory, not accepted
+            aw_sel=Signal(name="aw_sel"),       # its source (1: the sweep)
+            room=~wq_valid[depth - 1],          # the queue can take one more burst
         )
-        grant = self._write_grant(m, ledger, burst, dead)
-        wr_sel, room = grant.sel, grant.room
-        for name in _AW + _W:
+        grant = self._write_grant(m, ledger, order, dead)
+        wr_sel = grant.sel
+        for name in _AW:
             m.d.comb += getattr(mem, name).eq(Mux(wr_sel, getattr(self.sweep_wr, name),
                                                   getattr(self.host_wr, name)))
         m.d.comb += mem.awid.eq(Mux(wr_sel, SWEEP_ID, HOST_ID))
-        src_wvalid = Mux(wr_sel, self.sweep_wr.wvalid, self.host_wr.wvalid)
-        owner = burst.busy | grant.awvalid   # W may pass once its burst holds the channel
-        aw_done, w_done = burst.aw_done, burst.w_done
+        aw_valid = grant.awvalid & grant.room
+        first = aw_valid & ~order.aw_shown     # a burst's AW shown for the first time
+        head = wq_valid[0]
+        w_sel = Mux(head, wq_src[0], wr_sel)   # the source W is served from
+        w_on = head | first
+        for name in _W:
+            m.d.comb += getattr(mem, name).eq(Mux(w_sel, getattr(self.sweep_wr, name),
+                                                  getattr(self.host_wr, name)))
+        src_wvalid = Mux(w_sel, self.sweep_wr.wvalid, self.host_wr.wvalid)
 
         with m.If(~dead):
             m.d.comb += [
-                mem.awvalid.eq(grant.awvalid & ~aw_done & room),
-                mem.wvalid.eq(src_wvalid & owner & ~w_done),
-                self.host_wr.awready.eq(mem.awready & ~wr_sel & ~aw_done & room),
-                self.sweep_wr.awready.eq(mem.awready & wr_sel & ~aw_done & room),
-                self.host_wr.wready.eq(mem.wready & ~wr_sel & owner & ~w_done),
-                self.sweep_wr.wready.eq(mem.wready & wr_sel & owner & ~w_done),
+                mem.awvalid.eq(aw_valid),
+                self.host_wr.awready.eq(mem.awready & ~wr_sel & grant.room),
+                self.sweep_wr.awready.eq(mem.awready & wr_sel & grant.room),
+                mem.wvalid.eq(src_wvalid & w_on),
+                self.host_wr.wready.eq(mem.wready & ~w_sel & w_on),
+                self.sweep_wr.wready.eq(mem.wready & w_sel & w_on),
             ]
-            aw_fire = mem.awvalid & mem.awready
-            m.d.sync += burst.aw_shown.eq(mem.awvalid & ~mem.awready)
+            m.d.sync += [order.aw_shown.eq(mem.awvalid & ~mem.awready),
+                         order.aw_sel.eq(wr_sel)]
             wlast_fire = mem.wvalid & mem.wready & mem.wlast
-            aw_now = aw_done | aw_fire
-            w_now = w_done | wlast_fire
-            with m.If(owner):
-                with m.If(aw_now & w_now):
-                    m.d.sync += [burst.busy.eq(0), aw_done.eq(0), w_done.eq(0)]
-                with m.Else():
-                    m.d.sync += [burst.busy.eq(1), burst.sel_q.eq(wr_sel),
-                                 aw_done.eq(aw_now), w_done.eq(w_now)]
+            pop = head & wlast_fire
+            push = first & ~(~head & wlast_fire)
+            kept_valid = Mux(pop, Cat(wq_valid[1:], 0), wq_valid)
+            kept_src = Mux(pop, Cat(wq_src[1:], 0), wq_src)
+            m.d.sync += [wq_valid.eq(kept_valid), wq_src.eq(kept_src)]
+            with m.If(push):   # into the first free place (the queue has room: ``first``)
+                for i in range(depth):
+                    with m.If(~kept_valid[i] & (kept_valid[i - 1] if i else 1)):
+                        m.d.sync += [wq_valid[i].eq(1), wq_src[i].eq(wr_sel)]
         with m.Else():
-            m.d.sync += [burst.busy.eq(0), aw_done.eq(0), w_done.eq(0),
-                         burst.aw_shown.eq(0)]
+            m.d.sync += [order.aw_shown.eq(0), wq_valid.eq(0)]
 
     def _route_responses(self, m, ledger, dead):
         """R and B from the memory to the source whose ID they carry (while not

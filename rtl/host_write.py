@@ -52,6 +52,17 @@ class HostWriteEngine(wiring.Component):
     The check is a register (see :meth:`_claim_check`), so a forwarded write spends a
     cycle at the AW side before it may go, and a cycle more to take its claim entry.
 
+    **A write held by the claim waits alone.** A forwarded write whose lines meet the
+    claim, of at most ``park_beats`` beats, is *parked*: it leaves the AW side, its W
+    beats are taken into the park buffer, and the bursts behind it go on. Once its lines
+    are clear it goes before the next burst of the AW side (under its own claim entry,
+    data from the park buffer), so it waits for nothing but the sweep. Until its AW has
+    gone, a burst with its ID (B in order per ID) or to lines of its master that meet its
+    lines (a module applies overlapping writes in the order the host issued them) waits
+    behind it. One burst is parked at a time; a second held write, or a longer one, waits
+    at the AW side as before. The host's B of the parked burst comes after those of the
+    bursts that overtook it (AXI allows it across IDs).
+
     Unowned start address: the W beats are taken, nothing is written, DECERR. A burst that
     is not INCR, wider than a line per beat or crossing 4 KiB: likewise, SLVERR. Either
     keeps its place in the order of responses. While ``hold`` is high no new burst is
@@ -73,6 +84,9 @@ class HostWriteEngine(wiring.Component):
     claims : int
         Forwarded writes in flight at most (entries of ``claim``); at least 1 (default
         ``HOST_CLAIMS``, 4).
+    park_beats : int
+        Beats of the park buffer: the longest write that is parked while held by the
+        sweep's claim (default 16; 0: none is).
     hazard_check : bool
         Wait for the sweep claim (default True). False only for tests that show what
         the check prevents.
@@ -85,7 +99,7 @@ class HostWriteEngine(wiring.Component):
     ------
     ValueError
         ``claim_bits`` not an integer from 1 to 32; ``outstanding``, ``w_ahead`` or
-        ``claims`` below 1.
+        ``claims`` below 1, ``park_beats`` below 0.
 
     Members
     -------
@@ -294,9 +308,9 @@ class HostWriteEngine(wiring.Component):
         # ``wq`` has room while an AW is shown: only these pushes fill it
         all_aw = show & wq.w_rdy & (aw_done | fired | ~cur.targets).all()
         parking = Signal()
-        m.d.comb += parking.eq(~serving & front.out.valid & ok & req.forward & checked &
-                               claim_hit & ~park.busy & (req.len < self._park_beats) &
-                               wq.w_rdy)
+        m.d.comb += parking.eq(~serving & ~front_mid & front.out.valid & ok & req.forward &
+                               checked & claim_hit & ~park.busy &
+                               (req.len < self._park_beats) & wq.w_rdy)
         drain = ~serving & front.out.valid & ~ok & ~blocked & wq.w_rdy
         leave = Signal()         # the front's burst leaves this cycle
         m.d.comb += leave.eq(drain | parking | (show_front & all_aw))

@@ -4,10 +4,12 @@ Two managers (host and sweep side) share one memory through the agent, each with
 writes in flight at once, with random back-pressure on every memory channel and on the
 managers' response channels. Each manager owns its own half of the memory, so every read
 must return exactly what that manager last wrote. Also: a module that vanishes mid-traffic,
-write credits under withheld responses, and the sweep's read bursts cut into pieces while
-the host reads (whole again once it is quiet). Run over seeds at the default queue sizes,
-and at the smallest ones the formal proofs use. The read latency the host sees beside a
-sweep is measured on the whole top (tests/test_read_latency.py).
+write credits under withheld responses, the sweep's read bursts cut into pieces while
+the host reads (whole again once it is quiet), and back-to-back 1-beat host writes at one
+per cycle whether their W beats come with their AW, after it or before it. Run over seeds
+at the default queue sizes, and at the smallest ones the formal proofs use. The read
+latency the host sees beside a sweep is measured on the whole top
+(tests/test_read_latency.py).
 """
 
 import itertools
@@ -36,9 +38,11 @@ class HomeAgentTB:
     """Clock, an ``AxiRam`` on ``mem`` (held in reset while ``alive`` is low), and a read
     and a write master for each source (``sources["host"]``, ``sources["sweep"]``), with
     pauses of probability ``pause`` on every memory channel and half that on the
-    managers' R and B; ``ids`` collects the AXI IDs seen on the memory's AR and AW."""
+    managers' R and B; ``ids`` collects the AXI IDs seen on the memory's AR and AW.
+    ``by_hand``: sources whose write channels the test drives itself (no write master:
+    its ``sources`` entry holds ``None`` there)."""
 
-    def __init__(self, dut, seed, pause):
+    def __init__(self, dut, seed, pause, by_hand=()):
         self.dut = dut
         self.rng = random.Random(seed)
         cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
@@ -49,10 +53,13 @@ class HomeAgentTB:
         self.sources = {}
         for name in ("host", "sweep"):
             rd = AxiMasterRead(AxiReadBus.from_prefix(dut, f"{name}_rd"), dut.clk, dut.rst)
-            wr = AxiMasterWrite(AxiWriteBus.from_prefix(dut, f"{name}_wr"), dut.clk, dut.rst)
-            self.sources[name] = (rd, wr)
             rd.r_channel.set_pause_generator(pauses(self.rng, pause / 2))
-            wr.b_channel.set_pause_generator(pauses(self.rng, pause / 2))
+            wr = None
+            if name not in by_hand:
+                wr = AxiMasterWrite(AxiWriteBus.from_prefix(dut, f"{name}_wr"), dut.clk,
+                                    dut.rst)
+                wr.b_channel.set_pause_generator(pauses(self.rng, pause / 2))
+            self.sources[name] = (rd, wr)
         for ch in (self.ram.write_if.aw_channel, self.ram.write_if.w_channel,
                    self.ram.write_if.b_channel, self.ram.read_if.ar_channel,
                    self.ram.read_if.r_channel):
@@ -246,6 +253,127 @@ async def sweep_reads_in_pieces_while_the_host_reads(dut):
     await sweep_reads(16, 4)
     assert [beats for axi_id, beats in log] == [32] * 4, \
         f"the sweep's reads were cut with the host quiet: {log}"
+
+
+async def _present_writes(dut, prefix, aw, w, aw_start, w_start):
+    """Drive the write request channels of ``prefix`` (e.g. ``host_wr``) of the DUT by
+    hand, counting cycles from the call: the AW beats ``aw`` and the W beats ``w`` (dicts
+    of member name to value) in turn, beat ``k`` of each channel from the cycle its
+    ``*_start(k, shown, taken)`` gives on (``None``: not known yet), at the earliest the
+    cycle after the handshake of beat ``k - 1``, with VALID high until its own handshake.
+    ``shown`` and ``taken`` are the AW beats' cycles so far: first shown, handshake."""
+    chans = [(aw, aw_start, "aw"), (w, w_start, "w")]
+    valid = {ch: getattr(dut, f"{prefix}_{ch}valid") for _, _, ch in chans}
+    ready = {ch: getattr(dut, f"{prefix}_{ch}ready") for _, _, ch in chans}
+    at = {"aw": 0, "w": 0}          # the next beat of each channel
+    shown, taken = [], []           # of the AW beats
+    cycle = 0
+    while at["aw"] < len(aw) or at["w"] < len(w):
+        for beats, start, ch in chans:   # AW first: a W may start with its AW's cycle
+            k = at[ch]
+            go = k < len(beats) and (c := start(k, shown, taken)) is not None and c <= cycle
+            if go:
+                for name, value in beats[k].items():
+                    getattr(dut, f"{prefix}_{ch}{name}").value = value
+                if ch == "aw" and len(shown) == k:
+                    shown.append(cycle)
+            valid[ch].value = int(go)
+        await ReadOnly()
+        fired = {ch: at[ch] < len(b) and int(valid[ch].value) and int(ready[ch].value)
+                 for b, _, ch in chans}
+        await RisingEdge(dut.clk)
+        for ch in fired:
+            if fired[ch]:
+                at[ch] += 1
+        if fired["aw"]:
+            taken.append(cycle)
+        cycle += 1
+    for ch in valid:
+        valid[ch].value = 0
+
+
+async def _memory_write_cycles(dut, log):
+    """Append the cycle (counted from the call) of every AW handshake and of every WLAST
+    handshake on the memory's write port to ``log["aw"]`` and ``log["wlast"]``."""
+    cycle = 0
+    while True:
+        await ReadOnly()
+        if int(dut.mem_awvalid.value) and int(dut.mem_awready.value):
+            log["aw"].append(cycle)
+        if int(dut.mem_wvalid.value) and int(dut.mem_wready.value) and \
+                int(dut.mem_wlast.value):
+            log["wlast"].append(cycle)
+        await RisingEdge(dut.clk)
+        cycle += 1
+
+
+@cocotb.test()
+async def host_writes_one_per_cycle(dut):
+    """Back-to-back 1-beat host writes, each burst's AW presented as soon as the last one
+    is taken, and its W beat: one or two cycles after its AW was taken (as the host write
+    engine sends W, through register slices), together with its AW, or a cycle ahead of
+    it. The memory takes one write burst per cycle in steady state on AW and W alike, and
+    every byte lands where it was written. (With the small queues of the formal proofs,
+    two bursts owed a response at most, the write responses pace the host instead: there
+    only the data is checked.)"""
+    seed = int(os.environ.get("MS_SEED", "1"))
+    tb = HomeAgentTB(dut, seed, 0.0, by_hand=("host",))
+    for name in ("awvalid", "wvalid", "awaddr", "awlen", "wdata", "wlast"):
+        getattr(dut, f"host_wr_{name}").value = 0
+    dut.host_wr_bready.value = 1
+    # AWs run ahead of their data at the memory too: room for them there (the RAM model
+    # queues two), as a memory controller has
+    tb.ram.write_if.aw_channel.queue_occupancy_limit = 8
+    await tb.reset()
+    ref = bytearray(MEM_BYTES)
+    tb.ram.write(0, bytes(ref))
+    count = 48
+    okay = 0
+
+    async def responses():
+        nonlocal okay
+        while True:
+            await RisingEdge(dut.clk)
+            await ReadOnly()
+            if int(dut.host_wr_bvalid.value):
+                assert int(dut.host_wr_bresp.value) == AxiResp.OKAY
+                okay += 1
+    cocotb.start_soon(responses())
+
+    for round_, w_lag in enumerate((1, 2, 0, -1)):
+        lines = tb.rng.sample(range(round_ * 1024, (round_ + 1) * 1024), count)
+        data = [tb.rng.randbytes(8) for _ in lines]
+        aw = [dict(addr=line * 8, len=0, size=3, burst=1, id=0, lock=0, cache=0, prot=0,
+                   qos=0) for line in lines]
+        w = [dict(data=int.from_bytes(d, "little"), strb=0xFF, last=1, user=0)
+             for d in data]
+        if w_lag > 0:      # W once its AW is taken
+            w_start = lambda k, shown, taken: taken[k] + w_lag if k < len(taken) else None
+        elif w_lag == 0:   # W with its AW
+            w_start = lambda k, shown, taken: shown[k] if k < len(shown) else None
+        else:              # W first, AW a cycle after it
+            w_start = lambda k, shown, taken: 0
+        aw_start = lambda k, shown, taken: int(w_lag < 0)
+        log = {"aw": [], "wlast": []}
+        monitor = cocotb.start_soon(_memory_write_cycles(dut, log))
+        await _present_writes(dut, "host_wr", aw, w, aw_start, w_start)
+        for line, d in zip(lines, data):
+            ref[line * 8:line * 8 + 8] = d
+        for _ in range(50):
+            if okay == (round_ + 1) * count:
+                break
+            await RisingEdge(dut.clk)
+        monitor.cancel()
+        assert okay == (round_ + 1) * count, f"W {w_lag:+}: {okay} write responses"
+        assert len(log["aw"]) == len(log["wlast"]) == count
+        if WRITES == MAX_WRITES:
+            # steady state: past the first few bursts, one AW and one WLAST every cycle
+            for ch in ("aw", "wlast"):
+                gaps = [b - a for a, b in zip(log[ch][4:], log[ch][5:])]
+                assert gaps == [1] * len(gaps), \
+                    f"W {w_lag:+}: memory {ch} handshakes at cycles {log[ch]}"
+    assert tb.ram.read(0, MEM_BYTES) == bytes(ref)
+    assert tb.ids["aw"] == {HOST_ID}
 
 
 @pytest.mark.parametrize("seed, max_reads, max_writes", [
