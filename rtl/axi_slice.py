@@ -6,7 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from .signatures import AXI_CHANNELS, AXI4Signature
 
-__all__ = ["RegisterSlice", "slice_between"]
+__all__ = ["RegisterSlice", "slice_between", "skid_buffer"]
 
 
 class RegisterSlice(wiring.Component):
@@ -52,34 +52,38 @@ class RegisterSlice(wiring.Component):
                     m.d.comb += getattr(dst, n).eq(getattr(src, n))
                 m.d.comb += getattr(src, f"{ch}ready").eq(getattr(dst, f"{ch}ready"))
                 continue
-            self._skid(m, ch,
-                       s_valid=getattr(src, f"{ch}valid"), s_ready=getattr(src, f"{ch}ready"),
-                       s_data=Cat(getattr(src, n) for n in payload),
-                       m_valid=getattr(dst, f"{ch}valid"), m_ready=getattr(dst, f"{ch}ready"),
-                       m_data=Cat(getattr(dst, n) for n in payload))
+            skid_buffer(m, ch,
+                        s_valid=getattr(src, f"{ch}valid"), s_ready=getattr(src, f"{ch}ready"),
+                        s_data=Cat(getattr(src, n) for n in payload),
+                        m_valid=getattr(dst, f"{ch}valid"), m_ready=getattr(dst, f"{ch}ready"),
+                        m_data=Cat(getattr(dst, n) for n in payload))
         return m
 
-    @staticmethod
-    def _skid(m, ch, *, s_valid, s_ready, s_data, m_valid, m_ready, m_data):
-        out_valid = Signal(name=f"{ch}_out_valid")
-        out_data = Signal(len(s_data), name=f"{ch}_out_data")
-        skid_valid = Signal(name=f"{ch}_skid_valid")
-        skid_data = Signal(len(s_data), name=f"{ch}_skid_data")
-        m.d.comb += [s_ready.eq(~skid_valid), m_valid.eq(out_valid), m_data.eq(out_data)]
-        with m.If(m_ready | ~out_valid):
-            # the output register is free this cycle: refill it, from the skid first
-            with m.If(skid_valid):
-                m.d.sync += [out_valid.eq(1), out_data.eq(skid_data), skid_valid.eq(0)]
-            with m.Else():
-                m.d.sync += [out_valid.eq(s_valid), out_data.eq(s_data)]
-        with m.Elif(s_valid & ~skid_valid):
-            # the output is stalled: park the beat accepted this cycle
-            m.d.sync += skid_valid.eq(1)
-        # The skid register follows the input whenever it is empty, so its enable is a
-        # local flip-flop rather than the far side's READY (timing: that enable reaches
-        # every payload bit, next to the manager).
-        with m.If(~skid_valid):
-            m.d.sync += skid_data.eq(s_data)
+
+def skid_buffer(m, ch, *, s_valid, s_ready, s_data, m_valid, m_ready, m_data):
+    """A full-throughput register stage with a skid register, its signals named after
+    ``ch``: ``m_valid``, ``m_data`` and ``s_ready`` are all driven from flip-flops, so
+    neither side's handshake reaches the other combinationally (verilog-axi's
+    ``axi_register`` type 2). It holds at most two beats and keeps their order."""
+    out_valid = Signal(name=f"{ch}_out_valid")
+    out_data = Signal(len(s_data), name=f"{ch}_out_data")
+    skid_valid = Signal(name=f"{ch}_skid_valid")
+    skid_data = Signal(len(s_data), name=f"{ch}_skid_data")
+    m.d.comb += [s_ready.eq(~skid_valid), m_valid.eq(out_valid), m_data.eq(out_data)]
+    with m.If(m_ready | ~out_valid):
+        # the output register is free this cycle: refill it, from the skid first
+        with m.If(skid_valid):
+            m.d.sync += [out_valid.eq(1), out_data.eq(skid_data), skid_valid.eq(0)]
+        with m.Else():
+            m.d.sync += [out_valid.eq(s_valid), out_data.eq(s_data)]
+    with m.Elif(s_valid & ~skid_valid):
+        # the output is stalled: park the beat accepted this cycle
+        m.d.sync += skid_valid.eq(1)
+    # The skid register follows the input whenever it is empty, so its enable is a
+    # local flip-flop rather than the far side's READY (timing: that enable reaches
+    # every payload bit, next to the manager).
+    with m.If(~skid_valid):
+        m.d.sync += skid_data.eq(s_data)
 
 
 def slice_between(m, name, manager, subordinate, *, channels=("aw", "w", "b", "ar", "r")):

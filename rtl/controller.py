@@ -34,14 +34,21 @@ class MirrorController(wiring.Component):
               first failing check in the SPEC's order for the command and mode,
               and whether EXEC must drain the host port first.
     EXEC      A command that passed and changes routes (all but SWEEP) raises
-              ``hold`` (the host port takes no new request) and waits until the
-              port is ``quiet`` for a whole held cycle; any other goes at once.
+              ``hold`` (the host port takes no new request) and waits until no
+              burst is ``pending`` at the agents whose routes it changes (or the
+              port is ``quiet``) for a whole held cycle; any other goes at once.
               The code goes to ``err``; if OK the command is applied (a SWEEP
               starts the sweep engine). ``busy`` falls, ``cmd_done`` is raised.
     ========  ==================================================================
 
     ``hold`` is thus high only in EXEC of a command that changes routes: for the drain of
-    the bursts in flight and one cycle more (two cycles when the port is already quiet).
+    the bursts in flight to the agents it changes and one cycle more (two cycles when
+    none is). The agents each command waits for (``_prepare_execution``): ASSIGN and
+    UNASSIGN their own; ESTABLISH its own and the new slave (``cmd_peer``); RELEASE and
+    ABORT the master and its slave (``peer``). These are the only agents whose mode, peer
+    or range they write; a burst decoded for any other agent is served the same whether
+    it is before or after the change, and one not decoded yet is pending everywhere (it
+    decodes with the routes it finds). ``hold`` stops every new burst all the same.
     SWEEP never holds the host port: its engine's claim orders its copies against host
     writes in flight (:class:`rtl.sweep.SweepEngine`), and it changes no route; nor does a
     refused command. ``freeze`` stalls register writes in the three check stages and in
@@ -106,6 +113,10 @@ class MirrorController(wiring.Component):
         The host port accepts no new request (EXEC of a command that changes routes).
     quiet : In(1)
         Nothing is in flight on the host port.
+    pending : In(agents)
+        Per agent: a burst in flight on the host port may touch it (or is not decoded
+        yet: every bit set). All ones if not driven, which makes every drain wait for
+        ``quiet``.
     freeze : Out(1)
         The register block holds writes (CHECK1 to CHECK3, and EXEC's last cycle).
     fwd_err, wr_err, rd_err : In(ErrorReportSignature())
@@ -141,6 +152,8 @@ class MirrorController(wiring.Component):
         self._page_lines = page_lines
         members = {
             "hold": Out(1), "quiet": In(1), "freeze": Out(1),
+            # all ones unless driven: every command then waits for ``quiet``
+            "pending": In(agents, init=(1 << agents) - 1),
             "fwd_err": In(ErrorReportSignature()),
             "wr_err": In(ErrorReportSignature()),
             "rd_err": In(ErrorReportSignature()),
@@ -227,10 +240,12 @@ class MirrorController(wiring.Component):
         ``freeze``."""
         n = len(agents)
         seq = _Sequencer(n)
-        # ``port_quiet`` is the port's ``quiet`` registered (it comes from the far host
-        # engines), and only from a cycle the port was held in: a burst accepted in the
-        # last cycle before the hold still counts as in flight.
-        m.d.sync += seq.port_quiet.eq(self.quiet & self.hold)
+        # ``port_quiet`` is registered (it comes from the far host engines), and only from
+        # a cycle the port was held in: a burst accepted in the last cycle before the hold
+        # still counts as in flight (as pending everywhere: it is not decoded yet).
+        # ``port_clear``: nothing in flight to the agents the command changes.
+        m.d.comb += seq.port_clear.eq(self.quiet | ~(self.pending & seq.wait_on).any())
+        m.d.sync += seq.port_quiet.eq(seq.port_clear & self.hold)
         # Round-robin: the first agent with a command queued after the one served last
         # (``selected``), so that one busy agent cannot keep the others waiting.
         pick = Signal(range(n), name="pick")
@@ -266,8 +281,9 @@ class MirrorController(wiring.Component):
                 m.d.comb += [self.freeze.eq(1), seq.freeze_next.eq(1)]
                 m.next = "EXEC"
             with m.State("EXEC"):
-                # A command that changes routes holds the port until it is quiet and is
-                # applied in the cycle that sees it quiet; any other goes at once. While
+                # A command that changes routes holds the port until nothing is in
+                # flight to the agents it changes (``port_clear``) and is applied in the
+                # cycle that sees it; any other goes at once. While
                 # it waits, register writes go on (``freeze`` is low: firmware is not
                 # stalled by host traffic), but none can change what was checked: BASE
                 # and SIZE are locked while the agent is busy, those of other owners
@@ -415,6 +431,23 @@ class MirrorController(wiring.Component):
             drain = drain | ((seq.selected == agent.index) & (agent.queued_op != Op.SWEEP) &
                              (verdicts[agent.index] == Err.OK))
         m.d.sync += seq.drain.eq(drain)
+        # The agents whose routes the command changes: the drain waits only for the
+        # bursts pending at them (see the class docstring). The agent itself always: its
+        # mode changes. ESTABLISH also makes ``queued_peer`` its slave (mode, peer and
+        # range); RELEASE and ABORT change the mode of their slave, ``peer``.
+        wait_on = [Const(0) for _ in agents]
+        for agent in agents:
+            picked = seq.selected == agent.index
+            op = agent.queued_op
+            for other in agents:
+                k = other.index
+                if other is agent:
+                    wait_on[k] = wait_on[k] | picked
+                else:
+                    wait_on[k] = wait_on[k] | (picked & (
+                        ((op == Op.ESTABLISH) & (agent.queued_peer == k)) |
+                        (((op == Op.RELEASE) | (op == Op.ABORT)) & (agent.peer == k))))
+        m.d.sync += [seq.wait_on[k].eq(bit) for k, bit in enumerate(wait_on)]
         return execution
 
     def _step_power(self, m, agents, seq, reports):
@@ -762,6 +795,8 @@ class _Sequencer:
     def __init__(self, agents):
         self.selected = Signal(range(agents), name="selected")   # whose command runs
         self.port_quiet = Signal(name="port_quiet")
+        self.port_clear = Signal(name="port_clear")         # nothing in flight to wait_on
+        self.wait_on = Signal(agents, name="wait_on")      # the agents EXEC drains
         self.freeze_next = Signal(name="freeze_next")       # ``freeze`` is 1 next cycle
         self.drain = Signal(name="drain")                    # EXEC holds the port first
         self.execute = [Signal(name=f"execute{i}") for i in range(agents)]  # ... of i

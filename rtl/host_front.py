@@ -5,6 +5,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from mirrorswap.regmap import Mode
+from .axi_slice import skid_buffer
 from .decoder import AddressDecoder
 from .signatures import (AddressChannelSignature, Burst, Resp, ROUTE_LAYOUT, check_int,
                          line_geometry)
@@ -69,10 +70,13 @@ class RequestFront(wiring.Component):
     - ROUTE: the burst as the engine issues it (:func:`request_layout`): owner, module-local
       address and lines, targets, or its error answer. This stage is ``out``.
 
-    Each stage takes the request before it when it is empty or its own request moves on in
-    the same cycle (a pipeline with no bubbles: ``out.ready`` high every cycle passes one
-    request per cycle). The ranges' compares, the subtraction of BASE with its
-    multiplexer, and the target decode each sit between registers.
+    ACCEPT and DECODE each take the request before them when they are empty or their own
+    request moves on in the same cycle; ROUTE is a register with a skid register beside
+    it (:func:`rtl.axi_slice.skid_buffer`), so it takes a request whenever its skid is
+    empty, a flip-flop: ``out.ready``, the engine's decision, reaches no further than
+    ROUTE's two registers. No bubbles: ``out.ready`` high every cycle passes one request
+    per cycle. The ranges' compares, the subtraction of BASE with its multiplexer, and
+    the target decode each sit between registers.
 
     Invariants: requests leave in the order they were accepted, none is dropped or
     duplicated; ``out.payload`` holds still while ``out.valid`` and not ``out.ready``;
@@ -102,7 +106,7 @@ class RequestFront(wiring.Component):
     out : Out(stream.Signature(request_layout(...)))
         Decoded requests.
     busy : Out(1)
-        Some stage holds a request.
+        Some stage (or ROUTE's skid) holds a request.
     """
 
     def __init__(self, *, agents, addr_width=32, data_width=64, id_width=4, forwarding=False):
@@ -150,14 +154,19 @@ class RequestFront(wiring.Component):
         m.d.comb += look.sel.eq(0)
         owner = decoder("owner", dec["addr"][shift:])
         m.d.comb += owner.sel.eq(match)
-        # ROUTE: ``out``
-        v3 = self.out.valid
-        p = self.out.payload
+        # ROUTE: ``out``, through a skid register, so that ``out.ready`` (the engine's
+        # decision, from the memories' handshakes) reaches only the two registers of this
+        # stage, and the stages before it move on a flip-flop (``r3``)
+        r3 = Signal()
+        route = Signal(self.layout)
+        skid_buffer(m, "route", s_valid=v2, s_ready=r3, s_data=route.as_value(),
+                    m_valid=self.out.valid, m_ready=self.out.ready,
+                    m_data=self.out.payload.as_value())
 
-        r3 = ~v3 | self.out.ready
         r2 = ~v2 | r3
         r1 = ~v1 | r2
-        m.d.comb += [a.ready.eq(r1 & ~self.hold), self.busy.eq(v1 | v2 | v3)]
+        m.d.comb += [a.ready.eq(r1 & ~self.hold),
+                     self.busy.eq(v1 | v2 | self.out.valid | ~r3)]
         with m.If(r1):
             m.d.sync += v1.eq(a.valid & ~self.hold)
             m.d.sync += [acc[name].eq(getattr(a, name)) for name in acc]
@@ -166,28 +175,26 @@ class RequestFront(wiring.Component):
                                            acc["burst"], shift)
             m.d.sync += [v2.eq(v1), match.eq(look.match), bad.eq(g_bad), span.eq(g_span)]
             m.d.sync += [dec[name].eq(acc[name]) for name in dec]
-        with m.If(r3):
-            sel = Signal(n)
-            m.d.comb += sel.eq(Mux(bad, 0, match))
-            line = dec["addr"][shift:]
-            mm = [self.routes[i].mode == Mode.MIRROR_MASTER for i in range(n)]
-            forward = (Cat(sel[i] & mm[i] for i in range(n)).any()
-                       if self._forwarding else 0)
-            targets = Signal(n)
-            for j in range(n):
-                slave_of = [sel[i] & mm[i] & (self.routes[i].peer == j) for i in range(n)]
-                m.d.comb += targets[j].eq(sel[j] | (Cat(*slave_of).any()
-                                                    if self._forwarding else 0))
-            m.d.sync += [
-                v3.eq(v2),
-                p.id.eq(dec["id"]), p.len.eq(dec["len"]), p.size.eq(dec["size"]),
-                p.resp.eq(Mux(bad, Resp.SLVERR, Mux(match.any(), Resp.OKAY, Resp.DECERR))),
-                p.agent.eq(owner.agent), p.sel.eq(sel), p.targets.eq(targets),
-                p.forward.eq(forward),
-                p.local.eq(Cat(dec["addr"][:shift], owner.offset)),
-                p.lo.eq(owner.offset),
-                # a valid burst stays in its page, and ranges are whole pages: its last
-                # line differs from its first only in the bits within the page
-                p.hi.eq(Cat((line[:low] + span)[:low], owner.offset[low:])),
-            ]
+        sel = Signal(n)
+        m.d.comb += sel.eq(Mux(bad, 0, match))
+        line = dec["addr"][shift:]
+        mm = [self.routes[i].mode == Mode.MIRROR_MASTER for i in range(n)]
+        forward = (Cat(sel[i] & mm[i] for i in range(n)).any()
+                   if self._forwarding else 0)
+        targets = Signal(n)
+        for j in range(n):
+            slave_of = [sel[i] & mm[i] & (self.routes[i].peer == j) for i in range(n)]
+            m.d.comb += targets[j].eq(sel[j] | (Cat(*slave_of).any()
+                                                if self._forwarding else 0))
+        m.d.comb += [
+            route.id.eq(dec["id"]), route.len.eq(dec["len"]), route.size.eq(dec["size"]),
+            route.resp.eq(Mux(bad, Resp.SLVERR, Mux(match.any(), Resp.OKAY, Resp.DECERR))),
+            route.agent.eq(owner.agent), route.sel.eq(sel), route.targets.eq(targets),
+            route.forward.eq(forward),
+            route.local.eq(Cat(dec["addr"][:shift], owner.offset)),
+            route.lo.eq(owner.offset),
+            # a valid burst stays in its page, and ranges are whole pages: its last
+            # line differs from its first only in the bits within the page
+            route.hi.eq(Cat((line[:low] + span)[:low], owner.offset[low:])),
+        ]
         return m

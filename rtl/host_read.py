@@ -9,6 +9,7 @@ from amaranth.lib.wiring import In, Out
 
 from mirrorswap.regmap import Mode
 from .host_front import RequestFront
+from .host_write import track_pending
 from .signatures import (AXI4Signature, Burst, Resp, ROUTE_LAYOUT, MIRROR_LAYOUT,
                          ErrorReportSignature, check_int, line_geometry)
 
@@ -43,7 +44,9 @@ class HostReadEngine(wiring.Component):
     as OKAY data. An unowned start address answers DECERR on every beat, a bad burst (see
     :func:`rtl.host_front.burst_geometry`) SLVERR; neither reaches a memory, and both keep their place
     in the order. While ``hold`` is high no new burst is accepted; ``idle`` says none is
-    in flight.
+    in flight, and ``pending`` which agents some burst in flight may still read (see
+    :func:`rtl.host_write.track_pending`): the agent it reads and, when that agent is a
+    MIRROR_MASTER as the burst is decoded, its slave, which a failover re-read reads.
 
     The oldest burst sits in a register (``head``) and the others in a queue of
     ``outstanding - 1`` entries; a burst is queued when its memory AR is accepted (or,
@@ -63,8 +66,9 @@ class HostReadEngine(wiring.Component):
     is the slave's latency from taking that AR to its R beat. Invariants:
 
     - *The slave's next R beat is the re-read's.* A master's slave is a MIRROR_SLAVE, to
-      which no burst is routed, and routes change only while the engine is idle; so no
-      other read of this engine is at the slave. The re-read's AR goes out only while
+      which no burst is routed, and an agent's route changes only while no burst is
+      ``pending`` at it (the slave became one with none, and a read of its master counts
+      at it); so no other read of this engine is at the slave. The re-read's AR goes out only while
       that holds as seen now, ``mirror[A].failover`` set and the peer a MIRROR_SLAVE
       (a master that failed over makes its slave ACTIVE, and bursts may then go to it);
       otherwise the beat is answered SLVERR, not corrected.
@@ -109,8 +113,8 @@ class HostReadEngine(wiring.Component):
     s : In(AXI4Signature(write=False))
         The host's read half (subordinate side).
     routes : In(ArrayLayout(ROUTE_LAYOUT, agents))
-        Every agent's mode, peer and range; changes only while ``hold`` is high and
-        ``idle``.
+        Every agent's mode, peer and range; an agent's changes only while ``hold`` is
+        high and its ``pending`` bit low.
     mirror : In(ArrayLayout(MIRROR_LAYOUT, agents))
         Every agent's read failover state (SPEC section 7): ``failover`` (only ever set
         for a MIRROR_MASTER) and ``swept_upto`` (module-local lines valid at its slave).
@@ -118,6 +122,11 @@ class HostReadEngine(wiring.Component):
         Accept no new burst.
     idle : Out(1)
         No burst accepted and unanswered.
+    pending : Out(agents)
+        Per agent: a burst accepted and unanswered (its last R beat not yet taken) reads
+        that agent, or reads a MIRROR_MASTER whose slave it is (a re-read may go there),
+        or is not decoded yet (counts at every agent). The controller changes an agent's
+        route only while its bit is low.
     rd_err : Out(ErrorReportSignature())
         One-cycle report, with the host's handshake, of a beat that was bad at the
         burst's agent (``agent``, module-local ``line``): ``corrected`` when the slave
@@ -140,7 +149,7 @@ class HostReadEngine(wiring.Component):
             "s": In(AXI4Signature(**half, write=False)),
             "routes": In(data.ArrayLayout(ROUTE_LAYOUT, agents)),
             "mirror": In(data.ArrayLayout(MIRROR_LAYOUT, agents)),
-            "hold": In(1), "idle": Out(1),
+            "hold": In(1), "idle": Out(1), "pending": Out(agents),
             "rd_err": Out(ErrorReportSignature()),
         }
         members["mem"] = Out(AXI4Signature(**half, write=False, user=True)).array(agents)
@@ -153,6 +162,7 @@ class HostReadEngine(wiring.Component):
             "agent": 4, "id": self._id_width, "len": 8, "size": 3,
             "resp": 2,     # OKAY: from the agent's module; else answer every beat with it
             "local": self._addr_width,   # module-local byte address of the first beat
+            "targets": self._agents,     # the agents it may read (``pending``)
         })
         # the oldest burst is held in ``head`` (see ``_head``), the others queue here
         m.submodules.queue = queue = SyncFIFO(width=entry.size, depth=self._outstanding - 1)
@@ -161,6 +171,13 @@ class HostReadEngine(wiring.Component):
         head = self._head(m, entry, queue)
         self._return_beats(m, head, reread)
         m.d.comb += self.idle.eq(~front.busy & ~queue.r_rdy & ~head.valid)
+        # a burst counts from leaving the front (queued) until its last beat is taken
+        push = data.View(entry, queue.w_data)
+        last_taken = self.s.rvalid & self.s.rready & self.s.rlast
+        m.d.comb += self.pending.eq(track_pending(
+            m, front=front, accepted=self.s.arvalid & self.s.arready, decoded=push.targets,
+            inc=Mux(queue.w_en, push.targets, 0),
+            dec=Mux(last_taken, head.burst.targets, 0), most=self._outstanding))
         return m
 
     def _reread_port(self):
@@ -195,6 +212,13 @@ class HostReadEngine(wiring.Component):
         m.d.comb += [push.agent.eq(req.agent), push.id.eq(req.id), push.len.eq(req.len),
                      push.size.eq(req.size), push.local.eq(req.local),
                      push.resp.eq(req.resp)]
+        # its agent and, if that is a master, its slave (a re-read reads there); the
+        # agent's route holds still while the burst is pending, so this is what the
+        # failover side sees (an error answer has no ``sel``: none)
+        for j in range(n):
+            slave_of = [req.sel[i] & (self.routes[i].mode == Mode.MIRROR_MASTER) &
+                        (self.routes[i].peer == j) for i in range(n)]
+            m.d.comb += push.targets[j].eq(req.sel[j] | Cat(*slave_of).any())
         want = Signal(n)      # the burst's AR is due at agent i
         m.d.comb += want.eq(Mux(front.out.valid & queue.w_rdy, req.sel, 0))
         taken = self._drive_ar(m, req, want, reread)

@@ -13,7 +13,42 @@ from .signatures import (AXI4Signature, Burst, Resp, ROUTE_LAYOUT, MIRROR_LAYOUT
                          ErrorReportSignature, HostClaimSignature, SweepClaimSignature,
                          HOST_CLAIMS, check_claim_bits, check_int)
 
-__all__ = ["HostWriteEngine"]
+__all__ = ["HostWriteEngine", "track_pending"]
+
+
+def track_pending(m, *, front, accepted, decoded, inc, dec, most):
+    """Per agent, whether some burst a host engine accepted and has not answered may
+    touch that agent: the ``pending`` output of :class:`HostWriteEngine` and
+    :class:`rtl.host_read.HostReadEngine`.
+
+    ``front`` is the engine's :class:`RequestFront` and ``accepted`` its address channel's
+    handshake. A burst in the front but not at its ``out`` counts at every agent: in its
+    first two stages it is not decoded yet (and its decode reads the routes), and one in
+    ROUTE's skid register is not told apart from those. The one at ``out`` is decoded,
+    its payload held still: it counts at ``decoded`` (its agents, as this engine says).
+    From the cycle it leaves the front (the engine adds ``inc``, its agents,
+    in that cycle) until it is answered (``dec``, the agents of the burst answered this
+    cycle), it counts in one counter per agent, of at most ``most`` bursts. The handoffs
+    are seamless: a burst counts in the front until the cycle after it leaves, and in a
+    counter from then. Exact as long as ``inc`` and ``dec`` name the same agents for a
+    burst; never below the truth.
+
+    Returns the ``pending`` vector (one bit per agent).
+    """
+    n = len(inc)
+    # bursts in the front: at most four (three stages and ROUTE's skid register); the
+    # counter has room for more, so that it can never wrap to an under-count
+    in_front = Signal(range(8), name="front_count")
+    left = front.out.valid & front.out.ready
+    m.d.sync += in_front.eq(in_front + accepted - left)
+    undecoded = Signal(name="front_undecoded")
+    m.d.comb += undecoded.eq(in_front > front.out.valid)
+    pending = Signal(n, name="pending_agents")
+    for i in range(n):
+        count = Signal(range(most + 1), name=f"pending_count{i}")
+        m.d.sync += count.eq(count + inc[i] - dec[i])
+        m.d.comb += pending[i].eq((count != 0) | (front.out.valid & decoded[i]) | undecoded)
+    return pending
 
 
 class HostWriteEngine(wiring.Component):
@@ -66,7 +101,8 @@ class HostWriteEngine(wiring.Component):
     Unowned start address: the W beats are taken, nothing is written, DECERR. A burst that
     is not INCR, wider than a line per beat or crossing 4 KiB: likewise, SLVERR. Either
     keeps its place in the order of responses. While ``hold`` is high no new burst is
-    accepted; ``idle`` says none is accepted and unanswered.
+    accepted; ``idle`` says none is accepted and unanswered, and ``pending`` which agents
+    some such burst may still touch (see :func:`track_pending`).
 
     Parameters
     ----------
@@ -106,14 +142,19 @@ class HostWriteEngine(wiring.Component):
     s : In(AXI4Signature(read=False))
         The host's write half (subordinate side).
     routes : In(ArrayLayout(ROUTE_LAYOUT, agents))
-        Every agent's mode, peer and range; changes only while ``hold`` is high and
-        ``idle``.
+        Every agent's mode, peer and range; an agent's changes only while ``hold`` is
+        high and its ``pending`` bit low.
     mirror : In(ArrayLayout(MIRROR_LAYOUT, agents))
         Every agent's failover state (only ``failover`` is used here).
     hold : In(1)
         Accept no new burst.
     idle : Out(1)
         No burst accepted and unanswered.
+    pending : Out(agents)
+        Per agent: a burst accepted and unanswered (its host B not yet taken) has that
+        agent among its ``targets`` (the agent, and the slave a forwarded write goes to;
+        the parked write too), or is not decoded yet (counts at every agent). The
+        controller changes an agent's route only while its bit is low.
     claim : Out(HostClaimSignature()) per entry (``claims``)
         The lines of each forwarded write in flight, from its memory AW until both B
         responses; entries are taken and released in the order of the writes.
@@ -149,7 +190,7 @@ class HostWriteEngine(wiring.Component):
             "s": In(AXI4Signature(**half, read=False)),
             "routes": In(data.ArrayLayout(ROUTE_LAYOUT, agents)),
             "mirror": In(data.ArrayLayout(MIRROR_LAYOUT, agents)),
-            "hold": In(1), "idle": Out(1),
+            "hold": In(1), "idle": Out(1), "pending": Out(agents),
             "fwd_err": Out(ErrorReportSignature()), "wr_err": Out(ErrorReportSignature()),
         }
         members["claim"] = Out(HostClaimSignature()).array(claims)
@@ -188,9 +229,19 @@ class HostWriteEngine(wiring.Component):
         claims = self._claim_table(m)
         park = self._aw_side(m, front, claims, wq, entry)
         self._w_side(m, wq, done, entry, park_buf)
-        answered = self._complete(m, done, entry, claims)
+        b_targets = Signal(self._agents)    # the agents of the burst whose host B is shown
+        answered = self._complete(m, done, entry, claims, b_targets)
         m.d.comb += self.idle.eq(~front.busy & ~park.busy & ~wq.r_rdy & ~done.r_rdy &
                                  answered)
+        # a burst counts from leaving the front (to ``wq`` or the park) until its host B
+        # is taken; an error answer has no targets
+        req = front.out.payload
+        decoded = Mux(req.resp == Resp.OKAY, req.targets, 0)
+        m.d.comb += self.pending.eq(track_pending(
+            m, front=front, accepted=s.awvalid & s.awready, decoded=decoded,
+            inc=Mux(front.out.valid & front.out.ready, decoded, 0),
+            dec=Mux(s.bvalid & s.bready, b_targets, 0),
+            most=self._w_ahead + self._outstanding + 2))   # and the parked one, and B
         return m
 
     def _claim_table(self, m):
@@ -382,13 +433,14 @@ class HostWriteEngine(wiring.Component):
         m.d.comb += [done.w_data.eq(wq.r_data), done.w_en.eq(end & ~head.park),
                      wq.r_en.eq(end)]
 
-    def _complete(self, m, done, entry, claims):
+    def _complete(self, m, done, entry, claims, b_targets):
         """The completion side: the oldest burst in ``done`` collects a B from every target
         (each target answers its bursts in order, so its next B is the oldest burst's),
         the master's response kept in ``m_resp`` and the slave's in ``p_resp``; once all
         are in, the host's B is loaded (a register, shown until taken), the reports pulse,
-        a forwarded burst frees its claim entry, and the burst leaves the queue. Returns
-        whether no host B is pending."""
+        a forwarded burst frees its claim entry, and the burst leaves the queue (its
+        targets go to ``b_targets``, none for a drained burst). Returns whether no host B
+        is pending."""
         s, n = self.s, self._agents
         head = data.View(entry, done.r_data)
         b_done = Signal(n)               # per agent: the oldest burst's B received
@@ -430,6 +482,7 @@ class HostWriteEngine(wiring.Component):
             ]
             m.d.sync += [
                 b_valid.eq(1), b_id.eq(head.id),
+                b_targets.eq(Mux(head.drained, 0, head.targets)),
                 b_resp.eq(Mux(head.drained, head.resp,
                               Mux((m_resp == Resp.OKAY) & ~lost, Resp.OKAY,
                                   Resp.SLVERR))),

@@ -154,7 +154,7 @@ class MirrorswapTop(wiring.Component):
             wr.routes.eq(ctrl.routes), rd.routes.eq(ctrl.routes), rd.mirror.eq(ctrl.mirror),
             wr.mirror.eq(ctrl.mirror),
             wr.hold.eq(ctrl.hold), rd.hold.eq(ctrl.hold),
-            ctrl.quiet.eq(wr.idle & rd.idle),
+            ctrl.quiet.eq(wr.idle & rd.idle), ctrl.pending.eq(wr.pending | rd.pending),
         ]
         connect(m, wr=wr.fwd_err, ctrl=ctrl.fwd_err)
         connect(m, wr=wr.wr_err, ctrl=ctrl.wr_err)

@@ -60,6 +60,11 @@ def test_design_against_passthrough_report(tmp_path):
         assert 0 < r["ratio"] <= 1.15, r
         assert r["reference_name"] == ("design's plain 16-beat writes"
                                        if r["traffic"] == "mirrored16" else "pass-through")
+    # the host port takes a burst per cycle (rtl/host_front.py): 8 workers with one
+    # 1-beat burst each are bound by the round trip, no longer by the engines (a burst
+    # every 4 cycles gave 0.25 and 0.33 here)
+    short = {(r["traffic"], r["latency"]): r["ratio"] for r in cmp["traffic"]}
+    assert short[("read1", 1)] >= 0.8 and short[("write1", 1)] >= 0.45, short
     for r in cmp["latency"]:
         assert r["idle"]["p50"] >= r["passthrough"]["p50"], r
         assert r["sweep"]["n"] > 0 and r["sweep"]["p99"] >= r["sweep"]["p50"], r

@@ -8,7 +8,8 @@ configuration and run them (``pytest tests/test_controller.py``).
 The TB stands in for what the top wires around the controller: the register block (it
 holds BASE/SIZE/SWEEP_*, delivers a CMD write as a one-cycle ``cmd_valid``, stalls writes
 while ``freeze`` is high and takes ``range_we``), the host port (``quiet``), one sweep
-engine per agent and the slots. The expected error of every command comes from the
+engine per agent and the slots. (``pending``, the host port's bursts in flight per agent,
+is all ones but in ``drain_waits_only_for_the_agents_it_changes``.) The expected error of every command comes from the
 reference model :func:`mirrorswap.sim.model.expected_error`; the expected modes from
 :class:`Expected`, the SPEC section 4 effects table.
 """
@@ -95,6 +96,9 @@ class ControllerTB:
         self._frozen_last = True   # ``freeze`` in the last cycle
         self._range_write = None
         dut.quiet.value = 0
+        # per agent, a burst in flight to it: all set, every drain waits for ``quiet``
+        # (the tests of the per-agent drain drive it themselves)
+        dut.pending.value = (1 << self.agents) - 1
         dut.ext_events.value = 0
         dut.slots.value = 0
         for rep in ("fwd_err", "wr_err", "rd_err"):
@@ -554,6 +558,68 @@ async def sweep_and_refusals_never_hold(dut):
     tb.quiet_pattern = itertools.repeat(1)
     await tb.wait_for(lambda: not int(tb.reg(0, "busy").value))
     assert tb.status(0)["err"] == Err.OK and tb.mode(1) == Mode.ACTIVE
+
+
+async def _drained_by(tb, i, op, peer, blocking, clear):
+    """Runs ``op`` of agent ``i`` with the port never ``quiet``: while ``pending`` is
+    ``blocking`` it holds the port and changes nothing; once it is ``clear``, it runs."""
+    dut = tb.dut
+    before = tb.status(i)["mode"]
+    await RisingEdge(dut.clk)
+    dut.pending.value = blocking
+    await tb.command(i, op, peer, wait=False)
+    await ClockCycles(dut.clk, 12)
+    await ReadOnly()
+    assert int(dut.hold.value) == 1, f"{op!r} waits for pending {blocking:#x}"
+    assert tb.status(i)["busy"] == 1 and tb.status(i)["mode"] == before
+    await RisingEdge(dut.clk)
+    dut.pending.value = clear
+    await tb.wait_for(lambda: not int(tb.reg(i, "busy").value))
+    assert tb.status(i)["err"] == Err.OK
+    tb.expected.apply(i, op, peer, tb.regs)
+    tb.expected.err[i] = Err.OK
+    await ClockCycles(dut.clk, 1)
+    await ReadOnly()
+    tb.check_state()
+
+
+async def _not_drained_by(tb, i, op, peer, pending):
+    """Runs ``op`` of agent ``i`` with the port never ``quiet`` and ``pending`` at other
+    agents only: it holds the port 2 cycles, as with a quiet port."""
+    await RisingEdge(tb.dut.clk)
+    tb.dut.pending.value = pending
+    held = tb.hold_cycles
+    assert await tb.run_checked(i, op, peer) == Err.OK
+    assert tb.hold_cycles - held == 2, f"{op!r}: held {tb.hold_cycles - held} cycles"
+
+
+@cocotb.test()
+async def drain_waits_only_for_the_agents_it_changes(dut):
+    """With bursts always in flight (``quiet`` never set), a command that changes routes
+    waits only until none is ``pending`` at the agents it changes: ASSIGN and UNASSIGN
+    their own, ESTABLISH its own and the new slave, RELEASE and ABORT the master and its
+    slave; bursts at any other agent do not hold it up."""
+    tb = await make(dut)
+    await tb.power_all()
+    if tb.agents < 3:
+        return
+    tb.quiet_pattern = itertools.repeat(0)
+    await tb.write_regs(0, BASE=0, SIZE=A)
+    await _drained_by(tb, 0, Op.ASSIGN, 0, blocking=0b001, clear=0b110)
+    await _drained_by(tb, 0, Op.ESTABLISH, 1, blocking=0b010, clear=0b100)
+    await _drained_by(tb, 0, Op.ABORT, 0, blocking=0b010, clear=0b100)
+    await _not_drained_by(tb, 0, Op.ESTABLISH, 1, pending=0b100)
+    await tb.write_regs(0, SWEEP_START=0, SWEEP_COUNT=A)
+    assert await tb.run_checked(0, Op.SWEEP) == Err.OK
+    await _drained_by(tb, 0, Op.RELEASE, 0, blocking=0b001, clear=0b100)
+    assert tb.mode(0) == Mode.IDLE and tb.mode(1) == Mode.ACTIVE
+    await _drained_by(tb, 1, Op.UNASSIGN, 0, blocking=0b010, clear=0b101)
+    await _not_drained_by(tb, 1, Op.ASSIGN, 0, pending=0b101)
+    # ``quiet`` alone still ends any drain
+    await RisingEdge(dut.clk)
+    dut.pending.value = 0b111
+    tb.quiet_pattern = itertools.repeat(1)
+    assert await tb.run_checked(1, Op.UNASSIGN) == Err.OK
 
 
 @cocotb.test()

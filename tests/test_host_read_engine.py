@@ -7,7 +7,7 @@ reference of tests/test_host_write_engine.py says which agent and module-local a
 each read must reach). The bench checks every memory AR against it, the data and the
 response of every beat, that bursts come back whole and in the order the engine
 accepted them (so in order per ID), that no more than ``outstanding`` bursts are in
-flight at the memories (and the request front's three more being decoded) and that this
+flight at the memories (and the request front's four more being decoded) and that this
 many are reached when memories are slow, and ``idle``.
 
 Then: reads of unowned lines answer DECERR on every beat and reach no memory; bursts that
@@ -54,8 +54,9 @@ from mirrorswap.sim.tb import pauses, reset_dut
 AGENTS = int(os.environ.get("MS_AGENTS", "2"))
 SEED = int(os.environ.get("MS_SEED", "1"))
 OUTSTANDING = int(os.environ.get("MS_OUTSTANDING", "8"))
-#: Bursts the request front holds while decoding them (rtl/host_front.py: three stages).
-FRONT = 3
+#: Bursts the request front holds while decoding them (rtl/host_front.py: three stages
+#: and the skid register of the last).
+FRONT = 4
 LINE_SHIFT = LINE_BYTES.bit_length() - 1    # arsize of a whole line
 
 
@@ -900,3 +901,90 @@ def test_host_read_engine_smallest_queue():
 def test_outstanding_refused(outstanding, message):
     with pytest.raises(ValueError, match=message):
         HostReadEngine(agents=2, outstanding=outstanding)
+
+
+# ---- ``pending``: the agents a read in flight may touch (self-contained) --------------------
+
+def _ar_agents(routes, addr, arlen, size, burst):
+    """The agents the engine names in ``pending`` for a host AR once decoded: its owner
+    and, for a mirror master, its slave (a failover re-read reads there); none for an
+    unowned address or a bad burst (answered here)."""
+    agent = owner(routes, addr)
+    aligned = addr & ~((1 << size) - 1)
+    last = aligned + ((arlen + 1) << size) - 1
+    if (agent is None or size > LINE_SHIFT or burst != AxiBurstType.INCR or
+            last // 4096 != addr // 4096):
+        return set()
+    r = routes[agent]
+    return {agent, r.peer} if r.mode == Mode.MIRROR_MASTER else {agent}
+
+
+@cocotb.test(timeout_time=1000, timeout_unit="us")
+async def pending_names_the_agents_of_the_reads_in_flight(dut):
+    """Random reads of mirror pairs with failing lines (so failover re-reads at the
+    slaves) and of an ACTIVE agent, back-pressure: every cycle ``pending`` names the
+    agents of every read accepted and not answered (its last beat), never fewer, and it
+    is 0 while none is in flight."""
+    tb = await make(dut, pause=0.3)
+    rng = random.Random(tb.rng.random())
+    routes, mirror = [], []
+    for k in range(AGENTS // 2):
+        base = (1 + 4 * k) * RANGE_ALIGN
+        routes += [Route(Mode.MIRROR_MASTER, 2 * k + 1, base, RANGE_ALIGN),
+                   Route(Mode.MIRROR_SLAVE, 2 * k, base, RANGE_ALIGN)]
+        mirror += [Mirror(1, RANGE_ALIGN), NO_MIRROR]
+        tb.latency[2 * k + 1].cycles = 12
+    if AGENTS % 2:
+        routes.append(Route(Mode.ACTIVE, 0, (1 + 4 * (AGENTS // 2)) * RANGE_ALIGN,
+                            RANGE_ALIGN))
+    tb.set_routes(routes)
+    tb.set_mirror(mirror)
+    for i in range(0, AGENTS - AGENTS % 2, 2):
+        tb.faults[i].read_lines.update(rng.sample(range(RANGE_ALIGN), RANGE_ALIGN // 10))
+    flight = collections.defaultdict(collections.deque)    # arid -> agents, in order
+    stats = {"busy": 0, "slave": 0}
+    done = False
+
+    async def watch():
+        while not done:
+            await RisingEdge(dut.clk)
+            await ReadOnly()
+            pending = int(dut.pending.value)
+            due = set().union(*(a for q in flight.values() for a in q))
+            missing = [i for i in due if not pending >> i & 1]
+            assert not missing, f"pending {pending:#x} misses agents {missing}"
+            if any(flight.values()):
+                stats["busy"] += 1
+            else:
+                assert pending == 0, f"nothing in flight, pending {pending:#x}"
+            for i in range(1, AGENTS, 2):          # a re-read at a slave
+                if int(getattr(dut, f"mem{i}_arvalid").value):
+                    stats["slave"] += 1
+            if int(dut.s_arvalid.value) and int(dut.s_arready.value):
+                flight[int(dut.s_arid.value)].append(_ar_agents(
+                    tb.routes, int(dut.s_araddr.value), int(dut.s_arlen.value),
+                    int(dut.s_arsize.value), int(dut.s_arburst.value)))
+            if int(dut.s_rvalid.value) and int(dut.s_rready.value) and \
+                    int(dut.s_rlast.value):
+                flight[int(dut.s_rid.value)].popleft()
+
+    watcher = cocotb.start_soon(watch())
+
+    async def reader(rid):
+        rng_r = random.Random(tb.rng.random())
+        for _ in range(8):
+            batch = []
+            for _ in range(rng_r.randint(1, 3)):
+                addr, length, size = random_access(rng_r, tb.routes, 16)
+                batch.append(cocotb.start_soon(tb.read(addr, length, arid=rid, size=size)))
+            for task in batch:
+                await task
+
+    for task in [cocotb.start_soon(reader(r)) for r in range(4)]:
+        await task
+    await ClockCycles(dut.clk, 5)
+    done = True
+    await watcher
+    tb.check()
+    assert stats["busy"] > 50, "the check saw hardly any read in flight"
+    assert stats["slave"] or AGENTS < 2, "no failover re-read happened"

@@ -8,7 +8,7 @@ the route table (:func:`owner`, :func:`targets`) says which agents and which mod
 address each write must reach; the bench checks every memory AW against it, the RAMs'
 contents at the end (writes applied in the order the engine accepted them), the response
 of every write, B in order per ID, no more bursts open than the engine's pipeline holds
-(``outstanding`` awaiting responses, ``w_ahead`` awaiting their data, three decoded, one
+(``outstanding`` awaiting responses, ``w_ahead`` awaiting their data, four decoded, one
 answered), ``idle``, and that the engine publishes a claim over every memory AW and B of
 a forwarded write (to a mirror master and its slave).
 
@@ -48,8 +48,8 @@ OUTSTANDING = int(os.environ.get("MS_OUTSTANDING", "8"))
 SEED = int(os.environ.get("MS_SEED", "1"))
 HAZARD_CHECK = os.environ.get("MS_HAZARD_CHECK", "1") == "1"
 #: Bursts the engine holds at most: ``outstanding`` awaiting responses, ``w_ahead`` (4)
-#: whose AW went out before their data, three in the request front, one answered.
-OPEN_MAX = OUTSTANDING + 4 + 3 + 1
+#: whose AW went out before their data, four in the request front, one answered.
+OPEN_MAX = OUTSTANDING + 4 + 4 + 1
 
 # ---- the bench -----------------------------------------------------------------------------
 
@@ -622,3 +622,86 @@ def test_claim_bits_refused(bits, message):
                   lambda: HostWriteEngine(agents=4, claim_bits=bits)):
         with pytest.raises(ValueError, match=message):
             build()
+
+
+# ---- ``pending``: the agents a burst in flight may touch (self-contained) -------------------
+
+def _aw_targets(routes, addr, awlen, size, burst):
+    """The agents the engine names in ``pending`` for a host AW once decoded: its owner and
+    the owner's slave; none for an unowned address or a bad burst (answered here)."""
+    agent = owner(routes, addr)
+    aligned = addr & ~((1 << size) - 1)
+    last = aligned + ((awlen + 1) << size) - 1
+    if agent is None or size > 3 or burst != AxiBurstType.INCR or last // 4096 != addr // 4096:
+        return set()
+    return set(targets(routes, agent))
+
+
+async def _watch_pending(tb, stop):
+    """Every cycle: ``pending`` names every target of every burst accepted and not yet
+    answered (never under-counts), and is 0 while none is in flight (no count leaks).
+    Returns the number of cycles checked with some burst in flight."""
+    dut = tb.dut
+    flight = collections.defaultdict(collections.deque)    # awid -> targets, in order
+    busy_cycles = 0
+    while not stop():
+        await RisingEdge(dut.clk)
+        await ReadOnly()
+        pending = int(dut.pending.value)
+        due = set().union(*(t for q in flight.values() for t in q))
+        missing = [i for i in due if not pending >> i & 1]
+        assert not missing, f"cycle {tb.cycle}: pending {pending:#x} misses agents {missing}"
+        if not any(flight.values()):
+            assert pending == 0, f"cycle {tb.cycle}: nothing in flight, pending {pending:#x}"
+        else:
+            busy_cycles += 1
+        if int(dut.s_awvalid.value) and int(dut.s_awready.value):
+            flight[int(dut.s_awid.value)].append(_aw_targets(
+                tb.routes, int(dut.s_awaddr.value), int(dut.s_awlen.value),
+                int(dut.s_awsize.value), int(dut.s_awburst.value)))
+        if int(dut.s_bvalid.value) and int(dut.s_bready.value):
+            flight[int(dut.s_bid.value)].popleft()
+    return busy_cycles
+
+
+@cocotb.test(timeout_time=500, timeout_unit="us")
+async def pending_names_the_agents_of_the_bursts_in_flight(dut):
+    """``pending`` under random traffic (back-pressure, mirrors, unowned lines) covers the
+    targets of every burst in flight and drops to 0 between."""
+    tb = await make(dut, pause=0.3)
+    done = False
+    watch = cocotb.start_soon(_watch_pending(tb, lambda: done))
+    await _traffic(tb, workers=4, writes=15, max_beats=16)
+    await ClockCycles(dut.clk, 5)
+    done = True
+    assert await watch > 50, "the check saw hardly any burst in flight"
+    tb.check()
+
+
+@cocotb.test(timeout_time=500, timeout_unit="us", skip=AGENTS < 2 or not HAZARD_CHECK)
+async def pending_of_a_parked_write(dut):
+    """With a write parked on its master's sweep claim and the others answered,
+    ``pending`` names exactly that write's master and slave: the controller may change
+    the routes of every other agent meanwhile."""
+    tb = await make(dut)
+    routes = [Route(Mode.MIRROR_MASTER, 1, RANGE_ALIGN, RANGE_ALIGN),
+              Route(Mode.MIRROR_SLAVE, 0, 2 * RANGE_ALIGN, RANGE_ALIGN)]
+    routes += [Route(Mode.ACTIVE, 0, 4 * RANGE_ALIGN, RANGE_ALIGN)] * (AGENTS > 2)
+    routes += [Route(Mode.OFF, 0, 0, 0)] * (AGENTS - len(routes))
+    tb.set_routes(routes)
+    tb.parked = True
+    tb.set_claim(0, True, 100, 200)
+    line = (routes[0].base + 150) * LINE_BYTES
+    held = cocotb.start_soon(tb.write(line, bytes(4 * LINE_BYTES), awid=1))
+    if AGENTS > 2:
+        await tb.write((routes[2].base + 7) * LINE_BYTES, bytes(LINE_BYTES), awid=2)
+    await ClockCycles(dut.clk, 20)
+    await ReadOnly()
+    assert not held.done() and int(dut.pending.value) == 0b11, int(dut.pending.value)
+    await RisingEdge(dut.clk)
+    tb.set_claim(0, True, 600, 700)
+    await held
+    await ClockCycles(dut.clk, 2)
+    await ReadOnly()
+    assert int(dut.pending.value) == 0
+    tb.check()
