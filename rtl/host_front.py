@@ -10,7 +10,8 @@ from .decoder import AddressDecoder
 from .signatures import (AddressChannelSignature, Burst, Resp, ROUTE_LAYOUT, check_int,
                          line_geometry)
 
-__all__ = ["RequestFront", "request_layout", "burst_geometry"]
+__all__ = ["RequestFront", "request_layout", "burst_geometry", "add_front",
+           "track_pending"]
 
 _PAGE_BYTES = 4096
 
@@ -107,21 +108,25 @@ class RequestFront(wiring.Component):
         Decoded requests.
     busy : Out(1)
         Some stage (or ROUTE's skid) holds a request.
+    undecoded : Out(1)
+        Some request is in the front but not at ``out``.
     """
 
-    def __init__(self, *, agents, addr_width=32, data_width=64, id_width=4, forwarding=False):
+    def __init__(self, *, agents, addr_width=32, data_width=64, id_width=4,
+                 forwarding=False):
         check_int("Agents", agents, 1)
         self._agents = agents
         self._addr_width = addr_width
         self._geometry = line_geometry(data_width)
         self._forwarding = forwarding
-        self.layout = request_layout(agents=agents, addr_width=addr_width, id_width=id_width)
+        self.layout = request_layout(agents=agents, addr_width=addr_width,
+                                     id_width=id_width)
         super().__init__({
             "a": In(AddressChannelSignature(addr_width=addr_width, id_width=id_width)),
             "routes": In(data.ArrayLayout(ROUTE_LAYOUT, agents)),
             "hold": In(1),
             "out": Out(stream.Signature(self.layout)),
-            "busy": Out(1),
+            "busy": Out(1), "undecoded": Out(1),
         })
 
     def elaborate(self, platform):
@@ -166,7 +171,8 @@ class RequestFront(wiring.Component):
         r2 = ~v2 | r3
         r1 = ~v1 | r2
         m.d.comb += [a.ready.eq(r1 & ~self.hold),
-                     self.busy.eq(v1 | v2 | self.out.valid | ~r3)]
+                     self.busy.eq(v1 | v2 | self.out.valid | ~r3),
+                     self.undecoded.eq(v1 | v2 | ~r3)]
         with m.If(r1):
             m.d.sync += v1.eq(a.valid & ~self.hold)
             m.d.sync += [acc[name].eq(getattr(a, name)) for name in acc]
@@ -198,3 +204,49 @@ class RequestFront(wiring.Component):
             route.hi.eq(Cat((line[:low] + span)[:low], owner.offset[low:])),
         ]
         return m
+
+
+def add_front(m, engine, ch, *, forwarding=False):
+    """Adds a :class:`RequestFront` (submodule ``front``) to ``engine``'s module ``m``, on
+    the address channel ``ch`` ("aw" or "ar") of the engine's host port ``engine.s``, with
+    the engine's ``routes`` and ``hold``; returns it."""
+    s = engine.s
+    addr = getattr(s, f"{ch}addr")
+    data_bits = len(s.wdata if ch == "aw" else s.rdata)
+    m.submodules.front = front = RequestFront(
+        agents=len(engine.routes), addr_width=len(addr), data_width=data_bits,
+        id_width=len(getattr(s, f"{ch}id")), forwarding=forwarding)
+    m.d.comb += [front.routes.eq(engine.routes), front.hold.eq(engine.hold),
+                 getattr(s, f"{ch}ready").eq(front.a.ready)]
+    m.d.comb += [getattr(front.a, name).eq(getattr(s, f"{ch}{name}"))
+                 for name in ("valid", "id", "addr", "len", "size", "burst")]
+    return front
+
+
+def track_pending(m, *, front, decoded, inc, dec, most):
+    """Per agent, whether some burst a host engine accepted and has not answered may
+    touch that agent: the ``pending`` output of :class:`rtl.host_write.HostWriteEngine`
+    and :class:`rtl.host_read.HostReadEngine`.
+
+    ``front`` is the engine's :class:`RequestFront`. A burst in the front but not at its
+    ``out`` (``front.undecoded``) counts at every agent: in its first two stages it is
+    not decoded yet (and its decode reads the routes), and one in ROUTE's skid register
+    is not told apart from those. The one at ``out`` is decoded,
+    its payload held still: it counts at ``decoded`` (its agents, as this engine says).
+    From the cycle it leaves the front (the engine adds ``inc``, its agents,
+    in that cycle) until it is answered (``dec``, the agents of the burst answered this
+    cycle), it counts in one counter per agent, of at most ``most`` bursts. The handoffs
+    are seamless: a burst counts in the front until the cycle after it leaves, and in a
+    counter from then. Exact as long as ``inc`` and ``dec`` name the same agents for a
+    burst; never below the truth.
+
+    Returns the ``pending`` vector (one bit per agent).
+    """
+    n = len(inc)
+    pending = Signal(n, name="pending_agents")
+    for i in range(n):
+        count = Signal(range(most + 1), name=f"pending_count{i}")
+        m.d.sync += count.eq(count + inc[i] - dec[i])
+        m.d.comb += pending[i].eq((count != 0) | (front.out.valid & decoded[i]) |
+                                  front.undecoded)
+    return pending

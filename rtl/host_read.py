@@ -1,4 +1,4 @@
-"""The host port's read half: routing, read failover, error responses (SPEC sections 1, 5, 7)."""
+"""The host port's read half: routing, read failover, errors (SPEC sections 1, 5, 7)."""
 
 from types import SimpleNamespace
 
@@ -8,8 +8,7 @@ from amaranth.lib.fifo import SyncFIFO
 from amaranth.lib.wiring import In, Out
 
 from mirrorswap.regmap import Mode
-from .host_front import RequestFront
-from .host_write import track_pending
+from .host_front import add_front, track_pending
 from .signatures import (AXI4Signature, Burst, Resp, ROUTE_LAYOUT, MIRROR_LAYOUT,
                          ErrorReportSignature, check_int, line_geometry)
 
@@ -31,22 +30,23 @@ class HostReadEngine(wiring.Component):
     """Serves host reads from the agent that owns each burst's start address; a beat that
     fails at a mirror master is read again from its slave.
 
-    A :class:`RequestFront` takes one AR per cycle and decodes it in three registered
-    stages; a decoded burst's AR goes to its owner the cycle it leaves the front. Up to
-    ``outstanding`` bursts are in flight at the memories at once (to one agent or
-    several); their data is returned to the host in the order
-    the bursts were accepted, each burst whole and with its own ID (so in order per ID, as
-    AXI requires, and across IDs too). R beats come straight from the owning agent's
-    module. A *bad* beat, one the memory answers with an error or with poison (``ruser``,
-    looked at only with ``rvalid``: a memory may leave it undefined otherwise), is answered
-    SLVERR (an error response is passed on as it is) and reported on ``rd_err`` with the
-    agent and the beat's module-local line, ``corrected`` low: poison is never passed on
-    as OKAY data. An unowned start address answers DECERR on every beat, a bad burst (see
-    :func:`rtl.host_front.burst_geometry`) SLVERR; neither reaches a memory, and both keep their place
-    in the order. While ``hold`` is high no new burst is accepted; ``idle`` says none is
-    in flight, and ``pending`` which agents some burst in flight may still read (see
-    :func:`rtl.host_write.track_pending`): the agent it reads and, when that agent is a
-    MIRROR_MASTER as the burst is decoded, its slave, which a failover re-read reads.
+    A :class:`rtl.host_front.RequestFront` takes one AR per cycle and decodes it in
+    three registered stages; a decoded burst's AR goes to its owner the cycle it leaves
+    the front. Up to ``outstanding`` bursts are in flight at the memories at once (to one
+    agent or several); their data is returned to the host in the order the bursts were
+    accepted, each burst whole and with its own ID (so in order per ID, as AXI requires,
+    and across IDs too). R beats come straight from the owning agent's module. A *bad*
+    beat, one the memory answers with an error or with poison (``ruser``, looked at only
+    with ``rvalid``: a memory may leave it undefined otherwise), is answered SLVERR (an
+    error response is passed on as it is) and reported on ``rd_err`` with the agent and
+    the beat's module-local line, ``corrected`` low: poison is never passed on as OKAY
+    data. An unowned start address answers DECERR on every beat, a bad burst (see
+    :func:`rtl.host_front.burst_geometry`) SLVERR; neither reaches a memory, and both
+    keep their place in the order. While ``hold`` is high no new burst is accepted;
+    ``idle`` says none is in flight, and ``pending`` which agents some burst in flight
+    may still read (see :func:`rtl.host_front.track_pending`): the agent it reads and,
+    when that agent is a MIRROR_MASTER as the burst is decoded, its slave, which a
+    failover re-read reads.
 
     The oldest burst sits in a register (``head``) and the others in a queue of
     ``outstanding - 1`` entries; a burst is queued when its memory AR is accepted (or,
@@ -175,7 +175,7 @@ class HostReadEngine(wiring.Component):
         push = data.View(entry, queue.w_data)
         last_taken = self.s.rvalid & self.s.rready & self.s.rlast
         m.d.comb += self.pending.eq(track_pending(
-            m, front=front, accepted=self.s.arvalid & self.s.arready, decoded=push.targets,
+            m, front=front, decoded=push.targets,
             inc=Mux(queue.w_en, push.targets, 0),
             dec=Mux(last_taken, head.burst.targets, 0), most=self._outstanding))
         return m
@@ -193,20 +193,13 @@ class HostReadEngine(wiring.Component):
                                shown=Signal(name="reread_shown"))
 
     def _issue(self, m, entry, queue, reread):
-        """The issue side: a :class:`RequestFront` takes and decodes the host's ARs, one
-        per cycle; the decoded burst's AR goes to its owner and the burst is queued as the
-        AR is accepted, or it is queued at once with its error answer. Nothing leaves the
+        """The issue side: a :class:`rtl.host_front.RequestFront` takes and decodes the
+        host's ARs, one per cycle; the decoded burst's AR goes to its owner and the burst
+        is queued as the AR is accepted, or it is queued at once with its error answer. Nothing leaves the
         front without room in the queue, so every burst at a memory has its entry. Returns
         the front (its ``busy`` is part of ``idle``)."""
         s, n = self.s, self._agents
-        m.submodules.front = front = RequestFront(
-            agents=n, addr_width=self._addr_width, data_width=self._data_width,
-            id_width=self._id_width)
-        m.d.comb += [front.routes.eq(self.routes), front.hold.eq(self.hold),
-                     front.a.valid.eq(s.arvalid), s.arready.eq(front.a.ready),
-                     front.a.id.eq(s.arid), front.a.addr.eq(s.araddr),
-                     front.a.len.eq(s.arlen), front.a.size.eq(s.arsize),
-                     front.a.burst.eq(s.arburst)]
+        front = add_front(m, self, "ar")
         req = front.out.payload
         push = data.View(entry, queue.w_data)
         m.d.comb += [push.agent.eq(req.agent), push.id.eq(req.id), push.len.eq(req.len),

@@ -8,47 +8,12 @@ from amaranth.lib.fifo import SyncFIFO, SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from mirrorswap.regmap import Mode
-from .host_front import RequestFront
+from .host_front import add_front, track_pending
 from .signatures import (AXI4Signature, Burst, Resp, ROUTE_LAYOUT, MIRROR_LAYOUT,
                          ErrorReportSignature, HostClaimSignature, SweepClaimSignature,
                          HOST_CLAIMS, check_claim_bits, check_int)
 
-__all__ = ["HostWriteEngine", "track_pending"]
-
-
-def track_pending(m, *, front, accepted, decoded, inc, dec, most):
-    """Per agent, whether some burst a host engine accepted and has not answered may
-    touch that agent: the ``pending`` output of :class:`HostWriteEngine` and
-    :class:`rtl.host_read.HostReadEngine`.
-
-    ``front`` is the engine's :class:`RequestFront` and ``accepted`` its address channel's
-    handshake. A burst in the front but not at its ``out`` counts at every agent: in its
-    first two stages it is not decoded yet (and its decode reads the routes), and one in
-    ROUTE's skid register is not told apart from those. The one at ``out`` is decoded,
-    its payload held still: it counts at ``decoded`` (its agents, as this engine says).
-    From the cycle it leaves the front (the engine adds ``inc``, its agents,
-    in that cycle) until it is answered (``dec``, the agents of the burst answered this
-    cycle), it counts in one counter per agent, of at most ``most`` bursts. The handoffs
-    are seamless: a burst counts in the front until the cycle after it leaves, and in a
-    counter from then. Exact as long as ``inc`` and ``dec`` name the same agents for a
-    burst; never below the truth.
-
-    Returns the ``pending`` vector (one bit per agent).
-    """
-    n = len(inc)
-    # bursts in the front: at most four (three stages and ROUTE's skid register); the
-    # counter has room for more, so that it can never wrap to an under-count
-    in_front = Signal(range(8), name="front_count")
-    left = front.out.valid & front.out.ready
-    m.d.sync += in_front.eq(in_front + accepted - left)
-    undecoded = Signal(name="front_undecoded")
-    m.d.comb += undecoded.eq(in_front > front.out.valid)
-    pending = Signal(n, name="pending_agents")
-    for i in range(n):
-        count = Signal(range(most + 1), name=f"pending_count{i}")
-        m.d.sync += count.eq(count + inc[i] - dec[i])
-        m.d.comb += pending[i].eq((count != 0) | (front.out.valid & decoded[i]) | undecoded)
-    return pending
+__all__ = ["HostWriteEngine"]
 
 
 class HostWriteEngine(wiring.Component):
@@ -67,7 +32,7 @@ class HostWriteEngine(wiring.Component):
     name the master and the burst's first module-local line.
 
     **Pipeline.** Four parts, each busy with different bursts, each taking one burst per
-    cycle: the *front* (:class:`RequestFront`) accepts AWs and decodes them; the *AW side*
+    cycle: the *front* (:class:`rtl.host_front.RequestFront`) accepts AWs and decodes them; the *AW side*
     shows the decoded burst's AW to every target and queues the burst for its data
     (``wq``, up to ``w_ahead`` bursts whose AW went out before their data); the *W side*
     broadcasts the host's W beats to the targets of the oldest burst in ``wq`` and, with
@@ -102,7 +67,7 @@ class HostWriteEngine(wiring.Component):
     is not INCR, wider than a line per beat or crossing 4 KiB: likewise, SLVERR. Either
     keeps its place in the order of responses. While ``hold`` is high no new burst is
     accepted; ``idle`` says none is accepted and unanswered, and ``pending`` which agents
-    some such burst may still touch (see :func:`track_pending`).
+    some such burst may still touch (see :func:`rtl.host_front.track_pending`).
 
     Parameters
     ----------
@@ -214,15 +179,8 @@ class HostWriteEngine(wiring.Component):
         entry = self._entry_layout()
         m.submodules.wq = wq = SyncFIFO(width=entry.size, depth=self._w_ahead)
         m.submodules.done = done = SyncFIFO(width=entry.size, depth=self._outstanding)
-        m.submodules.front = front = RequestFront(
-            agents=self._agents, addr_width=self._addr_width, data_width=self._data_width,
-            id_width=self._id_width, forwarding=True)
+        front = add_front(m, self, "aw", forwarding=True)
         s = self.s
-        m.d.comb += [front.routes.eq(self.routes), front.hold.eq(self.hold),
-                     front.a.valid.eq(s.awvalid), s.awready.eq(front.a.ready),
-                     front.a.id.eq(s.awid), front.a.addr.eq(s.awaddr),
-                     front.a.len.eq(s.awlen), front.a.size.eq(s.awsize),
-                     front.a.burst.eq(s.awburst)]
         w_fields = len(s.wdata) + len(s.wstrb) + 1
         m.submodules.park_buf = park_buf = SyncFIFOBuffered(width=w_fields,
                                                             depth=max(self._park_beats, 1))
@@ -238,7 +196,7 @@ class HostWriteEngine(wiring.Component):
         req = front.out.payload
         decoded = Mux(req.resp == Resp.OKAY, req.targets, 0)
         m.d.comb += self.pending.eq(track_pending(
-            m, front=front, accepted=s.awvalid & s.awready, decoded=decoded,
+            m, front=front, decoded=decoded,
             inc=Mux(front.out.valid & front.out.ready, decoded, 0),
             dec=Mux(s.bvalid & s.bready, b_targets, 0),
             most=self._w_ahead + self._outstanding + 2))   # and the parked one, and B
