@@ -18,7 +18,19 @@ agent 1 MIRROR_SLAVE of the same range with peer 0, ``hold`` low, both modules a
 sweep is started from the ``sweep_start`` port with ``sweep_first`` / ``sweep_count`` and
 reports ``sweep_done`` and its watermark (``sweep_progress_valid`` / ``sweep_progress_end``)
 as the controller would see them.
+
+``sweep_reads="memory"`` (only for the ``claim_ahead`` proofs) wires the sweep engine's
+read half straight to the master's memory port instead of through home agent 0 (whose read
+side has nothing else to serve here: no host reads reach this core; its writes still go
+through the agent). A memory may accept an AR in the cycle it is shown, so the engine can
+issue a block every other cycle, the fastest its *Both checks registered* argument allows
+for. Through a home agent it cannot: the agent's read grant is a flip-flop that returns to
+the host after each sweep read, so a sweep AR is accepted a cycle after it is shown at the
+earliest and blocks are issued at least three cycles apart, which keeps a claim of one
+burst ahead (``claim_ahead=1``) safe in the shipped composition.
 """
+
+from types import SimpleNamespace
 
 from amaranth.hdl import Module
 from amaranth.lib import wiring
@@ -39,7 +51,11 @@ RANGE_LINES = 512
 class MirrorCore(wiring.Component):
     def __init__(self, *, addr_width=32, data_width=64, id_width=2, sweep_burst=2,
                  sweep_depth=4, max_blocks=None, max_sub_bursts=None, max_reads=None,
-                 max_writes=None, hazard_check=True, sweep_claim_ahead=2):
+                 max_writes=None, hazard_check=True, sweep_claim_ahead=2,
+                 sweep_reads="agent"):
+        if sweep_reads not in ("agent", "memory"):
+            raise ValueError(f"Sweep reads must be 'agent' or 'memory', not {sweep_reads!r}")
+        self._sweep_reads = sweep_reads
         # queue sizes of the blocks (None: the RTL's defaults, as shipped)
         self._sweep_q = {k: v for k, v in (("max_blocks", max_blocks),
                                            ("max_sub_bursts", max_sub_bursts)) if v is not None}
@@ -88,9 +104,25 @@ class MirrorCore(wiring.Component):
         m.d.comb += [wr.hold.eq(0), ha0.alive.eq(1), ha1.alive.eq(1), sw.throttle.eq(0)]
 
         # agent 1 has no sweep of its own, and no host reads reach either agent here
-        connect_data_path(m, wr=wr, rd=None, agents=[ha0, ha1], sweeps=[sw, None],
-                          routes=wr.routes, slices=False,
-                          mems=[wiring.flipped(port) for port in self.m_axi_mem])
+        mems = [wiring.flipped(port) for port in self.m_axi_mem]
+        sweeps = [sw, None]
+        if self._sweep_reads == "memory":
+            # agent 0 gets stand-ins for its memory port and for the sweep's read half; the
+            # memory port takes agent 0's write half and the sweep's read half
+            pins = self.m_axi_mem[0].signature.flip().create()
+            sweep_rd = sw.rd.signature.create()
+            sweeps = [SimpleNamespace(rd=sweep_rd, claim=sw.claim, host=sw.host, wr=sw.wr),
+                      None]
+            mems[0] = pins
+            port = self.m_axi_mem[0]
+            for name, member in port.signature.members.items():
+                src = sw.rd if name.startswith(("ar", "r")) else pins
+                if member.flow == Out:
+                    m.d.comb += getattr(port, name).eq(getattr(src, name))
+                else:
+                    m.d.comb += getattr(src, name).eq(getattr(port, name))
+        connect_data_path(m, wr=wr, rd=None, agents=[ha0, ha1], sweeps=sweeps,
+                          routes=wr.routes, slices=False, mems=mems)
 
         m.d.comb += [
             sw.ctrl.start.eq(self.sweep_start), sw.ctrl.start_line.eq(self.sweep_first),

@@ -80,8 +80,8 @@ class HostWriteEngine(wiring.Component):
         Bursts whose data has gone out and whose responses are awaited, at most; at least
         1 (default 8).
     w_ahead : int
-        Bursts whose AW has gone out and whose data has not, at most; at least 1
-        (default 4).
+        Bursts whose AW has gone out and whose data has not, at most, and host W beats
+        taken ahead of their burst's turn; at least 1 (default 4).
     claims : int
         Forwarded writes in flight at most (entries of ``claim``); at least 1 (default
         ``HOST_CLAIMS``, 4).
@@ -205,9 +205,10 @@ class HostWriteEngine(wiring.Component):
     def _claim_table(self, m):
         """The ``claims`` entries of ``claim`` as a ring: ``take`` (driven by the AW side)
         fills the entry at ``alloc`` with ``agent``, ``lo`` and ``hi`` for the next cycle;
-        ``free`` (driven by the completion side) empties the entry at ``oldest``, at once
-        (the entry drops in the cycle the write completes, not a cycle later: the sweep's
-        check of it is registered already). ``full``: no entry to take."""
+        ``free`` (driven by the completion side, in the cycle the write's last B comes)
+        empties the entry at ``oldest`` for the next cycle: the claim covers the write up
+        to and including its last B handshake, as the sweep's registered check needs no
+        more. ``full``: no entry to take."""
         k = self._claims
         valid = Signal(k)
         table = SimpleNamespace(
@@ -218,7 +219,7 @@ class HostWriteEngine(wiring.Component):
         m.d.comb += table.full.eq(valid.bit_select(table.alloc, 1))
         for i, c in enumerate(self.claim):
             freeing = table.free & (table.oldest == i)
-            m.d.comb += c.active.eq(valid[i] & ~freeing)
+            m.d.comb += c.active.eq(valid[i])
             with m.If(table.take & (table.alloc == i)):
                 m.d.sync += [valid[i].eq(1), c.agent.eq(table.agent), c.lo.eq(table.lo),
                              c.hi.eq(table.hi)]
@@ -358,27 +359,38 @@ class HostWriteEngine(wiring.Component):
         target has taken it (``w_done`` remembers the targets that took it early). A
         drained burst's beats are taken and dropped; a parking burst's go into the park
         buffer. With its last beat the burst moves to ``done`` (beats wait while ``done``
-        is full), or, parking, just leaves ``wq``."""
+        is full), or, parking, just leaves ``wq``.
+
+        The host's beats come through a small queue (``w_in``, ``w_ahead`` beats), so
+        that a host which sends a burst's first beats while its AW is still being decoded
+        is not held for it (AXI lets W come before or with its AW): the next burst's data
+        follows the last one's without a gap. The queue also keeps the memories' W
+        ready off the host's."""
         s, n = self.s, self._agents
+        beat_layout = data.StructLayout({"data": len(s.wdata), "strb": len(s.wstrb),
+                                         "last": 1})
+        m.submodules.w_in = w_in = SyncFIFO(width=beat_layout.size, depth=self._w_ahead)
+        m.d.comb += [w_in.w_data.eq(Cat(s.wdata, s.wstrb, s.wlast)),
+                     w_in.w_en.eq(s.wvalid), s.wready.eq(w_in.w_rdy)]
+        host = data.View(beat_layout, w_in.r_data)
         head = data.View(entry, wq.r_data)
         w_done = Signal(n)
-        buf = data.View(data.StructLayout({"data": len(s.wdata), "strb": len(s.wstrb),
-                                           "last": 1}), park_buf.r_data)
-        m.d.comb += park_buf.w_data.eq(Cat(s.wdata, s.wstrb, s.wlast))
-        valid = Mux(head.from_park, park_buf.r_rdy, s.wvalid)
-        last = Mux(head.from_park, buf.last, s.wlast)
+        buf = data.View(beat_layout, park_buf.r_data)
+        m.d.comb += park_buf.w_data.eq(w_in.r_data)
+        valid = Mux(head.from_park, park_buf.r_rdy, w_in.r_rdy)
+        last = Mux(head.from_park, buf.last, host.last)
         go = wq.r_rdy & (done.w_rdy | head.park)
         taken = Signal(n)
         for i, mem in enumerate(self.mem):
-            m.d.comb += [mem.wdata.eq(Mux(head.from_park, buf.data, s.wdata)),
-                         mem.wstrb.eq(Mux(head.from_park, buf.strb, s.wstrb)),
+            m.d.comb += [mem.wdata.eq(Mux(head.from_park, buf.data, host.data)),
+                         mem.wstrb.eq(Mux(head.from_park, buf.strb, host.strb)),
                          mem.wlast.eq(last),
                          mem.wvalid.eq(go & valid & head.targets[i] & ~w_done[i] &
                                        ~head.park),
                          taken[i].eq(w_done[i] | ~head.targets[i] | mem.wready)]
         ready = go & Mux(head.park, park_buf.w_rdy, taken.all())
-        m.d.comb += [s.wready.eq(ready & ~head.from_park),
-                     park_buf.w_en.eq(go & head.park & s.wvalid),
+        m.d.comb += [w_in.r_en.eq(ready & ~head.from_park),
+                     park_buf.w_en.eq(go & head.park & w_in.r_rdy),
                      park_buf.r_en.eq(ready & head.from_park)]
         beat = valid & ready
         with m.If(beat):
@@ -395,7 +407,7 @@ class HostWriteEngine(wiring.Component):
         """The completion side: the oldest burst in ``done`` collects a B from every target
         (each target answers its bursts in order, so its next B is the oldest burst's),
         the master's response kept in ``m_resp`` and the slave's in ``p_resp``; once all
-        are in, the host's B is loaded (a register, shown until taken), the reports pulse,
+        are in (the last may come in the same cycle), the host's B is loaded (a register, shown until taken), the reports pulse,
         a forwarded burst frees its claim entry, and the burst leaves the queue (its
         targets go to ``b_targets``, none for a drained burst). Returns whether no host B
         is pending."""
@@ -409,22 +421,29 @@ class HostWriteEngine(wiring.Component):
         b_resp = Signal(2)
         m.d.comb += [s.bvalid.eq(b_valid), s.bid.eq(b_id), s.bresp.eq(b_resp)]
         collecting = done.r_rdy & ~head.drained
+        fired = Signal(n)                # per agent: its B for the oldest burst comes now
+        m_now = Signal(2)                # the master's and the slave's responses, with the
+        p_now = Signal(2)                # ones coming this cycle
+        m.d.comb += [m_now.eq(m_resp), p_now.eq(p_resp)]
         for i, mem in enumerate(self.mem):
-            m.d.comb += mem.bready.eq(collecting & head.targets[i] & ~b_done[i])
-            with m.If(mem.bvalid & mem.bready):
+            m.d.comb += [mem.bready.eq(collecting & head.targets[i] & ~b_done[i]),
+                         fired[i].eq(mem.bvalid & mem.bready)]
+            with m.If(fired[i]):
                 m.d.sync += b_done[i].eq(1)
                 with m.If(head.agent == i):
-                    m.d.sync += m_resp.eq(mem.bresp)
+                    m.d.comb += m_now.eq(mem.bresp)
                 with m.Else():
-                    m.d.sync += p_resp.eq(mem.bresp)
-        all_in = head.drained | (b_done | ~head.targets).all()
+                    m.d.comb += p_now.eq(mem.bresp)
+        m.d.sync += [m_resp.eq(m_now), p_resp.eq(p_now)]
+        # the burst may finish in the cycle its last B comes: one burst per cycle
+        all_in = head.drained | (b_done | fired | ~head.targets).all()
         # the slave missed the write while its master may fail over, or already has
         exposed = Signal()
         for i in range(n):
             with m.If(head.agent == i):
                 m.d.comb += exposed.eq(self.mirror[i].failover |
                                        (self.routes[i].mode == Mode.OFF))
-        lost = head.forward & (p_resp != Resp.OKAY) & exposed
+        lost = head.forward & (p_now != Resp.OKAY) & exposed
         finish = done.r_rdy & all_in & (~b_valid | s.bready)
         with m.If(s.bvalid & s.bready):
             m.d.sync += b_valid.eq(0)
@@ -435,14 +454,14 @@ class HostWriteEngine(wiring.Component):
         with m.If(finish):
             m.d.comb += [
                 done.r_en.eq(1), claims.free.eq(head.forward),
-                self.fwd_err.valid.eq(~head.drained & head.forward & (p_resp != Resp.OKAY)),
-                self.wr_err.valid.eq(~head.drained & (m_resp != Resp.OKAY)),
+                self.fwd_err.valid.eq(~head.drained & head.forward & (p_now != Resp.OKAY)),
+                self.wr_err.valid.eq(~head.drained & (m_now != Resp.OKAY)),
             ]
             m.d.sync += [
                 b_valid.eq(1), b_id.eq(head.id),
                 b_targets.eq(Mux(head.drained, 0, head.targets)),
                 b_resp.eq(Mux(head.drained, head.resp,
-                              Mux((m_resp == Resp.OKAY) & ~lost, Resp.OKAY,
+                              Mux((m_now == Resp.OKAY) & ~lost, Resp.OKAY,
                                   Resp.SLVERR))),
                 b_done.eq(0), m_resp.eq(Resp.OKAY), p_resp.eq(Resp.OKAY),
             ]

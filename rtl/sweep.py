@@ -180,12 +180,14 @@ class SweepEngine(wiring.Component):
     one block in any two cycles (``settle``), so the claim of cycle t-1 already covered
     the lines of both blocks it can issue by then (hence two bursts ahead). A start holds
     the first issue for two cycles, so a host check that saw the engine idle at t-1 is
-    followed by no issue before t+2. ``formal`` checks this with a two-block sweep
-    (``no_lost_write_two_blocks``, bounded). Its ``claim_ahead=1`` variant, whose claim is
-    one burst short, has no counterexample within the depth tried (28 steps): the
-    interleaving that loses a write there also needs the host write held back at the
-    master for longer, which a longer trace would need. That one burst ahead is too short
-    rests on the argument above.
+    followed by no issue before t+2. ``formal`` checks this with two-block sweeps
+    (bounded): ``no_lost_write_two_blocks`` reads through a home agent, as shipped, and
+    ``no_lost_write_two_blocks_memory`` reads the master's memory port directly, so that
+    blocks can go every other cycle; its ``claim_ahead=1`` variant, whose claim is one
+    burst short, loses a host write (``no_lost_write_two_blocks_broken``, a
+    counterexample at step 20). Through a home agent one burst happens to suffice: its
+    registered read grant takes a sweep AR a cycle after it is shown at the earliest, so
+    blocks go at least three cycles apart; the claim does not count on that.
 
     **Watermark.** Write bursts complete in order (one AXI ID per port), so
     ``progress_end`` (the end of the last acknowledged one) is a line below which every

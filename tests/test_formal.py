@@ -77,6 +77,26 @@ def test_small_configuration_broken_variant_loses_a_write():
 
 @needs_tools
 @pytest.mark.slow
+def test_claim_one_burst_ahead_loses_a_write():
+    """A sweep claim one burst ahead (``claim_ahead=1``) is too short for the registered
+    checks once the sweep's reads are taken at once: a host write to the second block is
+    lost at the slave (``no_lost_write_two_blocks_broken``, a counterexample at step 20)."""
+    r = _run("no_lost_write_two_blocks_broken")
+    assert r.status == "FAIL", f"claim_ahead=1 was not caught: {r.status}"
+    assert r.trace and Path(r.trace).exists(), "no counterexample trace written"
+    assert r.failed and all(n.rsplit(".", 1)[-1].startswith("nolost_") for n in r.failed), \
+        f"failed for another reason than a lost write: {r.failed}"
+    assert r.ok
+
+
+def test_mirror_core_rejects_unknown_sweep_reads():
+    from mirrorswap.formal.core import MirrorCore
+    with pytest.raises(ValueError, match="^Sweep reads must be 'agent' or 'memory', not 'x'$"):
+        MirrorCore(sweep_reads="x")
+
+
+@needs_tools
+@pytest.mark.slow
 def test_failover_read():
     """A host read of the tracked line answered OKAY, by a failing master or by its slave
     after an error or poison, carries the last completed write (``formal_read``)."""
@@ -152,6 +172,15 @@ def test_locked_writes_cover_reached():
     command runs."""
     r = _run("locked_writes_cover")
     assert r.status == "PASS", f"locked_writes_cover not reached: {r.status}"
+
+
+@needs_tools
+def test_axi_rules_mirror_core():
+    """AXI rules on the memory ports and the host write port of the mirror pair data path
+    (the host write engine, two home agents, a sweep): an AW once shown stays until taken,
+    also while a write is parked."""
+    r = _run("axi_rules_core")
+    assert r.status == "PASS", f"axi_rules_core: {r.status} {r.failed}, trace {r.trace}"
 
 
 @needs_tools
