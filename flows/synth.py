@@ -47,6 +47,8 @@ def blocks():
     from mirrorswap.rtl.top import MirrorswapTop
     return [
         ("mirrorswap_top", "whole design, 4 agents", MirrorswapTop, False),
+        ("mirrorswap_top_512", "whole design, 4 agents, 512-bit data (64-byte lines)",
+         lambda: MirrorswapTop(data_width=512, addr_width=38), False),
         ("home_agent", "HomeAgent (one)", HomeAgent, False),
         ("sweep_engine", "SweepEngine (one)", lambda: SweepEngine(agent=0), False),
         ("address_decoder", "AddressDecoder (one of two)",

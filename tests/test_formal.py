@@ -37,6 +37,14 @@ def _run(name):
                             build=run.BUILD / "pytest")
 
 
+def _lost_a_write(r):
+    """The run failed on the no-lost-write assertions only, and left its trace."""
+    assert r.trace and Path(r.trace).exists(), "no counterexample trace written"
+    assert r.failed and all(n.rsplit(".", 1)[-1].startswith("nolost_") for n in r.failed), \
+        f"failed for another reason than a lost write: {r.failed}"
+    assert r.ok
+
+
 @needs_tools
 def test_no_lost_write():
     r = _run("no_lost_write")
@@ -48,10 +56,7 @@ def test_broken_variant_loses_a_write():
     """hazard_check=False must fail the no-lost-write assertions with a counterexample."""
     r = _run("no_lost_write_broken")
     assert r.status == "FAIL", f"the broken variant was not caught: {r.status}"
-    assert r.trace and Path(r.trace).exists(), "no counterexample trace written"
-    assert r.failed and all(n.rsplit(".", 1)[-1].startswith("nolost_") for n in r.failed), \
-        f"failed for another reason than a lost write: {r.failed}"
-    assert r.ok
+    _lost_a_write(r)
 
 
 @needs_tools
@@ -70,9 +75,7 @@ def test_small_configuration_broken_variant_loses_a_write():
     """... and its assertions catch the lost write of hazard_check=False there."""
     r = _run("no_lost_write_small_broken")
     assert r.status == "FAIL", f"the broken variant was not caught: {r.status}"
-    assert r.failed and all(n.rsplit(".", 1)[-1].startswith("nolost_") for n in r.failed), \
-        f"failed for another reason than a lost write: {r.failed}"
-    assert r.ok
+    _lost_a_write(r)
 
 
 @needs_tools
@@ -83,10 +86,7 @@ def test_claim_one_burst_ahead_loses_a_write():
     lost at the slave (``no_lost_write_two_blocks_broken``, a counterexample at step 20)."""
     r = _run("no_lost_write_two_blocks_broken")
     assert r.status == "FAIL", f"claim_ahead=1 was not caught: {r.status}"
-    assert r.trace and Path(r.trace).exists(), "no counterexample trace written"
-    assert r.failed and all(n.rsplit(".", 1)[-1].startswith("nolost_") for n in r.failed), \
-        f"failed for another reason than a lost write: {r.failed}"
-    assert r.ok
+    _lost_a_write(r)
 
 
 def test_mirror_core_rejects_unknown_sweep_reads():

@@ -394,15 +394,12 @@ def _routes(*head):
     return list(head)[:AGENTS] + [Route(Mode.OFF, 0, 0, 0)] * (AGENTS - len(head[:AGENTS]))
 
 
-@cocotb.test(timeout_time=500, timeout_unit="us")
-async def random_reads_from_their_owners(dut):
-    """Concurrent random reads of every size and alignment, several of each ID in
-    flight, under back-pressure."""
-    tb = await make(dut, pause=0.3)
-
+async def random_readers(tb, readers=4, rounds=8):
+    """``readers`` concurrent readers, each on its own ID with one to three random reads
+    (every size and alignment) of it in flight, ``rounds`` times."""
     async def reader(rid):
         rng = random.Random(tb.rng.random())
-        for _ in range(8):
+        for _ in range(rounds):
             batch = []
             for _ in range(rng.randint(1, 3)):
                 addr, length, size = random_access(rng, tb.routes, 16)
@@ -410,9 +407,16 @@ async def random_reads_from_their_owners(dut):
             for task in batch:
                 await task
 
-    tasks = [cocotb.start_soon(reader(r)) for r in range(4)]
-    for t in tasks:
-        await t
+    for task in [cocotb.start_soon(reader(r)) for r in range(readers)]:
+        await task
+
+
+@cocotb.test(timeout_time=500, timeout_unit="us")
+async def random_reads_from_their_owners(dut):
+    """Concurrent random reads of every size and alignment, several of each ID in
+    flight, under back-pressure."""
+    tb = await make(dut, pause=0.3)
+    await random_readers(tb)
     tb.check()
     assert any(tb.ars), "no read reached a module"
     assert len(set(tb.answered)) == 4
@@ -970,18 +974,7 @@ async def pending_names_the_agents_of_the_reads_in_flight(dut):
 
     watcher = cocotb.start_soon(watch())
 
-    async def reader(rid):
-        rng_r = random.Random(tb.rng.random())
-        for _ in range(8):
-            batch = []
-            for _ in range(rng_r.randint(1, 3)):
-                addr, length, size = random_access(rng_r, tb.routes, 16)
-                batch.append(cocotb.start_soon(tb.read(addr, length, arid=rid, size=size)))
-            for task in batch:
-                await task
-
-    for task in [cocotb.start_soon(reader(r)) for r in range(4)]:
-        await task
+    await random_readers(tb)
     await ClockCycles(dut.clk, 5)
     done = True
     await watcher
