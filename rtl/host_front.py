@@ -8,7 +8,7 @@ from mirrorswap.regmap import Mode
 from .axi_slice import skid_buffer
 from .decoder import AddressDecoder
 from .signatures import (AddressChannelSignature, Burst, Resp, ROUTE_LAYOUT, check_int,
-                         line_geometry)
+                         line_geometry, pack_struct)
 
 __all__ = ["RequestFront", "request_layout", "burst_geometry", "add_front",
            "track_pending"]
@@ -192,17 +192,16 @@ class RequestFront(wiring.Component):
             slave_of = [sel[i] & mm[i] & (self.routes[i].peer == j) for i in range(n)]
             m.d.comb += targets[j].eq(sel[j] | (Cat(*slave_of).any()
                                                 if self._forwarding else 0))
-        m.d.comb += [
-            route.id.eq(dec["id"]), route.len.eq(dec["len"]), route.size.eq(dec["size"]),
-            route.resp.eq(Mux(bad, Resp.SLVERR, Mux(match.any(), Resp.OKAY, Resp.DECERR))),
-            route.agent.eq(owner.agent), route.sel.eq(sel), route.targets.eq(targets),
-            route.forward.eq(forward),
-            route.local.eq(Cat(dec["addr"][:shift], owner.offset)),
-            route.lo.eq(owner.offset),
+        # assigned whole (see ``pack_struct``): fields assigned one by one read as a loop
+        m.d.comb += route.eq(pack_struct(self.layout, {
+            "id": dec["id"], "len": dec["len"], "size": dec["size"],
+            "resp": Mux(bad, Resp.SLVERR, Mux(match.any(), Resp.OKAY, Resp.DECERR)),
+            "agent": owner.agent, "sel": sel, "targets": targets, "forward": forward,
+            "local": Cat(dec["addr"][:shift], owner.offset), "lo": owner.offset,
             # a valid burst stays in its page, and ranges are whole pages: its last
             # line differs from its first only in the bits within the page
-            route.hi.eq(Cat((line[:low] + span)[:low], owner.offset[low:])),
-        ]
+            "hi": Cat((line[:low] + span)[:low], owner.offset[low:]),
+        }))
         return m
 
 

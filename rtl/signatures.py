@@ -7,6 +7,7 @@ tools and cocotbext-axi's ``AxiBus.from_prefix`` expect.
 
 import enum
 
+from amaranth.hdl import Cat, Const, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -17,7 +18,7 @@ __all__ = [
     "ROUTE_LAYOUT", "MIRROR_LAYOUT", "SLOT_STATE_LAYOUT", "ErrorReportSignature", "SweepControlSignature",
     "HostClaimSignature", "SweepClaimSignature", "AddressChannelSignature", "HOST_CLAIMS",
     "HOST_ID", "SWEEP_ID", "check_int",
-    "claim_bits", "check_claim_bits", "line_geometry",
+    "claim_bits", "check_claim_bits", "line_geometry", "pack_struct",
 ]
 
 # AXI IDs the home agents use on their memory ports, to route responses back.
@@ -383,3 +384,24 @@ class SweepClaimSignature(wiring.Signature):
 
     def __init__(self):
         super().__init__({"active": Out(1), "lo": Out(32), "hi": Out(32)})
+
+
+def pack_struct(layout, fields):
+    """One value of the struct ``layout`` from ``fields`` (field name -> value), in the
+    layout's own field order, each value zero-extended to its field's width.
+
+    Assigned whole, a combinational struct is one assignment in the generated Verilog:
+    Verilator takes a vector assigned field by field, whose fields Yosys may compute from
+    one another, for a combinational loop.
+    """
+    parts = []
+    for name, field in sorted(layout, key=lambda item: item[1].offset):
+        value = fields[name]
+        if isinstance(value, dict):
+            value = pack_struct(field.shape, value)
+        value = Value.cast(value)
+        width = field.width
+        if len(value) < width:
+            value = Cat(value, Const(0, width - len(value)))
+        parts.append(value[:width])
+    return Cat(*parts)

@@ -2,14 +2,14 @@
 
 from types import SimpleNamespace
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value
+from amaranth.hdl import Cat, Module, Mux, Signal
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.fifo import SyncFIFO, SyncFIFOBuffered
 from amaranth.lib.wiring import In, Out
 
 from .signatures import (AXI4Signature, Burst, Resp, SweepControlSignature,
                          HostClaimSignature, SweepClaimSignature, HOST_CLAIMS, check_int,
-                         check_claim_bits, line_geometry)
+                         check_claim_bits, line_geometry, pack_struct)
 
 __all__ = ["SweepEngine", "SweepLineBuffer", "line_layout"]
 
@@ -52,27 +52,6 @@ def line_layout(data_width):
 #: A write sub-burst from its AW to its B response: lines ``[first, end)``; ``last`` if it
 #: is the last of its block.
 RESPONSE_LAYOUT = data.StructLayout({"first": 32, "end": 32, "last": 1})
-
-
-def _pack(layout, fields):
-    """One value of the struct ``layout`` from ``fields`` (field name -> value), in the
-    layout's own field order, each value zero-extended to its field's width.
-
-    Assigned whole, a combinational struct is one assignment in the generated Verilog:
-    Verilator takes a vector assigned field by field, whose fields Yosys may compute from
-    one another, for a combinational loop.
-    """
-    parts = []
-    for name, field in sorted(layout, key=lambda item: item[1].offset):
-        value = fields[name]
-        if isinstance(value, dict):
-            value = _pack(field.shape, value)
-        value = Value.cast(value)
-        width = field.width
-        if len(value) < width:
-            value = Cat(value, Const(0, width - len(value)))
-        parts.append(value[:width])
-    return Cat(*parts)
 
 
 class SweepLineBuffer(wiring.Component):
@@ -424,7 +403,7 @@ class SweepEngine(wiring.Component):
         block_axi_len = Signal(range(burst))
         m.d.comb += block_axi_len.eq(block_lines - 1)
         m.d.comb += [
-            rdesc.w_data.eq(_pack(BLOCK_LAYOUT, {
+            rdesc.w_data.eq(pack_struct(BLOCK_LAYOUT, {
                 "first": next_line, "axi_len": block_axi_len,
                 "one_line": block_lines == 1,
                 "first_sub": self._plan_sub_burst(lines=block_lines, first=next_line),
@@ -565,7 +544,7 @@ class SweepEngine(wiring.Component):
         # there the plan is combinational.
         next_sub = Signal(SUB_BURST_LAYOUT)
         domain = m.d.sync if size >= 2 else m.d.comb
-        domain += next_sub.eq(_pack(SUB_BURST_LAYOUT,
+        domain += next_sub.eq(pack_struct(SUB_BURST_LAYOUT,
                                     self._plan_sub_burst(lines=sub_left, first=sub_end)))
 
         def start_sub_burst(first, plan):
