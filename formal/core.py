@@ -48,6 +48,10 @@ __all__ = ["MirrorCore"]
 RANGE_LINES = 512
 
 
+#: The host write engine's queue sizes in the proofs.
+_WRITE_Q = {"claims": 2, "w_ahead": 2, "park_beats": 2}
+
+
 class MirrorCore(wiring.Component):
     def __init__(self, *, addr_width=32, data_width=64, id_width=2, sweep_burst=2,
                  sweep_depth=4, max_blocks=None, max_sub_bursts=None, max_reads=None,
@@ -83,16 +87,20 @@ class MirrorCore(wiring.Component):
         axi = dict(addr_width=self._aw, data_width=self._dw, id_width=self._idw)
         # the claim compares narrowed as the top narrows them
         cb = claim_bits(RANGE_LINES.bit_length() - 1, self._burst)
+        # the write engine's queues as small as keeps every path of it reachable (two
+        # claim entries, two bursts ahead, a park of two beats): the proof's state, and
+        # so its time, grows with them, its logic does not change
         m.submodules.wr = wr = HostWriteEngine(agents=2, addr_width=self._aw,
                                                data_width=self._dw, id_width=self._idw,
                                                hazard_check=self._hazard_check,
-                                               claim_bits=cb)
+                                               claim_bits=cb, **_WRITE_Q)
         m.submodules.ha0 = ha0 = HomeAgent(**axi, **self._agent_q)
         m.submodules.ha1 = ha1 = HomeAgent(**axi, **self._agent_q)
         m.submodules.sweep0 = sw = SweepEngine(agent=0, burst=self._burst, depth=self._depth,
                                                hazard_check=self._hazard_check,
                                                claim_bits=cb, **axi,
                                                claim_ahead=self._claim_ahead,
+                                               host_claims=_WRITE_Q["claims"],
                                                **self._sweep_q)
 
         connect(m, wr.s, wiring.flipped(self.s_axi))

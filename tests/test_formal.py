@@ -52,8 +52,10 @@ def test_no_lost_write():
 
 
 @needs_tools
+@pytest.mark.slow
 def test_broken_variant_loses_a_write():
-    """hazard_check=False must fail the no-lost-write assertions with a counterexample."""
+    """hazard_check=False must fail the no-lost-write assertions with a counterexample
+    (``make test`` runs the small configuration's, below, which shows the same)."""
     r = _run("no_lost_write_broken")
     assert r.status == "FAIL", f"the broken variant was not caught: {r.status}"
     _lost_a_write(r)

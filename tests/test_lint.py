@@ -5,9 +5,11 @@ import pytest
 from mirrorswap.flows import lint
 
 
-@pytest.mark.parametrize("agents", [1, 4, 8])
+@pytest.mark.parametrize("agents", [pytest.param(1, marks=pytest.mark.slow), 4,
+                                    pytest.param(8, marks=pytest.mark.slow)])
 def test_generated_top_is_lint_clean(agents):
-    """At the smallest, the default and the largest agent count the regression simulates."""
+    """At the smallest, the default and the largest agent count the regression simulates
+    (the smallest and largest in ``make test-slow``; every data width is linted below)."""
     assert lint.main(["--agents", str(agents)]) == 0
 
 
