@@ -140,7 +140,6 @@ class HostReadEngine(wiring.Component):
         check_int("Outstanding bursts", outstanding, 2)
         self._agents = agents
         self._addr_width = addr_width
-        self._data_width = data_width
         self._geometry = line_geometry(data_width)
         self._id_width = id_width
         self._outstanding = outstanding

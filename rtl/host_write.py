@@ -143,8 +143,6 @@ class HostWriteEngine(wiring.Component):
         self._park_beats = park_beats
         self._claim_bits = claim_bits
         self._agents = agents
-        self._addr_width = addr_width
-        self._data_width = data_width
         self._id_width = id_width
         self._outstanding = outstanding
         self._w_ahead = w_ahead
